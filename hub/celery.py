@@ -1,0 +1,32 @@
+"""The Celery app: JSON only, time limits and the DatabaseScheduler come from settings."""
+
+import os
+
+import structlog
+from celery import Celery
+from celery.signals import beat_init, task_postrun, task_prerun, worker_init
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+
+app = Celery("hub")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@worker_init.connect
+@beat_init.connect
+def refuse_unsafe_settings(**kwargs) -> None:
+    from hub.checks import enforce_safe_settings
+
+    enforce_safe_settings()
+
+
+@task_prerun.connect
+def bind_task_to_logs(task_id=None, task=None, **kwargs) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(task_id=task_id, task=task.name if task else None)
+
+
+@task_postrun.connect
+def unbind_task_from_logs(**kwargs) -> None:
+    structlog.contextvars.clear_contextvars()

@@ -1,0 +1,77 @@
+"""Structured JSON logging: structlog for our code, the same renderer for stdlib loggers.
+
+Every line carries the correlation id bound by `hub.middleware` (contextvars), and values
+under sensitive keys are redacted before rendering.
+"""
+
+import re
+from typing import Any
+
+import structlog
+
+SENSITIVE_KEY = re.compile(r"secret|signature|password|authorization|api[_-]?key|token|x-auth|cookie", re.I)
+REDACTED = "[redacted]"
+
+
+def redact(value: Any) -> Any:
+    """Return `value` with every value under a sensitive-looking key replaced."""
+    if isinstance(value, dict):
+        return {k: REDACTED if SENSITIVE_KEY.search(str(k)) else redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(item) for item in value]
+    return value
+
+
+def redact_sensitive(_logger: Any, _method: str, event_dict: dict) -> dict:
+    return redact(event_dict)
+
+
+SHARED_PROCESSORS = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    redact_sensitive,
+]
+
+
+def build_logging_config(*, level: str, fmt: str) -> dict:
+    """Configure structlog and return the matching stdlib `LOGGING` dict."""
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *SHARED_PROCESSORS,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    renderer = (
+        structlog.dev.ConsoleRenderer(colors=False)
+        if fmt == "console"
+        else structlog.processors.JSONRenderer()
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    renderer,
+                ],
+                "foreign_pre_chain": SHARED_PROCESSORS,
+            },
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            # Django logs every 4xx as a warning; our access line already says it.
+            "django.request": {"level": "ERROR"},
+            "django.server": {"level": "WARNING"},
+        },
+    }

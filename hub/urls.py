@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path, re_path
+
+from hub.apis import HealthApi
+
+urlpatterns = [
+    re_path(r"^health/?$", HealthApi.as_view(), name="health"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "hub.exception_handlers.json_not_found"
+handler500 = "hub.exception_handlers.json_server_error"

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class MockServicesConfig(AppConfig):
+    name = "mock_services"

@@ -1,0 +1,88 @@
+"""The restaurant backend: receives orders and order status changes, `X-AUTH` required."""
+
+import hmac
+
+from werkzeug.wrappers import Request, Response
+
+from mock_services.framework import MockRoute, MockService, json_response, read_json
+
+
+class BackendMock(MockService):
+    name = "backend"
+
+    def __init__(self, *, api_key: str) -> None:
+        self._api_key = api_key.encode()
+        self._orders: dict[str, dict] = {}
+        super().__init__()
+
+    def routes(self) -> list[MockRoute]:
+        return [
+            MockRoute("orders", "/api/v1/orders", ("POST",), self.create_order),
+            MockRoute("order_status", "/api/v1/orders/<order_id>/status", ("POST",), self.change_status),
+        ]
+
+    def control_routes(self) -> list[MockRoute]:
+        return [MockRoute("__orders", "/__control/orders", ("GET",), self.list_orders)]
+
+    def reset_state(self) -> None:
+        self._orders.clear()
+
+    def _authorized(self, request: Request) -> bool:
+        return hmac.compare_digest(request.headers.get("X-AUTH", "").encode(), self._api_key)
+
+    @staticmethod
+    def _envelope(request: Request) -> tuple[dict | None, Response | None]:
+        try:
+            envelope = read_json(request)
+        except ValueError:
+            return None, json_response({"error": "malformed_json"}, status=400)
+        valid = (
+            isinstance(envelope, dict)
+            and isinstance(envelope.get("id"), str)
+            and isinstance(envelope.get("data"), dict)
+        )
+        if not valid:
+            return None, json_response({"error": "invalid_envelope", "details": ["need id and data"]}, status=400)
+        return envelope, None
+
+    def create_order(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return json_response({"error": "unauthorized"}, status=401)
+        envelope, error = self._envelope(request)
+        if error:
+            return error
+        order_id = envelope["data"].get("id")
+        if not isinstance(order_id, str) or not order_id:
+            return json_response({"error": "invalid_order", "details": ["data.id is required"]}, status=400)
+        with self.lock:
+            if order_id in self._orders:
+                return json_response({"orderId": order_id, "duplicate": True})
+            self._orders[order_id] = {"order": envelope["data"], "statuses": [], "eventIds": [envelope["id"]]}
+        return json_response({"orderId": order_id}, status=201)
+
+    def change_status(self, request: Request, order_id: str) -> Response:
+        if not self._authorized(request):
+            return json_response({"error": "unauthorized"}, status=401)
+        envelope, error = self._envelope(request)
+        if error:
+            return error
+        status = envelope["data"].get("status")
+        if not isinstance(status, str) or not status:
+            return json_response({"error": "invalid_status", "details": ["data.status is required"]}, status=400)
+        with self.lock:
+            order = self._orders.get(order_id)
+            if order is None:
+                return json_response({"error": "order_not_found"}, status=404)
+            if envelope["id"] in order["eventIds"]:
+                return json_response({"orderId": order_id, "status": order["statuses"][-1], "duplicate": True})
+            order["eventIds"].append(envelope["id"])
+            order["statuses"].append(status)
+        return json_response({"orderId": order_id, "status": status})
+
+    def list_orders(self, request: Request) -> Response:
+        with self.lock:
+            orders = [
+                {"orderId": order_id, "order": entry["order"], "statuses": list(entry["statuses"])}
+                for order_id, entry in self._orders.items()
+            ]
+        return json_response({"count": len(orders), "orders": orders})
