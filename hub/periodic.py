@@ -1,6 +1,6 @@
 """Write `settings.PERIODIC_TASKS` into django-celery-beat's tables, idempotently."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 MANAGED_MARKER = "Managed by setup_periodic_tasks"
@@ -49,16 +49,10 @@ def _apply(declared: dict[str, dict]) -> dict[str, list[str]]:
     return report
 
 
-def periodic_tasks_sync(*, declared: dict[str, dict], attempts: int = 3) -> dict[str, list[str]]:
+def periodic_tasks_sync(*, declared: dict[str, dict]) -> dict[str, list[str]]:
     """Create or update every declared task and remove managed ones no longer declared.
 
-    Two deployments running setup at once may race on the unique task name; the loser
-    retries and then finds the row to update.
+    Safe when two deployments run setup at once: `update_or_create` falls back to the
+    existing row when a concurrent insert wins the unique task name.
     """
-    for attempt in range(1, attempts + 1):
-        try:
-            return _apply(declared)
-        except IntegrityError:
-            if attempt == attempts:
-                raise
-    raise AssertionError("unreachable")
+    return _apply(declared)

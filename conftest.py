@@ -1,0 +1,53 @@
+import os
+
+import pytest
+from django.conf import settings
+
+from mock_services.testing import RunningMock, start_mock
+
+
+def _on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and not _on_postgres():
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL")
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (row locks and concurrency)")
+
+
+@pytest.fixture(scope="session")
+def process_log_dir(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.mktemp("process-logs")
+
+
+@pytest.fixture(scope="session")
+def mock_processes(process_log_dir):
+    """Each fake starts once per test session, on first use, as a real `run_mock` process."""
+    running: dict[str, RunningMock] = {}
+
+    def get(name: str) -> RunningMock:
+        if name not in running:
+            running[name] = start_mock(name, log_dir=process_log_dir)
+        running[name].reset()
+        return running[name]
+
+    yield get
+    for mock in running.values():
+        mock.stop()
+
+
+@pytest.fixture
+def operator_mock(mock_processes) -> RunningMock:
+    return mock_processes("operator")
+
+
+@pytest.fixture
+def rgs_mock(mock_processes) -> RunningMock:
+    return mock_processes("rgs")
+
+
+@pytest.fixture
+def backend_mock(mock_processes) -> RunningMock:
+    return mock_processes("backend")
