@@ -3,6 +3,8 @@
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from hub.db import lock_until_commit
+
 MANAGED_MARKER = "Managed by setup_periodic_tasks"
 
 
@@ -32,6 +34,7 @@ def _schedule_fields(spec: dict) -> dict:
 
 @transaction.atomic
 def _apply(declared: dict[str, dict]) -> dict[str, list[str]]:
+    lock_until_commit("setup_periodic_tasks")
     report: dict[str, list[str]] = {"created": [], "updated": [], "removed": []}
     for name, spec in declared.items():
         defaults = {
@@ -52,7 +55,8 @@ def _apply(declared: dict[str, dict]) -> dict[str, list[str]]:
 def periodic_tasks_sync(*, declared: dict[str, dict]) -> dict[str, list[str]]:
     """Create or update every declared task and remove managed ones no longer declared.
 
-    Safe when two deployments run setup at once: `update_or_create` falls back to the
-    existing row when a concurrent insert wins the unique task name.
+    Two deployments may run setup at once. Unserialized, they deadlock: each save takes a
+    task row and django-celery-beat's single change-marker row, in differing orders. So
+    the whole sync runs under one lock.
     """
     return _apply(declared)

@@ -59,6 +59,10 @@ def test_the_command_installs_the_settings_entries(settings):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_setups_leave_exactly_one_row_per_task():
+    # Schedules already exist (as on any redeploy), so nothing serializes the setups before
+    # they race on the task names: creating a schedule row would lock beat's change marker.
+    periodic_tasks_sync(declared=DECLARED)
+    PeriodicTask.objects.all().delete()
     threads_count = 6
     barrier = threading.Barrier(threads_count)
     failures: list[BaseException] = []
@@ -80,3 +84,10 @@ def test_concurrent_setups_leave_exactly_one_row_per_task():
 
     assert failures == []
     assert sorted(PeriodicTask.objects.values_list("name", flat=True)) == ["nightly", "sweep"]
+
+
+def test_the_lock_refuses_to_run_outside_a_transaction():
+    from hub.db import lock_until_commit
+
+    with pytest.raises(RuntimeError, match="inside transaction.atomic"):
+        lock_until_commit("anything")
