@@ -1,0 +1,77 @@
+"""Wait until `make run` serves the hub and the three mocks; log in to the admin."""
+
+import argparse
+import sys
+import time
+
+import requests
+
+HUB = "http://127.0.0.1:8000"
+ENDPOINTS = {
+    "hub /health": f"{HUB}/health",
+    "hub /admin/login/": f"{HUB}/admin/login/",
+    "operator mock": "http://127.0.0.1:8001/__control/requests",
+    "rgs mock": "http://127.0.0.1:8002/__control/requests",
+    "backend mock": "http://127.0.0.1:8003/__control/requests",
+}
+
+
+def status_of(url: str) -> int | None:
+    try:
+        return requests.get(url, timeout=3).status_code
+    except requests.RequestException:
+        return None
+
+
+def wait_for_all(deadline: float) -> dict[str, int | None]:
+    seen: dict[str, int | None] = dict.fromkeys(ENDPOINTS)
+    while time.monotonic() < deadline:
+        for name, url in ENDPOINTS.items():
+            if seen[name] != 200:
+                seen[name] = status_of(url)
+        if all(code == 200 for code in seen.values()):
+            break
+        time.sleep(1)
+    return seen
+
+
+def admin_login_works(user: str, password: str) -> bool:
+    session = requests.Session()
+    session.get(f"{HUB}/admin/login/", timeout=5)
+    answer = session.post(
+        f"{HUB}/admin/login/?next=/admin/",
+        data={"username": user, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"],
+              "next": "/admin/"},
+        headers={"Referer": f"{HUB}/admin/login/"},
+        timeout=5,
+        allow_redirects=False,
+    )
+    return answer.status_code == 302 and answer.headers.get("Location") == "/admin/"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--admin-user", required=True)
+    parser.add_argument("--admin-password", required=True)
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    seen = wait_for_all(started + args.timeout)
+    for name, code in seen.items():
+        print(f"{'ok  ' if code == 200 else 'FAIL'} {name}: {code}")
+    if not all(code == 200 for code in seen.values()):
+        return 1
+    health = requests.get(ENDPOINTS["hub /health"], timeout=5).json()
+    print(f"health: {health}")
+    if (health["database"], health["broker"]) != ("connected", "connected"):
+        return 1
+    if not admin_login_works(args.admin_user, args.admin_password):
+        print("FAIL admin login with DJANGO_SUPERUSER_USERNAME/PASSWORD")
+        return 1
+    print(f"ok   admin login; everything up after {time.monotonic() - started:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+# Two commands: `make run` (everything in the foreground) and `make test`.
+# Only Python 3.11 is needed; PostgreSQL/Redis are used when DATABASE_URL/CELERY_BROKER_URL say so.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run test setup venv clean
+
+$(INSTALLED): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+venv: $(INSTALLED)
+
+setup: venv
+	$(MANAGE) migrate --noinput
+	$(MANAGE) createcachetable
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(MANAGE) setup_periodic_tasks
+	$(MANAGE) ensure_admin
+
+run: setup
+	@echo "Hub: http://127.0.0.1:8000 (admin /admin/, health /health). Mocks: operator :8001, rgs :8002, backend :8003. Ctrl-C stops all."
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start
+
+test: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var
