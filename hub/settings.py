@@ -179,10 +179,8 @@ PERIODIC_TASKS: dict[str, dict] = {
     },
 }
 
-# --- Outside systems (the mocks serve these in development) --------------------------
-RGS_WEBHOOK_URL = env.str("RGS_WEBHOOK_URL", default="http://127.0.0.1:8002/webhooks")
+# --- Shared secrets with outside systems (the RGS and backend fakes check them) -------
 RGS_WEBHOOK_SECRET = _secret("RGS_WEBHOOK_SECRET", "RGS_WEBHOOK_SECRET")
-BACKEND_URL = env.str("BACKEND_URL", default="http://127.0.0.1:8003")
 BACKEND_API_KEY = _secret("BACKEND_API_KEY", "BACKEND_API_KEY")
 
 # --- Logging -----------------------------------------------------------------------
