@@ -76,3 +76,10 @@ def test_health_is_degraded_but_200_when_only_the_broker_is_down(tmp_path):
         "connected",
         "unreachable",
     )
+
+
+def test_the_admin_login_page_carries_the_hub_name(client):
+    answer = client.get("/admin/login/")
+
+    assert answer.status_code == 200
+    assert "Integration Hub" in answer.content.decode()
