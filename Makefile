@@ -22,6 +22,7 @@ setup: venv
 	$(MANAGE) createcachetable
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) setup_periodic_tasks
+	$(MANAGE) setup_destinations
 	$(MANAGE) ensure_admin
 
 run: setup

@@ -25,7 +25,9 @@ def production_problems() -> list[str]:
     if settings.DEBUG:
         problems.append("DEBUG is on (unset DJANGO_DEBUG).")
     for name, dev_default in settings.DEV_DEFAULT_SECRETS.items():
-        if _is_demo_secret(str(getattr(settings, name, "")), dev_default):
+        value = getattr(settings, name, "")
+        text = ",".join(value) if isinstance(value, (list, tuple)) else str(value)
+        if _is_demo_secret(text, dev_default):
             problems.append(f"{name} is empty or a demo secret; set a real one.")
     return problems
 

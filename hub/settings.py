@@ -26,6 +26,8 @@ DEV_DEFAULT_SECRETS: dict[str, str] = {
     # base64 of b"dev-insecure-rgs-webhook-secret!"
     "RGS_WEBHOOK_SECRET": "whsec_ZGV2LWluc2VjdXJlLXJncy13ZWJob29rLXNlY3JldCE=",
     "BACKEND_API_KEY": "dev-insecure-backend-api-key",
+    # Fernet key = urlsafe base64 of b"dev-insecure-field-key-32-bytes!"
+    "FIELD_ENCRYPTION_KEYS": "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0zMi1ieXRlcyE=",
 }
 
 
@@ -167,11 +169,24 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # Periodic tasks that `manage.py setup_periodic_tasks` writes for the DatabaseScheduler.
 # Each entry: task path, and either `every` (seconds) or `crontab` ("m h dom mon dow");
 # `expires` (seconds) stays shorter than the period so a backlog never piles up.
+OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=10)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
 PERIODIC_TASKS: dict[str, dict] = {
+    "outbox: sweep due messages": {
+        "task": "webhooks.tasks.sweep_outbox",
+        "every": OUTBOX_SWEEP_SECONDS,
+        "expires": max(1, OUTBOX_SWEEP_SECONDS - 1),
+    },
+    "outbox: prune delivered messages": {
+        "task": "webhooks.tasks.prune_outbox",
+        "crontab": "41 3 * * *",
+        "expires": 3600,
+    },
     "hub: clear expired sessions": {
         "task": "hub.tasks.clear_expired_sessions",
         "crontab": "17 3 * * *",
@@ -179,9 +194,28 @@ PERIODIC_TASKS: dict[str, dict] = {
     },
 }
 
-# --- Shared secrets with outside systems (the RGS and backend fakes check them) -------
+# Secrets stored in the database (destination secrets, branch secrets) are encrypted with
+# these Fernet keys; the first encrypts, all decrypt (rotation).
+FIELD_ENCRYPTION_KEYS = [k.strip() for k in _secret("FIELD_ENCRYPTION_KEYS", "FIELD_ENCRYPTION_KEYS").split(",") if k.strip()]
+
+# --- Outbound delivery (the outbox) ------------------------------------------------
+# Destinations are rows edited in the admin; `manage.py setup_destinations` creates them from
+# these variables (and updates the fields whose variable is set).
+RGS_WEBHOOK_URL = env.str("RGS_WEBHOOK_URL", default="http://127.0.0.1:8002/webhooks")
 RGS_WEBHOOK_SECRET = _secret("RGS_WEBHOOK_SECRET", "RGS_WEBHOOK_SECRET")
+WEBHOOK_MAX_RETRIES = env.int("WEBHOOK_MAX_RETRIES", default=5)
+BACKEND_URL = env.str("BACKEND_URL", default="http://127.0.0.1:8003")
 BACKEND_API_KEY = _secret("BACKEND_API_KEY", "BACKEND_API_KEY")
+BACKEND_WEBHOOK_SECRET = env.str("BACKEND_WEBHOOK_SECRET", default="")  # optional: also sign backend deliveries
+RETRY_MAX_ATTEMPTS = env.int("RETRY_MAX_ATTEMPTS", default=10)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
+OUTBOX_DELIVERY_THREADS = env.int("OUTBOX_DELIVERY_THREADS", default=8)
+OUTBOX_SWEEP_BUDGET_SECONDS = env.int("OUTBOX_SWEEP_BUDGET_SECONDS", default=45)
+CIRCUIT_BREAKER_ERROR_THRESHOLD = env.int("CIRCUIT_BREAKER_ERROR_THRESHOLD", default=50)  # percent
+CIRCUIT_BREAKER_RESET_TIMEOUT = env.int("CIRCUIT_BREAKER_RESET_TIMEOUT", default=30000)  # ms
+CIRCUIT_BREAKER_MIN_ATTEMPTS = env.int("CIRCUIT_BREAKER_MIN_ATTEMPTS", default=10)
+CIRCUIT_BREAKER_WINDOW_SECONDS = env.int("CIRCUIT_BREAKER_WINDOW_SECONDS", default=60)
 
 # --- Logging -----------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -14,6 +14,7 @@ SAFE = {
     "DJANGO_SECRET_KEY": "k9Jx2-production-grade-random-value-0123456789abcdef",
     "RGS_WEBHOOK_SECRET": "whsec_cHJvZHVjdGlvbi1yZ3Mtc2VjcmV0LXZhbHVlIQ==",
     "BACKEND_API_KEY": "prod-backend-key-7f3a9c",
+    "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1maWVsZC1rZXktMzItYnl0ZXMhISE=",
     "DJANGO_ALLOWED_HOSTS": "hub.example.com",
 }
 
@@ -35,6 +36,10 @@ def test_safe_production_settings_pass_the_check():
         ({"DJANGO_DEBUG": "true"}, "DEBUG is on"),
         ({"DJANGO_SECRET_KEY": "dev-insecure-django-secret-key-change-me"}, "SECRET_KEY is empty or a demo secret"),
         ({"BACKEND_API_KEY": "dev-insecure-backend-api-key"}, "BACKEND_API_KEY is empty or a demo secret"),
+        (
+            {"FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1maWVsZC1rZXktMzItYnl0ZXMhISE=,ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0zMi1ieXRlcyE="},
+            "FIELD_ENCRYPTION_KEYS is empty or a demo secret",
+        ),
         (
             {"RGS_WEBHOOK_SECRET": "whsec_new,whsec_ZGV2LWluc2VjdXJlLXJncy13ZWJob29rLXNlY3JldCE="},
             "RGS_WEBHOOK_SECRET is empty or a demo secret",

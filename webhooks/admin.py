@@ -1,0 +1,156 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from webhooks.models import DeliveryAttempt, Destination, OutboxMessage, ReplayAudit
+from webhooks.replay import outbox_replay
+
+Status = OutboxMessage.Status
+WRITE_ONLY_HELP = "Write-only: leave empty to keep the stored value."
+
+
+class DestinationForm(forms.ModelForm):
+    """Secrets are never rendered back; typing a new value replaces the stored one."""
+
+    new_signing_secrets = forms.CharField(
+        required=False, widget=forms.PasswordInput, label="Signing secrets",
+        help_text=f"whsec_… secrets, comma-separated during rotation. {WRITE_ONLY_HELP}",
+    )
+    new_auth_header_value = forms.CharField(
+        required=False, widget=forms.PasswordInput, label="Auth header value", help_text=WRITE_ONLY_HELP
+    )
+
+    class Meta:
+        model = Destination
+        exclude = ["signing_secrets", "auth_header_value"]
+
+    def save(self, commit: bool = True) -> Destination:
+        if secrets := self.cleaned_data.get("new_signing_secrets"):
+            self.instance.signing_secrets = secrets
+        if value := self.cleaned_data.get("new_auth_header_value"):
+            self.instance.auth_header_value = value
+        return super().save(commit)
+
+
+@admin.register(Destination)
+class DestinationAdmin(admin.ModelAdmin):
+    form = DestinationForm
+    list_display = ["name", "url", "enabled", "max_attempts", "timeout_seconds", "circuit_state", "signed"]
+    list_filter = ["enabled"]
+    list_select_related = ["circuit"]
+
+    @admin.display(description="circuit")
+    def circuit_state(self, obj: Destination) -> str:
+        return obj.circuit.state if hasattr(obj, "circuit") else "closed"
+
+    @admin.display(boolean=True)
+    def signed(self, obj: Destination) -> bool:
+        return bool(obj.signing_secrets)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    fields = ["attempted_at", "succeeded", "status_code", "duration_ms", "error", "response_excerpt"]
+    readonly_fields = fields
+    ordering = ["-attempted_at"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "event_type", "destination", "status", "attempts", "next_attempt_at", "created_at"]
+    list_filter = ["status", "destination", "event_type", "created_at"]
+    search_fields = ["event_id", "ordering_key", "correlation_id"]
+    list_select_related = ["destination"]
+    date_hierarchy = "created_at"
+    ordering = ["-id"]
+    inlines = [DeliveryAttemptInline]
+    actions = ["replay_selected"]
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("webhooks.replay_outboxmessage")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.replay_matching_view)
+        return [path("replay-matching/", view, name="webhooks_outboxmessage_replay_matching"), *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        context = {"can_replay": self.has_replay_permission(request), "filter_query": request.GET.urlencode()}
+        return super().changelist_view(request, {**(extra_context or {}), **context})
+
+    def _confirm(
+        self, request: HttpRequest, queryset: QuerySet, *, title: str, hidden: list[tuple[str, object]]
+    ) -> TemplateResponse:
+        total = queryset.count()
+        dead = queryset.filter(status=Status.DEAD_LETTER).count()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "dead_count": dead,
+            "other_count": total - dead,
+            "hidden": hidden,
+        }
+        return TemplateResponse(request, "admin/webhooks/outboxmessage/replay_confirmation.html", context)
+
+    @admin.action(description="Replay selected dead letters", permissions=["replay"])
+    def replay_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        if request.POST.get("confirm") != "yes":
+            hidden = [("action", "replay_selected")] + [
+                (admin.helpers.ACTION_CHECKBOX_NAME, pk) for pk in queryset.values_list("pk", flat=True)
+            ]
+            return self._confirm(request, queryset, title="Replay selected dead letters", hidden=hidden)
+        selected = sorted(int(pk) for pk in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME))
+        count = outbox_replay(
+            messages=queryset, actor=request.user.get_username(), user=request.user, filters={"selected": selected}
+        )
+        self.message_user(request, f"Replayed {count} dead-lettered messages.", messages.SUCCESS)
+        return None
+
+    def replay_matching_view(self, request: HttpRequest) -> HttpResponse:
+        """Replay every dead letter that the changelist's current filters match."""
+        if not self.has_replay_permission(request):
+            return HttpResponse("Replay needs the 'Can replay dead-lettered messages' permission.", status=403)
+        queryset = self.get_changelist_instance(request).get_queryset(request)
+        if request.method != "POST" or request.POST.get("confirm") != "yes":
+            return self._confirm(request, queryset, title="Replay all matching the current filter", hidden=[])
+        count = outbox_replay(
+            messages=queryset, actor=request.user.get_username(), user=request.user, filters=request.GET.dict()
+        )
+        self.message_user(request, f"Replayed {count} dead-lettered messages.", messages.SUCCESS)
+        changelist = reverse("admin:webhooks_outboxmessage_changelist")
+        return HttpResponseRedirect(f"{changelist}?{request.GET.urlencode()}" if request.GET else changelist)
+
+
+@admin.register(ReplayAudit)
+class ReplayAuditAdmin(admin.ModelAdmin):
+    list_display = ["replayed_at", "actor", "count", "filters"]
+    list_filter = ["replayed_at"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["user", "actor", "replayed_at", "count", "filters"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

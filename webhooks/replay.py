@@ -1,0 +1,25 @@
+"""Dead letters back into the queue, audited. A replayed message keeps its webhook-id."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from webhooks.models import OutboxMessage, ReplayAudit
+from webhooks.outbox import nudge_sweep
+
+Status = OutboxMessage.Status
+
+
+@transaction.atomic
+def outbox_replay(
+    *, messages: QuerySet[OutboxMessage], actor: str, filters: dict, user: AbstractBaseUser | None = None
+) -> int:
+    """Make the dead letters among `messages` pending again with a fresh attempt budget."""
+    count = messages.filter(status=Status.DEAD_LETTER).update(
+        status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), leased_until=None, lease_token=""
+    )
+    ReplayAudit.objects.create(user=user, actor=actor, count=count, filters=filters)
+    if count:
+        transaction.on_commit(nudge_sweep)
+    return count
