@@ -15,6 +15,7 @@ WRITE_ONLY_HELP = "Write-only: leave empty to keep the stored value."
 class DestinationForm(forms.ModelForm):
     """Secrets are never rendered back; typing a new value replaces the stored one."""
 
+    url = forms.URLField(max_length=500, assume_scheme="https")
     new_signing_secrets = forms.CharField(
         required=False, widget=forms.PasswordInput, label="Signing secrets",
         help_text=f"whsec_… secrets, comma-separated during rotation. {WRITE_ONLY_HELP}",

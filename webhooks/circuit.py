@@ -40,7 +40,9 @@ def circuit_record(*, destination_id: int, succeeded: bool, now: datetime) -> No
     if opened.update(open_until=now + reset, probe_until=None):
         return
     circuit, _ = DestinationCircuit.objects.get_or_create(destination_id=destination_id)
-    since = max(circuit.closed_at, now - timedelta(seconds=settings.CIRCUIT_BREAKER_WINDOW_SECONDS))
+    since = now - timedelta(seconds=settings.CIRCUIT_BREAKER_WINDOW_SECONDS)
+    if circuit.closed_at:
+        since = max(since, circuit.closed_at)
     recent = DeliveryAttempt.objects.filter(destination_id=destination_id, attempted_at__gte=since).aggregate(
         total=Count("id"), failed=Count("id", filter=Q(succeeded=False))
     )

@@ -42,7 +42,7 @@ class DestinationCircuit(models.Model):
     destination = models.OneToOneField(Destination, on_delete=models.CASCADE, related_name="circuit")
     open_until = models.DateTimeField(null=True, blank=True)
     probe_until = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(default=timezone.now, help_text="Failures before this do not count.")
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="Failures before this do not count.")
 
     @property
     def state(self) -> str:

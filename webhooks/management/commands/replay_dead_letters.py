@@ -11,9 +11,10 @@ from webhooks.replay import outbox_replay
 
 def _moment(text: str, *, end_of_day: bool) -> datetime:
     """ISO date or datetime; a bare date means its start (--since) or its end (--until), UTC."""
-    moment = parse_datetime(text)
-    if moment is None and (day := parse_date(text)):
+    if day := parse_date(text):
         moment = datetime.combine(day, datetime.max.time() if end_of_day else datetime.min.time())
+    else:
+        moment = parse_datetime(text)
     if moment is None:
         raise CommandError(f"not an ISO date or datetime: {text!r}")
     return make_aware(moment) if is_naive(moment) else moment

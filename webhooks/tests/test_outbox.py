@@ -1,0 +1,188 @@
+"""Outbox services with HTTP mocked at the transport seam (`responses`)."""
+
+import json
+from datetime import timedelta
+
+import pytest
+import requests
+import responses
+from django.db import transaction
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from webhooks.delivery import DeliveryResult
+from webhooks.models import DeliveryAttempt, OutboxMessage
+from webhooks.outbox import outbox_claim, outbox_deliver_one, outbox_enqueue, outbox_finish, outbox_sweep
+from webhooks.tests.factories import NEW_SECRET, RGS_SECRET, DestinationFactory, OutboxMessageFactory
+
+pytestmark = pytest.mark.django_db
+Status = OutboxMessage.Status
+URL = "http://127.0.0.1:9/webhooks"
+
+
+@pytest.fixture
+def http():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def test_enqueue_is_part_of_the_callers_transaction(django_capture_on_commit_callbacks):
+    DestinationFactory(name="rgs")
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox_enqueue(destination="rgs", event_type="t", data={})
+        raise RuntimeError("the cause rolls back")
+    assert OutboxMessage.objects.count() == 0
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        message = outbox_enqueue(destination="rgs", event_type="t", data={"a": 1}, ordering_key="k")
+    assert len(callbacks) == 1  # the after-commit hand-off to a worker
+    assert (message.status, message.attempts, message.event_id[:4]) == (Status.PENDING, 0, "msg_")
+
+
+def test_a_delivery_is_signed_enveloped_and_recorded(http):
+    destination = DestinationFactory(signing_secrets=f"{RGS_SECRET},{NEW_SECRET}", auth_header_name="X-AUTH",
+                                     auth_header_value="backend-key")
+    message = OutboxMessageFactory(destination=destination, correlation_id="corr-1", payload={"refId": "r-9"})
+    http.post(URL, status=200, body="ok " * 2000)
+
+    assert outbox_deliver_one(message_id=message.id) is True
+
+    sent = http.calls[0].request
+    body = sent.body.decode()
+    assert json.loads(body) == {
+        "id": message.event_id, "type": "wallet.transaction.completed",
+        "occurredAt": message.occurred_at.isoformat().replace("+00:00", "Z"), "data": {"refId": "r-9"},
+    }
+    headers = {k.lower(): v for k, v in sent.headers.items()}
+    assert headers["webhook-id"] == message.event_id
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (RGS_SECRET, NEW_SECRET):  # either side of a rotation verifies
+        Webhook(secret).verify(body, headers)
+    assert (headers["x-auth"], headers["x-correlation-id"]) == ("backend-key", "corr-1")
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.lease_token) == (Status.DELIVERED, 1, "")
+    attempt = message.delivery_attempts.get()
+    assert (attempt.succeeded, attempt.status_code, len(attempt.response_excerpt)) == (True, 200, 2048)
+
+
+def test_a_failure_schedules_the_next_retry_with_jitter(http):
+    message = OutboxMessageFactory()
+    http.post(URL, status=500, body="boom")
+    before = timezone.now()
+
+    outbox_deliver_one(message_id=message.id)
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.last_error) == (Status.PENDING, 1, "HTTP 500")
+    assert before + timedelta(seconds=0.8) <= message.next_attempt_at <= timezone.now() + timedelta(seconds=1.2)
+    assert message.delivery_attempts.get().response_excerpt == "boom"
+    assert outbox_deliver_one(message_id=message.id) is False  # not due yet
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_honoured(http, status):
+    message = OutboxMessageFactory()
+    http.post(URL, status=status, headers={"Retry-After": "120"})
+
+    outbox_deliver_one(message_id=message.id)
+
+    message.refresh_from_db()
+    assert message.next_attempt_at >= timezone.now() + timedelta(seconds=119)
+
+
+def test_redirects_are_not_followed(http):
+    message = OutboxMessageFactory()
+    http.post(URL, status=302, headers={"Location": "http://127.0.0.1:9/elsewhere"})
+
+    outbox_deliver_one(message_id=message.id)
+
+    assert len(http.calls) == 1
+    message.refresh_from_db()
+    assert (message.status, message.last_error) == (Status.PENDING, "HTTP 302")
+
+
+def test_timeouts_and_connection_errors_are_failed_attempts(http):
+    message = OutboxMessageFactory()
+    http.post(URL, body=requests.exceptions.ReadTimeout("read timed out"))
+
+    outbox_deliver_one(message_id=message.id)
+
+    attempt = DeliveryAttempt.objects.get()
+    assert (attempt.succeeded, attempt.status_code) == (False, None)
+    assert attempt.error.startswith("ReadTimeout")
+
+
+def test_the_last_allowed_attempt_dead_letters(http):
+    message = OutboxMessageFactory(destination=DestinationFactory(max_attempts=3), attempts=2)
+    http.post(URL, status=500)
+
+    outbox_deliver_one(message_id=message.id)
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Status.DEAD_LETTER, 3)
+
+
+def test_a_leased_message_is_not_claimed_twice_until_the_lease_runs_out(settings):
+    message = OutboxMessageFactory()
+    first = outbox_claim(limit=10)
+
+    assert [c.message.id for c in first] == [message.id]
+    assert outbox_claim(limit=10) == []
+    OutboxMessage.objects.filter(id=message.id).update(leased_until=timezone.now() - timedelta(seconds=1))
+    second = outbox_claim(limit=10)
+    assert [c.message.id for c in second] == [message.id]
+    assert second[0].token != first[0].token
+
+
+def test_a_stale_lease_holder_cannot_move_the_message_on():
+    message = OutboxMessageFactory()
+    stale = outbox_claim(limit=1)[0]
+    OutboxMessage.objects.filter(id=message.id).update(leased_until=timezone.now() - timedelta(seconds=1))
+    outbox_claim(limit=1)  # someone else holds it now
+
+    outbox_finish(claim=stale, result=DeliveryResult(succeeded=False, duration_ms=5, status_code=500, error="HTTP 500"))
+
+    message.refresh_from_db()
+    assert (message.attempts, message.status) == (0, Status.PENDING)
+    assert DeliveryAttempt.objects.count() == 1  # the attempt itself is still on record
+
+
+def test_disabled_destinations_wait():
+    OutboxMessageFactory(destination=DestinationFactory(enabled=False))
+
+    assert outbox_claim(limit=10) == []
+
+
+def test_messages_sharing_an_ordering_key_go_one_at_a_time_in_order(http):
+    destination = DestinationFactory()
+    first, second = (OutboxMessageFactory(destination=destination, ordering_key="order-1") for _ in range(2))
+    other = OutboxMessageFactory(destination=destination, ordering_key="order-2")
+    http.post(URL, status=500)
+
+    assert sorted(c.message.id for c in outbox_claim(limit=10)) == [first.id, other.id]
+    OutboxMessage.objects.update(leased_until=None, lease_token="")
+    outbox_deliver_one(message_id=first.id)  # fails: stays pending, retry later
+    OutboxMessage.objects.filter(id=first.id).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+
+    assert outbox_deliver_one(message_id=second.id) is False  # still waits behind the first
+
+    http.replace(responses.POST, URL, status=200)
+    OutboxMessage.objects.filter(id=first.id).update(next_attempt_at=timezone.now())
+    assert outbox_sweep(budget_seconds=5) == 3  # first, then second once first is delivered, and other
+    order = [json.loads(call.request.body)["id"] for call in http.calls if call.response.status_code == 200]
+    assert order.index(first.event_id) < order.index(second.event_id)
+
+
+def test_a_dead_lettered_message_no_longer_blocks_its_ordering_key(http):
+    destination = DestinationFactory(max_attempts=1)
+    first = OutboxMessageFactory(destination=destination, ordering_key="order-1")
+    second = OutboxMessageFactory(destination=destination, ordering_key="order-1")
+    http.post(URL, status=500)
+
+    outbox_deliver_one(message_id=first.id)
+
+    first.refresh_from_db()
+    assert first.status == Status.DEAD_LETTER
+    assert [c.message.id for c in outbox_claim(limit=10)] == [second.id]
