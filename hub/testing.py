@@ -37,9 +37,11 @@ def subprocess_env(**overrides: str) -> dict[str, str]:
 
 
 def start_process(args: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start `python ARGS` in its own session, so a test can signal it and all its children."""
     with log.open("wb") as sink:
         return subprocess.Popen(
-            [sys.executable, *args], cwd=BASE_DIR, env=env, stdout=sink, stderr=subprocess.STDOUT
+            [sys.executable, *args], cwd=BASE_DIR, env=env, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -68,3 +70,24 @@ def http_ok(url: str) -> bool:
         return requests.get(url, timeout=1).status_code < 500
     except requests.RequestException:
         return False
+
+
+def start_worker(*, queue: str, log: Path, **env: str) -> subprocess.Popen:
+    """A real Celery worker on this run's broker and test database, consuming only `queue`.
+
+    The solo pool delivers in the worker's own process, so SIGKILL stops a delivery midway.
+    """
+    worker_env = subprocess_env(
+        DATABASE_URL=database_url_of_test_db(),
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        CELERY_TASK_DEFAULT_QUEUE=queue,
+        **env,
+    )
+    process = start_process(
+        ["-m", "celery", "-A", "hub", "worker", "--pool", "solo", "--queues", queue, "--loglevel", "INFO",
+         "--without-heartbeat", "--without-mingle", "--without-gossip"],
+        env=worker_env,
+        log=log,
+    )
+    wait_until(lambda: b"ready." in log.read_bytes(), timeout=60, what="the Celery worker", log=log)
+    return process
