@@ -3,6 +3,8 @@ from django.urls import path, re_path
 
 from hub.apis import HealthApi
 
+admin.site.site_url = None  # the hub has no public site to link to
+
 urlpatterns = [
     re_path(r"^health/?$", HealthApi.as_view(), name="health"),
     path("admin/", admin.site.urls),
