@@ -44,3 +44,18 @@ def test_a_new_key_first_still_reads_tokens_of_the_old_key(settings):
     assert crypto.decrypt(rotated) == "rotating"
     with pytest.raises(ValueError, match="FIELD_ENCRYPTION_KEYS"):
         crypto.decrypt(old_token)
+
+
+@pytest.mark.django_db
+def test_rotate_encrypted_fields_moves_stored_secrets_to_the_new_key(settings):
+    from django.core.management import call_command
+
+    destination = DestinationFactory(signing_secrets="whsec_before-rotation", auth_header_value="key-1")
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, *settings.FIELD_ENCRYPTION_KEYS]
+
+    call_command("rotate_encrypted_fields")
+
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is gone
+    destination.refresh_from_db()
+    assert (destination.signing_secrets, destination.auth_header_value) == ("whsec_before-rotation", "key-1")
