@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import hub.crypto
 from django.conf import settings
 from django.db import migrations, models
+
+import hub.crypto
 
 
 class Migration(migrations.Migration):
