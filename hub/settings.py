@@ -26,6 +26,8 @@ DEV_DEFAULT_SECRETS: dict[str, str] = {
     # base64 of b"dev-insecure-rgs-webhook-secret!"
     "RGS_WEBHOOK_SECRET": "whsec_ZGV2LWluc2VjdXJlLXJncy13ZWJob29rLXNlY3JldCE=",
     "BACKEND_API_KEY": "dev-insecure-backend-api-key",
+    "OPERATOR_API_KEY": "dev-insecure-operator-api-key",
+    "WALLET_HMAC_SECRET": "dev-insecure-wallet-hmac-secret",
     # Fernet key = urlsafe base64 of b"dev-insecure-field-key-32-bytes!"
     "FIELD_ENCRYPTION_KEYS": "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0zMi1ieXRlcyE=",
 }
@@ -197,6 +199,18 @@ PERIODIC_TASKS: dict[str, dict] = {
 # Secrets stored in the database (destination secrets, branch secrets) are encrypted with
 # these Fernet keys; the first encrypts, all decrypt (rotation).
 FIELD_ENCRYPTION_KEYS = [k.strip() for k in _secret("FIELD_ENCRYPTION_KEYS", "FIELD_ENCRYPTION_KEYS").split(",") if k.strip()]
+
+# --- Wallet (SPEC §3) and the Operator it forwards to (SPEC §4) -----------------------
+WALLET_HMAC_SECRET = _secret("WALLET_HMAC_SECRET", "WALLET_HMAC_SECRET")  # comma-separated during rotation
+WALLET_SIGNATURE_TOLERANCE_SECONDS = env.int("WALLET_SIGNATURE_TOLERANCE_SECONDS", default=300)
+WALLET_SUPPORTED_CURRENCIES = env.list("WALLET_SUPPORTED_CURRENCIES", default=["USD", "EUR", "GBP"])
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+WALLET_PENDING_RESOLVE_AFTER_SECONDS = env.int("WALLET_PENDING_RESOLVE_AFTER_SECONDS", default=60)
+OPERATOR_BASE_URL = env.str("OPERATOR_BASE_URL", default="http://127.0.0.1:8001")
+OPERATOR_API_KEY = _secret("OPERATOR_API_KEY", "OPERATOR_API_KEY")
+OPERATOR_TIMEOUT_SECONDS = env.float("OPERATOR_TIMEOUT_SECONDS", default=5.0)
+OPERATOR_MAX_ATTEMPTS = env.int("OPERATOR_MAX_ATTEMPTS", default=4)
+OPERATOR_RETRY_DEADLINE_SECONDS = env.float("OPERATOR_RETRY_DEADLINE_SECONDS", default=10.0)
 
 # --- Outbound delivery (the outbox) ------------------------------------------------
 # Destinations are rows edited in the admin; `manage.py setup_destinations` creates them from

@@ -10,7 +10,7 @@ from mock_services.operator import OperatorMock
 from mock_services.rgs import RgsMock
 
 MOCKS: dict[str, Callable[[], MockService]] = {
-    "operator": OperatorMock,
+    "operator": lambda: OperatorMock(api_key=settings.OPERATOR_API_KEY),
     "rgs": lambda: RgsMock(secrets=[s.strip() for s in settings.RGS_WEBHOOK_SECRET.split(",") if s.strip()]),
     "backend": lambda: BackendMock(api_key=settings.BACKEND_API_KEY),
 }

@@ -46,8 +46,13 @@ def start_mock(name: str, *, log_dir: Path, **env: str) -> RunningMock:
         ["manage.py", "run_mock", name, "--port", str(port), "--threads", "8"], env=subprocess_env(**env), log=log
     )
     mock = RunningMock(name=name, url=f"http://127.0.0.1:{port}", process=process, log=log)
+    def serving() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"mock {name} exited:\n{log.read_text(errors='replace')[-4000:]}")
+        return http_ok(f"{mock.url}/__control/requests")
+
     try:
-        wait_until(lambda: http_ok(f"{mock.url}/__control/requests"), timeout=30, what=f"mock {name}", log=log)
+        wait_until(serving, timeout=30, what=f"mock {name}", log=log)
     except AssertionError:
         mock.stop()
         raise

@@ -15,6 +15,8 @@ SAFE = {
     "RGS_WEBHOOK_SECRET": "whsec_cHJvZHVjdGlvbi1yZ3Mtc2VjcmV0LXZhbHVlIQ==",
     "BACKEND_API_KEY": "prod-backend-key-7f3a9c",
     "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1maWVsZC1rZXktMzItYnl0ZXMhISE=",
+    "OPERATOR_API_KEY": "prod-operator-key-5d1e",
+    "WALLET_HMAC_SECRET": "prod-wallet-hmac-8b2c,prod-wallet-hmac-next",
     "DJANGO_ALLOWED_HOSTS": "hub.example.com",
 }
 
