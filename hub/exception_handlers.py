@@ -4,6 +4,7 @@ import math
 
 import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
@@ -31,6 +32,8 @@ def to_application_error(exc: Exception) -> errors.ApplicationError:
     """Map any exception to an ApplicationError; unknown ones become a generic 500."""
     if isinstance(exc, errors.ApplicationError):
         return exc
+    if isinstance(exc, RequestDataTooBig):
+        return errors.PayloadTooLarge()
     if isinstance(exc, Http404):
         return errors.NotFound()
     if isinstance(exc, DjangoPermissionDenied):

@@ -184,6 +184,16 @@ PERIODIC_TASKS: dict[str, dict] = {
         "every": OUTBOX_SWEEP_SECONDS,
         "expires": max(1, OUTBOX_SWEEP_SECONDS - 1),
     },
+    "wallet: resolve pending transactions": {
+        "task": "wallet.tasks.resolve_pending_transactions",
+        "every": 30,
+        "expires": 25,
+    },
+    "wallet: purge idempotency keys": {
+        "task": "wallet.tasks.purge_idempotency_keys",
+        "crontab": "7 * * * *",
+        "expires": 3000,
+    },
     "outbox: prune delivered messages": {
         "task": "webhooks.tasks.prune_outbox",
         "crontab": "41 3 * * *",

@@ -1,5 +1,8 @@
 """Signatures the hub produces for outside systems."""
 
+import hashlib
+import hmac
+import time
 from datetime import datetime
 
 from standardwebhooks.webhooks import Webhook
@@ -13,3 +16,23 @@ def standard_webhook_headers(*, webhook_id: str, timestamp: datetime, body: str,
             Webhook(secret).sign(webhook_id, timestamp, body) for secret in secrets
         )
     return headers
+
+
+def wallet_signature(*, body: bytes, timestamp: str, secret: str) -> str:
+    """Lowercase hex HMAC-SHA256 over the raw body bytes followed by the X-Timestamp string."""
+    return hmac.new(secret.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
+
+
+def wallet_signature_valid(
+    *, body: bytes, timestamp: str | None, signature: str | None, secrets: list[str], tolerance_seconds: int,
+    now: float | None = None,
+) -> bool:
+    """Timestamp within tolerance either way, and the signature of any current secret matches.
+    Every secret is compared (constant time) so timing says nothing about which one matched."""
+    if not timestamp or not signature or not timestamp.isdigit() or len(timestamp) > 12:
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > tolerance_seconds:
+        return False
+    given = signature.encode()
+    matches = [hmac.compare_digest(wallet_signature(body=body, timestamp=timestamp, secret=s).encode(), given) for s in secrets]
+    return any(matches)

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from hub.apis import HealthApi
 
@@ -8,6 +8,7 @@ admin.site.site_url = None  # the hub has no public site to link to
 urlpatterns = [
     re_path(r"^health/?$", HealthApi.as_view(), name="health"),
     path("admin/", admin.site.urls),
+    path("wallet/", include("wallet.urls")),
 ]
 
 handler404 = "hub.exception_handlers.json_not_found"

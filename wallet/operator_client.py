@@ -1,0 +1,101 @@
+"""The Operator's wallet API (SPEC §4) behind retries.
+
+5xx, timeouts and connection errors are retried with exponential backoff and jitter; a 429 waits
+its Retry-After when that still fits in the deadline; other 4xx are answers, never retried. Every
+retry carries the same `transaction_id`, so the Operator applies the operation at most once.
+When the budget is spent the outcome is unknown: `OperatorUnavailable`.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import structlog
+from django.conf import settings
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_random_exponential,
+)
+
+from hub.http import parse_retry_after, session
+
+logger = structlog.get_logger(__name__)
+_backoff = wait_random_exponential(multiplier=0.2, max=3)
+
+
+@dataclass(frozen=True)
+class OperatorAnswer:
+    status_code: int
+    body: dict[str, Any]
+
+
+class _Transient(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class OperatorUnavailable(Exception):
+    """The Operator did not give a definite answer within the retry budget."""
+
+    def __init__(self, reason: str, retry_after_seconds: int) -> None:
+        super().__init__(reason)
+        self.retry_after_seconds = retry_after_seconds
+
+
+def _wait(retry_state: RetryCallState) -> float:
+    error = retry_state.outcome.exception() if retry_state.outcome else None
+    if isinstance(error, _Transient) and error.retry_after is not None:
+        return error.retry_after
+    return _backoff(retry_state)
+
+
+def _once(method: str, path: str, payload: dict | None) -> OperatorAnswer:
+    headers = {"Authorization": f"Bearer {settings.OPERATOR_API_KEY}"}
+    if correlation_id := structlog.contextvars.get_contextvars().get("correlation_id"):
+        headers["X-Correlation-ID"] = correlation_id
+    try:
+        response = session().request(
+            method, f"{settings.OPERATOR_BASE_URL.rstrip('/')}{path}", json=payload, headers=headers,
+            timeout=settings.OPERATOR_TIMEOUT_SECONDS, allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        raise _Transient(f"{type(exc).__name__}") from exc
+    if response.status_code == 429:
+        raise _Transient("HTTP 429", retry_after=parse_retry_after(response.headers.get("Retry-After")) or 1.0)
+    if response.status_code >= 500:
+        raise _Transient(f"HTTP {response.status_code}")
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    return OperatorAnswer(status_code=response.status_code, body=body if isinstance(body, dict) else {})
+
+
+def operator_request(method: str, path: str, payload: dict | None = None) -> OperatorAnswer:
+    retrying = Retrying(
+        retry=retry_if_exception_type(_Transient),
+        wait=_wait,
+        stop=stop_after_attempt(settings.OPERATOR_MAX_ATTEMPTS)
+        | stop_before_delay(settings.OPERATOR_RETRY_DEADLINE_SECONDS),
+        before_sleep=lambda state: logger.info(
+            "operator_retry", path=path, attempt=state.attempt_number, reason=str(state.outcome.exception()),
+            sleep=round(state.upcoming_sleep, 3),
+        ),
+        reraise=True,
+    )
+    try:
+        return retrying(_once, method, path, payload)
+    except _Transient as exc:
+        logger.warning("operator_unavailable", path=path, reason=str(exc))
+        raise OperatorUnavailable(str(exc), retry_after_seconds=max(1, math.ceil(exc.retry_after or 5))) from exc
+
+
+def operator_wallet_call(operation: str, payload: dict) -> OperatorAnswer:
+    """`operation`: withdraw, deposit or rollback."""
+    return operator_request("POST", f"/api/v1/wallet/{operation}", payload)

@@ -1,0 +1,14 @@
+from wallet.models import WalletTransaction
+
+
+def wallet_transaction_view(*, ref_id: str) -> dict | None:
+    tx = WalletTransaction.objects.filter(ref_id=ref_id, is_tombstone=False).first()
+    if tx is None:
+        return None
+    return {
+        "transactionId": str(tx.transaction_id), "refId": tx.ref_id, "type": tx.type, "status": tx.status,
+        "playerId": tx.player_id, "amountCents": tx.amount_cents, "currency": tx.currency,
+        "balanceCents": tx.balance_cents, "errorCode": tx.error_code or None,
+        "originalRefId": tx.original_ref_id or None, "createdAt": tx.created_at.isoformat(),
+        "settledAt": tx.settled_at.isoformat() if tx.settled_at else None,
+    }
