@@ -1,0 +1,238 @@
+"""The wallet API's checks, in the contract's order, with the Operator mocked at the transport seam."""
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+import responses
+from django.utils import timezone
+
+from wallet.idempotency import request_fingerprint
+from wallet.models import IdempotencyKey, WalletTransaction
+from wallet.services import wallet_resolve_pending
+from wallet.tests.helpers import debit_body, signed_headers, wallet_post
+from webhooks.models import OutboxMessage
+from webhooks.tests.factories import DestinationFactory
+
+pytestmark = pytest.mark.django_db
+Status = WalletTransaction.Status
+WITHDRAW = "http://operator.test/api/v1/wallet/withdraw"
+DEPOSIT = "http://operator.test/api/v1/wallet/deposit"
+ROLLBACK = "http://operator.test/api/v1/wallet/rollback"
+
+
+@pytest.fixture(autouse=True)
+def operator(settings):
+    settings.OPERATOR_BASE_URL = "http://operator.test"
+    settings.OPERATOR_RETRY_DEADLINE_SECONDS = 2
+    DestinationFactory(name="rgs")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def approve(mock, url=WITHDRAW, balance="87.66", tx="op-1"):
+    mock.post(url, json={"transaction_id": "x", "operator_tx_id": tx, "status": "approved", "balance": balance, "currency": "USD"})
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="no-headers"),
+        pytest.param({"HTTP_X_TIMESTAMP": "1"}, id="stale"),
+        pytest.param("wrong-secret", id="wrong-secret"),
+        pytest.param("tampered", id="tampered-body"),
+        pytest.param("future", id="future"),
+    ],
+)
+def test_every_authentication_failure_is_the_same_401(client, operator, headers):
+    raw = json.dumps(debit_body()).encode()
+    if headers == "wrong-secret":
+        headers = signed_headers(raw, secret="not-the-secret", key=None)
+    elif headers == "tampered":
+        headers, raw = signed_headers(raw, key=None), raw.replace(b"1234", b"1235")
+    elif headers == "future":
+        headers = signed_headers(raw, timestamp=int(time.time()) + 301, key=None)
+    answer = client.post("/wallet/debit", data=raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k", **headers)
+
+    assert answer.status_code == 401
+    assert answer.json() == {"status": "UNAUTHORIZED", "error": {"code": "UNAUTHORIZED", "message": "Authentication failed.", "details": None}}
+    assert len(operator.calls) == 0
+
+
+def test_a_missing_key_is_400_and_an_invalid_one_too(client):
+    missing = wallet_post(client, "debit", debit_body(), key=None)
+    invalid = wallet_post(client, "debit", debit_body(), key="bad\u00e9key")
+
+    assert (missing.status_code, missing.json()["error"]["code"]) == (400, "MISSING_IDEMPOTENCY_KEY")
+    assert (invalid.status_code, invalid.json()["error"]["code"]) == (400, "INVALID_IDEMPOTENCY_KEY")
+
+
+def test_the_same_key_replays_the_answer_byte_for_byte_without_calling_again(client, operator):
+    approve(operator)
+
+    first = wallet_post(client, "debit", debit_body(), key="key-1")
+    second = wallet_post(client, "debit", debit_body(), key='"key-1"')  # the sf-string form is the same key
+
+    assert first.status_code == second.status_code == 201
+    assert second.content == first.content
+    assert (first.get("Idempotent-Replayed"), second["Idempotent-Replayed"]) == (None, "true")
+    assert len(operator.calls) == 1
+    assert json.loads(operator.calls[0].request.body) == {"player_id": "player-1", "amount": "12.34", "currency": "USD",
+                                                          "transaction_id": "ref-1"}
+
+
+def test_the_same_key_with_another_body_is_422(client, operator):
+    approve(operator)
+    wallet_post(client, "debit", debit_body(), key="key-1")
+
+    answer = wallet_post(client, "debit", debit_body(amount=999), key="key-1")
+
+    assert (answer.status_code, answer.json()["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+
+
+def test_a_key_still_in_flight_is_409_with_retry_after(client):
+    body = json.dumps(debit_body()).encode()
+    IdempotencyKey.objects.create(client_id="rgs", key="key-1", locked_until=timezone.now() + timedelta(seconds=30),
+                                  fingerprint=request_fingerprint(method="POST", path="/wallet/debit", body=body))
+
+    answer = wallet_post(client, "debit", body, key="key-1")
+
+    assert (answer.status_code, answer["Retry-After"], answer.json()["error"]["code"]) == (409, "1", "REQUEST_IN_PROGRESS")
+
+
+def test_invalid_bodies_report_every_field_and_are_not_kept_under_the_key(client, operator):
+    approve(operator)
+    bad = wallet_post(client, "debit", {"playerId": "", "amountCents": "12", "currency": "usd", "extra": 1}, key="key-1")
+    malformed = wallet_post(client, "debit", b"{not json", key="key-2")
+    good = wallet_post(client, "debit", debit_body(), key="key-1")
+
+    assert bad.status_code == 400
+    assert set(bad.json()["error"]["details"]) == {"playerId", "amountCents", "currency", "refId", "extra"}
+    assert (malformed.status_code, malformed.json()["error"]["code"]) == (400, "VALIDATION_ERROR")
+    assert good.status_code == 201
+
+
+def test_an_unsupported_currency_is_422_without_calling_the_operator(client, operator):
+    answer = wallet_post(client, "debit", debit_body(currency="TRY"))
+
+    assert (answer.status_code, answer.json()["error"]["code"]) == (422, "UNSUPPORTED_CURRENCY")
+    assert len(operator.calls) == 0 and WalletTransaction.objects.count() == 0
+
+
+def test_huge_bodies_are_413(client, operator):
+    answer = wallet_post(client, "debit", b'{"meta": "' + b"x" * (1024 * 1024 + 10) + b'"}')
+
+    assert answer.status_code == 413
+
+
+def test_a_refid_with_another_key_gives_the_original_result_or_409_when_different(client, operator):
+    approve(operator)
+    first = wallet_post(client, "debit", debit_body())
+    same = wallet_post(client, "debit", debit_body())
+    different = wallet_post(client, "debit", debit_body(amount=1))
+
+    assert (same.status_code, same.content, same["Idempotent-Replayed"]) == (201, first.content, "true")
+    assert (different.status_code, different.json()["error"]["code"]) == (409, "DUPLICATE_REF_ID")
+    assert len(operator.calls) == 1
+
+
+def test_outcomes_are_stored_and_the_settlement_enqueues_the_rgs_webhook(client, operator):
+    operator.post(WITHDRAW, status=402, json={"error": "insufficient_funds", "balance": "5.00"})
+
+    answer = wallet_post(client, "debit", debit_body())
+
+    assert (answer.status_code, answer.json()["error"]["details"]) == (402, {"balanceCents": 500})
+    tx = WalletTransaction.objects.get()
+    assert (tx.status, tx.error_code, tx.response_status) == (Status.FAILED, "INSUFFICIENT_FUNDS", 402)
+    message = OutboxMessage.objects.get()
+    assert (message.event_type, message.payload["refId"], message.payload["status"]) == (
+        "wallet.transaction.failed", "ref-1", "FAILED")
+
+
+@pytest.mark.parametrize(("status", "body", "code", "http"), [
+    (404, {"error": "player_not_found"}, "PLAYER_NOT_FOUND", 404),
+    (400, {"error": "currency_mismatch"}, "OPERATOR_REJECTED", 502),
+    (403, {}, "OPERATOR_REJECTED", 502),
+])
+def test_definite_operator_rejections(client, operator, status, body, code, http):
+    operator.post(WITHDRAW, status=status, json=body)
+
+    answer = wallet_post(client, "debit", debit_body())
+
+    assert (answer.status_code, answer.json()["error"]["code"]) == (http, code)
+    assert len(operator.calls) == 1  # 4xx are answers: never retried
+
+
+def test_operator_down_is_503_kept_pending_and_the_same_key_redrives_the_same_transaction(client, operator):
+    operator.post(WITHDRAW, status=503)
+
+    down = wallet_post(client, "debit", debit_body(), key="key-1")
+
+    assert (down.status_code, down.json()["error"]["code"]) == (503, "OPERATOR_UNAVAILABLE")
+    assert int(down["Retry-After"]) >= 1
+    assert WalletTransaction.objects.get().status == Status.PENDING
+    assert not IdempotencyKey.objects.filter(key="key-1").exists()
+    tries = len(operator.calls)
+    assert tries >= 2
+
+    operator.replace(responses.POST, WITHDRAW, json={"transaction_id": "ref-1", "operator_tx_id": "op-1",
+                                                     "status": "approved", "balance": "87.66", "currency": "USD"})
+    again = wallet_post(client, "debit", debit_body(), key="key-1")
+
+    assert again.status_code == 201
+    assert {json.loads(call.request.body)["transaction_id"] for call in operator.calls} == {"ref-1"}
+    assert WalletTransaction.objects.get().status == Status.COMPLETED
+    assert OutboxMessage.objects.count() == 1
+
+
+def test_the_resolver_settles_a_pending_transaction(client, operator):
+    operator.post(WITHDRAW, status=500)
+    wallet_post(client, "debit", debit_body())
+    operator.replace(responses.POST, WITHDRAW, json={"transaction_id": "ref-1", "operator_tx_id": "op-1",
+                                                     "status": "approved", "balance": "87.66", "currency": "USD"})
+
+    assert wallet_resolve_pending(older_than_seconds=0) == 1
+
+    tx = WalletTransaction.objects.get()
+    assert (tx.status, tx.balance_cents, tx.response_status) == (Status.COMPLETED, 8766, 201)
+    assert OutboxMessage.objects.get().event_type == "wallet.transaction.completed"
+    assert wallet_post(client, "debit", debit_body()).content == tx.response_body.encode()
+
+
+def test_rollback_returns_the_money_and_a_late_debit_of_a_rolled_back_ref_never_charges(client, operator):
+    approve(operator)
+    approve(operator, ROLLBACK, balance="100.00", tx="op-rb")
+    wallet_post(client, "debit", debit_body("bet-1"))
+
+    rolled = wallet_post(client, "rollback", {"playerId": "player-1", "refId": "rb-1", "originalRefId": "bet-1"})
+    unknown = wallet_post(client, "rollback", {"playerId": "player-1", "refId": "rb-2", "originalRefId": "bet-never-seen"})
+    late = wallet_post(client, "debit", debit_body("bet-never-seen"))
+
+    assert (rolled.status_code, rolled.json()["amountCents"], rolled.json()["type"]) == (201, 1234, "ROLLBACK")
+    assert WalletTransaction.objects.get(ref_id="bet-1").status == Status.ROLLED_BACK
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "ORIGINAL_NOT_FOUND")
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "ALREADY_ROLLED_BACK")
+    assert [c.request.url for c in operator.calls] == [WITHDRAW, ROLLBACK]
+
+
+def test_credit_and_transaction_lookup(client, operator):
+    approve(operator, DEPOSIT, balance="105.00")
+    wallet_post(client, "credit", debit_body("win-1", amount=500))
+    headers = signed_headers(b"", key=None)
+
+    found = client.get("/wallet/transactions/win-1", **headers)
+    missing = client.get("/wallet/transactions/nope", **headers)
+    unsigned = client.get("/wallet/transactions/win-1")
+
+    assert (found.status_code, found.json()["status"], found.json()["balanceCents"]) == (200, "COMPLETED", 10500)
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "TRANSACTION_NOT_FOUND")
+    assert unsigned.status_code == 401
+
+
+def test_several_secrets_allow_rotation(client, operator, settings):
+    approve(operator)
+    settings.WALLET_HMAC_SECRET = "old-secret, new-secret"
+
+    assert wallet_post(client, "debit", debit_body("a"), secret="old-secret").status_code == 201
+    assert wallet_post(client, "debit", debit_body("b"), secret="new-secret").status_code == 201
