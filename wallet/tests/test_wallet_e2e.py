@@ -3,8 +3,8 @@ and the whole path to the RGS webhook with a real worker."""
 
 import json
 import threading
-from decimal import Decimal
 import time
+from decimal import Decimal
 
 import pytest
 import requests
