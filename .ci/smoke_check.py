@@ -1,6 +1,7 @@
 """Wait until `make run` serves the hub and the three mocks; log in to the admin."""
 
 import argparse
+import subprocess
 import sys
 import time
 
@@ -49,6 +50,24 @@ def admin_login_works(user: str, password: str) -> bool:
     return answer.status_code == 302 and answer.headers.get("Location") == "/admin/"
 
 
+def debit_reaches_the_rgs(deadline: float) -> bool:
+    """What the README promises: a signed debit with wallet_request, then the RGS webhook."""
+    sent = subprocess.run(
+        [sys.executable, "manage.py", "wallet_request", "debit", "--player", "smoke-player", "--amount", "150"],
+        capture_output=True, text=True, timeout=60,
+    )
+    print(sent.stdout.strip())
+    if "HTTP 201" not in sent.stdout:
+        print(sent.stderr[-2000:])
+        return False
+    while time.monotonic() < deadline:
+        items = requests.get("http://127.0.0.1:8002/__control/webhooks", timeout=5).json()["items"]
+        if any(item["type"] == "wallet.transaction.completed" for item in items):
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--timeout", type=float, default=300)
@@ -70,6 +89,10 @@ def main() -> int:
         print("FAIL admin login with DJANGO_SUPERUSER_USERNAME/PASSWORD")
         return 1
     print(f"ok   admin login; everything up after {time.monotonic() - started:.1f}s")
+    if not debit_reaches_the_rgs(time.monotonic() + 60):
+        print("FAIL wallet_request debit did not reach the RGS fake as a webhook")
+        return 1
+    print("ok   wallet_request debit → Operator fake → RGS webhook delivered by the worker")
     return 0
 
 
