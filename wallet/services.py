@@ -21,7 +21,7 @@ from hub import errors
 from hub.money import to_major_string, to_minor
 from wallet.idempotency import in_flight_lease
 from wallet.models import WalletTransaction
-from wallet.operator_client import OperatorAnswer, OperatorUnavailable, operator_wallet_call
+from wallet.operator_client import OperatorAnswer, OperatorUnavailable, operator_request, operator_wallet_call
 from wallet.validation import WalletRequest, validate_money_request, validate_rollback_request
 from webhooks.outbox import outbox_enqueue
 
@@ -244,10 +244,31 @@ def webhook_data(tx: WalletTransaction) -> dict:
 
 
 # --- background ------------------------------------------------------------------------------
+def _resolve(tx: WalletTransaction) -> bool:
+    """Settle one transaction whose outcome stayed unknown. Ask the Operator first:
+    * it has the transaction: re-send it (the same transaction_id gets its first answer, balance
+      included, and nothing moves twice);
+    * it has not: a debit is settled FAILED (money is never taken after the RGS stopped waiting);
+      a credit or rollback is re-sent, as it gives money back to the player.
+    The Operator not answering leaves the transaction PENDING for the next run."""
+    try:
+        status = operator_request("GET", f"/api/v1/wallet/transactions/{tx.ref_id}")
+    except OperatorUnavailable:
+        WalletTransaction.objects.filter(id=tx.id).update(processing_until=None)
+        return False
+    if status.status_code == 404 and tx.type == Type.DEBIT:
+        _settle(tx, _failed(502, "OPERATOR_REJECTED", "The Operator never applied this debit; it was not charged.",
+                            details={"reason": "not_applied_before_resolution"}))
+        return True
+    if status.status_code not in (200, 404):
+        WalletTransaction.objects.filter(id=tx.id).update(processing_until=None)
+        return False
+    return _forward(tx).status != 503
+
+
 def wallet_resolve_pending(*, older_than_seconds: int | None = None, limit: int = 200) -> int:
-    """Settle transactions whose outcome stayed unknown, by re-sending them: the Operator answers a
-    known transaction_id with its first answer and applies an unknown one now. Returns how many
-    were settled."""
+    """Settle PENDING transactions older than WALLET_PENDING_RESOLVE_AFTER_SECONDS (beat, every 30 s).
+    Returns how many were settled."""
     age = settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
     now = timezone.now()
     stale = WalletTransaction.objects.filter(
@@ -259,6 +280,5 @@ def wallet_resolve_pending(*, older_than_seconds: int | None = None, limit: int 
         taken = WalletTransaction.objects.filter(id=tx.id, status=Status.PENDING).filter(
             Q(processing_until__isnull=True) | Q(processing_until__lt=now)
         ).update(processing_until=now + in_flight_lease())
-        if taken and _forward(tx).status != 503:
-            settled += 1
+        settled += bool(taken) and _resolve(tx)
     return settled

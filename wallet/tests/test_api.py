@@ -8,7 +8,7 @@ import pytest
 import responses
 from django.utils import timezone
 
-from wallet.idempotency import request_fingerprint
+from wallet.idempotency import idempotency_purge, request_fingerprint
 from wallet.models import IdempotencyKey, WalletTransaction
 from wallet.services import wallet_resolve_pending
 from wallet.tests.helpers import debit_body, signed_headers, wallet_post
@@ -186,9 +186,13 @@ def test_operator_down_is_503_kept_pending_and_the_same_key_redrives_the_same_tr
     assert OutboxMessage.objects.count() == 1
 
 
-def test_the_resolver_settles_a_pending_transaction(client, operator):
+STATUS = "http://operator.test/api/v1/wallet/transactions/ref-1"
+
+
+def test_the_resolver_settles_a_debit_the_operator_applied(client, operator):
     operator.post(WITHDRAW, status=500)
     wallet_post(client, "debit", debit_body())
+    operator.get(STATUS, json={"transaction_id": "ref-1", "status": "approved"})
     operator.replace(responses.POST, WITHDRAW, json={"transaction_id": "ref-1", "operator_tx_id": "op-1",
                                                      "status": "approved", "balance": "87.66", "currency": "USD"})
 
@@ -198,6 +202,41 @@ def test_the_resolver_settles_a_pending_transaction(client, operator):
     assert (tx.status, tx.balance_cents, tx.response_status) == (Status.COMPLETED, 8766, 201)
     assert OutboxMessage.objects.get().event_type == "wallet.transaction.completed"
     assert wallet_post(client, "debit", debit_body()).content == tx.response_body.encode()
+
+
+def test_the_resolver_fails_a_debit_the_operator_never_applied_without_charging(client, operator):
+    operator.post(WITHDRAW, status=500)
+    wallet_post(client, "debit", debit_body(), key="k-1")
+    operator.get(STATUS, status=404, json={"error": "transaction_not_found"})
+    calls_before = len(operator.calls)
+
+    assert wallet_resolve_pending(older_than_seconds=0) == 1
+
+    tx = WalletTransaction.objects.get()
+    assert (tx.status, tx.response_status) == (Status.FAILED, 502)
+    assert [c.request.method for c in operator.calls[calls_before:]] == ["GET"]  # no withdrawal re-sent
+    assert OutboxMessage.objects.get().event_type == "wallet.transaction.failed"
+    assert wallet_post(client, "debit", debit_body(), key="k-1").status_code == 502  # the retry learns it
+
+
+def test_the_resolver_leaves_it_pending_while_the_operator_is_down(client, operator):
+    operator.post(WITHDRAW, status=500)
+    wallet_post(client, "debit", debit_body())
+    operator.get(STATUS, status=503)
+
+    assert wallet_resolve_pending(older_than_seconds=0) == 0
+    assert WalletTransaction.objects.get().status == Status.PENDING
+    assert wallet_resolve_pending(older_than_seconds=3600) == 0  # too young to resolve
+
+
+def test_expired_idempotency_keys_are_purged(client, operator):
+    approve(operator)
+    wallet_post(client, "debit", debit_body(), key="old")
+    wallet_post(client, "debit", debit_body("ref-2"), key="new")
+    IdempotencyKey.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
+
+    assert idempotency_purge() == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
 
 
 def test_rollback_returns_the_money_and_a_late_debit_of_a_rolled_back_ref_never_charges(client, operator):

@@ -15,6 +15,7 @@ from django.test import Client
 
 from hub.testing import wait_until
 from wallet.models import WalletTransaction
+from wallet.services import wallet_resolve_pending
 from wallet.tests.helpers import debit_body, signed_headers, wallet_post
 from webhooks.models import OutboxMessage
 from webhooks.tests.factories import DestinationFactory
@@ -181,3 +182,20 @@ def test_wallet_request_against_the_running_hub_reaches_the_rgs(live_server, ope
     wait_until(lambda: rgs_mock.control("webhooks")["distinct"] == 1, timeout=30, what="the RGS webhook")
     item = rgs_mock.control("webhooks")["items"][0]
     assert (item["type"], item["data"]["refId"], item["data"]["amountCents"]) == ("wallet.transaction.completed", "bet-42", 250)
+
+
+@pytest.mark.django_db
+def test_the_resolver_settles_what_a_lost_answer_left_pending(client, operator, settings):
+    DestinationFactory(name="rgs")
+    settings.OPERATOR_TIMEOUT_SECONDS = 0.5
+    settings.OPERATOR_MAX_ATTEMPTS = 1
+    operator.script("withdraw", [{"pass": True, "delayMs": 1500}])
+    assert wallet_post(client, "debit", debit_body()).status_code == 503
+    time.sleep(1.2)  # the Operator applies it after the hub gave up waiting
+
+    assert wallet_resolve_pending(older_than_seconds=0) == 1
+
+    tx = WalletTransaction.objects.get()
+    assert (tx.status, tx.balance_cents) == (WalletTransaction.Status.COMPLETED, 8766)
+    assert OutboxMessage.objects.get().event_type == "wallet.transaction.completed"
+    assert operator_balance(operator) == "87.66"
