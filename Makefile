@@ -23,6 +23,7 @@ setup: venv
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) setup_periodic_tasks
 	$(MANAGE) setup_destinations
+	$(MANAGE) setup_providers --demo
 	$(MANAGE) ensure_admin
 
 run: setup

@@ -9,6 +9,7 @@ urlpatterns = [
     re_path(r"^health/?$", HealthApi.as_view(), name="health"),
     path("admin/", admin.site.urls),
     path("wallet/", include("wallet.urls")),
+    path("api/webhooks/", include("webhooks.urls")),
 ]
 
 handler404 = "hub.exception_handlers.json_not_found"

@@ -16,6 +16,8 @@ SAFE = {
     "BACKEND_API_KEY": "prod-backend-key-7f3a9c",
     "FIELD_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1maWVsZC1rZXktMzItYnl0ZXMhISE=",
     "OPERATOR_API_KEY": "prod-operator-key-5d1e",
+    "CAREEM_WEBHOOK_SECRET": "prod-careem-secret-81f0",
+    "TALABAT_WEBHOOK_SECRET": "prod-talabat-secret-c42d",
     "WALLET_HMAC_SECRET": "prod-wallet-hmac-8b2c,prod-wallet-hmac-next",
     "DJANGO_ALLOWED_HOSTS": "hub.example.com",
 }

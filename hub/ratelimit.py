@@ -1,0 +1,23 @@
+"""A fixed-window request counter in the shared cache (Redis in production), so every process
+sees the same count. The database cache of the default setup is shared too, though its
+increments are not atomic: under heavy concurrency it may let a few extra requests through."""
+
+import math
+import time
+
+from django.core.cache import cache
+
+
+def rate_limit_hit(*, key: str, limit: int, window_ms: int) -> tuple[bool, int]:
+    """Count one request; return (allowed, seconds until the window resets)."""
+    now_ms = int(time.time() * 1000)
+    window = now_ms // window_ms
+    cache_key = f"ratelimit:{key}:{window}"
+    cache.add(cache_key, 0, timeout=math.ceil(window_ms / 1000) + 1)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.add(cache_key, 1, timeout=math.ceil(window_ms / 1000) + 1)
+        count = 1
+    retry_after = max(1, math.ceil(((window + 1) * window_ms - now_ms) / 1000))
+    return count <= limit, retry_after

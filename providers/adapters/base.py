@@ -1,0 +1,123 @@
+"""What every provider adapter shares: the parsed event, error accumulation, money by exponent.
+
+Adapters are pure: payload in (parsed with `Decimal` for every JSON number), `ProviderEvent` out, or
+`AdapterErrors` with every problem found. They ignore fields they do not know.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from hub.money import EXPONENTS, MoneyError, exponent, to_minor
+
+
+class AdapterErrors(Exception):
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+@dataclass
+class ProviderEvent:
+    kind: str  # "order_created", "status_update" or "ignored"
+    event_type: str
+    dedupe_key: str
+    external_order_id: str = ""
+    hub_order_id: str = ""  # when the provider addresses our order id (Talabat remoteOrderId)
+    branch_id: str = ""
+    order: dict | None = None  # the internal order without "id"/"status", for order_created
+    provider_status: str = ""
+    status: str = ""  # lifecycle status it maps to; "" = informational
+    occurred_at: datetime | None = None
+
+
+@dataclass
+class Context:
+    """What an adapter needs besides the payload."""
+
+    branch_id: str = ""  # from the URL (Talabat remoteId), when the route carries it
+    branch_currency: str = ""
+    default_currency: str = "USD"
+    remote_order_id: str = ""
+
+
+@dataclass
+class Reader:
+    """Collects every validation problem instead of stopping at the first."""
+
+    errors: list[dict[str, str]] = field(default_factory=list)
+    currency: str = "USD"
+
+    def error(self, where: str, message: str) -> None:
+        self.errors.append({"field": where, "message": message})
+
+    def money(self, value: Any, where: str, *, required: bool = False) -> int:
+        if value is None or value == "":
+            if required:
+                self.error(where, "is required")
+            return 0
+        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+            self.error(where, "must be a decimal amount")
+            return 0
+        try:
+            return to_minor(value, self.currency)
+        except MoneyError as exc:
+            self.error(where, str(exc))
+            return 0
+
+    def quantity(self, value: Any, where: str) -> int:
+        try:
+            number = Decimal(str(value)) if not isinstance(value, bool) else Decimal("NaN")
+            if number.is_finite() and number == number.to_integral_value() and number > 0:
+                return int(number)
+        except ArithmeticError:
+            pass
+        self.error(where, "must be a positive whole number")
+        return 0
+
+    def text(self, value: Any) -> str:
+        return "" if value is None else str(value)
+
+    def check(self) -> None:
+        if self.errors:
+            raise AdapterErrors(self.errors)
+
+
+def choose_currency(reader: Reader, *candidates: str) -> str:
+    """The first candidate that is an ISO 4217 code the hub knows."""
+    for candidate in candidates:
+        if candidate and candidate.upper() in EXPONENTS:
+            return candidate.upper()
+    reader.error("currency", f"none of {[c for c in candidates if c]} is a known ISO 4217 currency")
+    return "USD"
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def internal_order(*, provider: str, external_order_id: str, branch_id: str, placed_at: datetime | None, currency: str,
+                   customer: dict, items: list[dict], totals: dict, payment: dict, notes: str,
+                   warnings: list[str], tax_inclusive: bool = False) -> dict:
+    """SPEC §7's internal order, minus the hub's id and status (set when it is stored).
+    With `tax_inclusive` prices already contain the tax, which is then reported, not added."""
+    added_tax = 0 if tax_inclusive else totals["taxMinor"]
+    computed = totals["subtotalMinor"] + added_tax + totals["deliveryFeeMinor"] + totals[
+        "serviceFeeMinor"] - totals["discountMinor"]
+    if computed != totals["totalMinor"]:
+        warnings.append(
+            f"totals do not add up: subtotal{'' if tax_inclusive else ' + tax'} + delivery + service - discount = {computed}, "
+            f"total sent = {totals['totalMinor']} (minor units); the sent total is kept"
+        )
+    return {
+        "provider": provider, "externalOrderId": external_order_id, "branchId": branch_id,
+        "placedAt": placed_at.isoformat() if placed_at else None, "currency": currency,
+        "currencyExponent": exponent(currency), "customer": customer, "items": items, "totals": totals,
+        "payment": payment, "notes": notes, "warnings": warnings,
+    }

@@ -1,0 +1,206 @@
+"""Careem: the POS API v2 envelope `{"event_type", "details"}` and the seed's simple form.
+
+Money is JSON numbers in major units with no currency field (the branch's currency, else
+CAREEM_DEFAULT_CURRENCY). Items carry no names, only the integrator's ids. With
+`delivery_type: "careem"` Careem's captain delivers and the customer block is blank by design.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from providers.adapters.base import Context, ProviderEvent, Reader, choose_currency, internal_order, parse_time
+
+PROVIDER = "careem"
+STATUSES = {
+    "pending": "NEW", "accepted": "ACCEPTED", "slot_upcoming": "ACCEPTED", "slot_started": "PREPARING",
+    "ready": "READY", "trip_started": "PICKED_UP", "trip_ended": "DELIVERED", "delivered": "DELIVERED",
+    "cancelled": "CANCELLED", "canceled": "CANCELLED",
+    # driver_coming / driver_here say where the captain is, not what the kitchen does: kept as events only.
+}
+DISCOUNT_FIELDS = ("merchant_discount_amount", "careem_discount_amount", "merchant_promo_amount",
+                   "careem_promo_amount", "free_delivery_discount_value")
+
+
+def branch_id_of(payload: Any) -> str:
+    details = payload.get("details") if isinstance(payload, dict) else None
+    branch = details.get("branch") if isinstance(details, dict) else None
+    return str(branch.get("id") or "") if isinstance(branch, dict) else ""
+
+
+def parse(payload: Any, context: Context) -> ProviderEvent:
+    reader = Reader()
+    if not isinstance(payload, dict):
+        reader.error("body", "must be a JSON object")
+        reader.check()
+    if "event_type" in payload:
+        return _envelope(payload, context, reader)
+    if "order_id" in payload:
+        return _simple_form(payload, context, reader)
+    reader.error("event_type", "is required (or order_id for the simple form)")
+    reader.check()
+    raise AssertionError("unreachable")
+
+
+def _envelope(payload: dict, context: Context, reader: Reader) -> ProviderEvent:
+    event_type = reader.text(payload.get("event_type"))
+    details = payload.get("details")
+    if not isinstance(details, dict):
+        reader.error("details", "must be an object")
+        reader.check()
+    order_id = reader.text(details.get("id"))
+    provider_status = reader.text(details.get("status")).lower()
+    if event_type == "ORDER_CREATED":
+        if not order_id:
+            reader.error("details.id", "is required")
+        order = _order(details, context, reader, order_id)
+        reader.check()
+        return ProviderEvent(kind="order_created", event_type=event_type, dedupe_key=f"{order_id}:created",
+                             external_order_id=order_id, branch_id=order["branchId"], order=order,
+                             provider_status=provider_status, status="NEW", occurred_at=parse_time(details.get("created_at")))
+    if event_type == "ORDER_STATUS_UPDATED":
+        if not order_id:
+            reader.error("details.id", "is required")
+        if not provider_status:
+            reader.error("details.status", "is required")
+        reader.check()
+        return ProviderEvent(kind="status_update", event_type=event_type, dedupe_key=f"{order_id}:status:{provider_status}",
+                             external_order_id=order_id, branch_id=branch_id_of(payload), provider_status=provider_status,
+                             status=STATUSES.get(provider_status, ""),
+                             occurred_at=parse_time(details.get("updated_at") or details.get("created_at")))
+    # Catalog and item-replacement events are acknowledged and audited; they change no order.
+    reference = order_id or reader.text(details.get("catalog_id") or details.get("request_id"))
+    return ProviderEvent(kind="ignored", event_type=event_type or "UNKNOWN",
+                         dedupe_key=f"{event_type}:{reference}:{provider_status}", external_order_id=order_id)
+
+
+def _order(details: dict, context: Context, reader: Reader, order_id: str) -> dict:
+    branch = details.get("branch") if isinstance(details.get("branch"), dict) else {}
+    reader.currency = choose_currency(reader, context.branch_currency, context.default_currency)
+    customer = details.get("customer") if isinstance(details.get("customer"), dict) else {}
+    items = details.get("items")
+    if not isinstance(items, list) or not items:
+        reader.error("details.items", "must be a non-empty list")
+        items = []
+    price = details.get("price") if isinstance(details.get("price"), dict) else {}
+    subtotal = reader.money(price.get("original_total_price"), "details.price.original_total_price", required=True)
+    tax_percentage = price.get("tax_percentage") or 0
+    parsed_items = [_item(item, f"details.items[{n}]", reader) for n, item in enumerate(items)]
+    warnings = []
+    if sum(item["totalMinor"] for item in parsed_items) != subtotal:
+        warnings.append("items do not add up to original_total_price")
+    totals = {
+        "subtotalMinor": subtotal,
+        "taxMinor": _tax(subtotal, tax_percentage, reader),
+        "deliveryFeeMinor": reader.money(price.get("delivery_fee"), "details.price.delivery_fee"),
+        "serviceFeeMinor": reader.money(price.get("service_fee"), "details.price.service_fee"),
+        "discountMinor": sum(reader.money(price.get(f), f"details.price.{f}") for f in DISCOUNT_FIELDS),
+        "totalMinor": reader.money(price.get("total_taxable_price"), "details.price.total_taxable_price", required=True),
+    }
+    payment_type = reader.text(customer.get("payment_type") or details.get("merchant_pay_type")).lower()
+    cash = payment_type == "cash"
+    return internal_order(
+        provider=PROVIDER, external_order_id=order_id, branch_id=reader.text(branch.get("id")),
+        placed_at=parse_time(details.get("created_at")), currency=reader.currency,
+        customer=_customer(customer),
+        items=parsed_items, totals=totals,
+        payment={"method": payment_type or None, "paid": not cash,
+                 "collectMinor": reader.money(details.get("cash_in"), "details.cash_in") if cash else 0},
+        notes=reader.text(details.get("notes")), warnings=warnings,
+    )
+
+
+def _tax(subtotal: int, percentage: Any, reader: Reader) -> int:
+    """Careem's formula adds tax_percentage of the original total; rounded half up to a minor unit."""
+    if isinstance(percentage, bool) or not isinstance(percentage, int | Decimal):
+        reader.error("details.price.tax_percentage", "must be a number")
+        return 0
+    return int((Decimal(subtotal) * Decimal(percentage) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _customer(customer: dict) -> dict:
+    """Blank for Careem-delivered orders; a phone of 0 means none."""
+    phone = customer.get("phone_number")
+    address = customer.get("address") if isinstance(customer.get("address"), dict) else None
+    return {
+        "name": customer.get("name") or None,
+        "phone": str(phone) if phone not in (None, 0, "0", "") else None,
+        "address": address,
+    }
+
+
+def _item(item: Any, where: str, reader: Reader) -> dict:
+    if not isinstance(item, dict):
+        reader.error(where, "must be an object")
+        return {"externalId": "", "name": "", "quantity": 0, "unitPriceMinor": 0, "totalMinor": 0, "modifiers": []}
+    external_id = reader.text(item.get("id"))
+    if not external_id:
+        reader.error(f"{where}.id", "is required")
+    return {
+        "externalId": external_id, "productId": None, "name": reader.text(item.get("name")) or external_id,
+        "quantity": reader.quantity(item.get("quantity"), f"{where}.quantity"),
+        "unitPriceMinor": reader.money(item.get("unit_price"), f"{where}.unit_price", required=True),
+        "totalMinor": reader.money(item.get("total_price"), f"{where}.total_price", required=True),
+        "notes": reader.text(item.get("notes")) or None,
+        "modifiers": _options(item.get("groups"), f"{where}.groups", reader),
+    }
+
+
+def _options(groups: Any, where: str, reader: Reader) -> list[dict]:
+    """Option groups nest to any depth: group → options → groups → …"""
+    if not isinstance(groups, list):
+        return []
+    modifiers = []
+    for g, group in enumerate(groups):
+        options = group.get("options") if isinstance(group, dict) else None
+        for o, option in enumerate(options if isinstance(options, list) else []):
+            here = f"{where}[{g}].options[{o}]"
+            if not isinstance(option, dict):
+                reader.error(here, "must be an object")
+                continue
+            external_id = reader.text(option.get("id"))
+            modifiers.append({
+                "externalId": external_id, "productId": None, "name": reader.text(option.get("name")) or external_id,
+                "quantity": reader.quantity(option.get("quantity", 1), f"{here}.quantity"),
+                "totalMinor": reader.money(option.get("total_price"), f"{here}.total_price"),
+                "modifiers": _options(option.get("groups"), f"{here}.groups", reader),
+            })
+    return modifiers
+
+
+def _simple_form(payload: dict, context: Context, reader: Reader) -> ProviderEvent:
+    """`{"order_id", "customer": {"name", "phone"}, "items": [{"name", "quantity", "price"}], "total_amount"}`."""
+    order_id = reader.text(payload.get("order_id"))
+    if not order_id:
+        reader.error("order_id", "is required")
+    reader.currency = choose_currency(reader, context.branch_currency, context.default_currency)
+    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+    raw_items = payload.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        reader.error("items", "must be a non-empty list")
+        raw_items = []
+    items = []
+    for n, item in enumerate(raw_items):
+        if not isinstance(item, dict):
+            reader.error(f"items[{n}]", "must be an object")
+            continue
+        quantity = reader.quantity(item.get("quantity"), f"items[{n}].quantity")
+        unit = reader.money(item.get("price"), f"items[{n}].price", required=True)
+        name = reader.text(item.get("name"))
+        if not name:
+            reader.error(f"items[{n}].name", "is required")
+        items.append({"externalId": reader.text(item.get("id")) or name, "productId": None, "name": name,
+                      "quantity": quantity, "unitPriceMinor": unit, "totalMinor": unit * quantity, "notes": None,
+                      "modifiers": []})
+    subtotal = sum(item["totalMinor"] for item in items)
+    total = reader.money(payload.get("total_amount"), "total_amount", required=True)
+    reader.check()
+    order = internal_order(
+        provider=PROVIDER, external_order_id=order_id, branch_id="", placed_at=None, currency=reader.currency,
+        customer={"name": customer.get("name") or None, "phone": reader.text(customer.get("phone")) or None, "address": None},
+        items=items,
+        totals={"subtotalMinor": subtotal, "taxMinor": 0, "deliveryFeeMinor": 0, "serviceFeeMinor": 0,
+                "discountMinor": 0, "totalMinor": total},
+        payment={"method": None, "paid": False, "collectMinor": total}, notes="", warnings=[],
+    )
+    return ProviderEvent(kind="order_created", event_type="ORDER_CREATED", dedupe_key=f"{order_id}:created",
+                         external_order_id=order_id, order=order, status="NEW")

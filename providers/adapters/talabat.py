@@ -1,0 +1,144 @@
+"""Talabat (Delivery Hero POS middleware): order dispatch and posOrderStatus.
+
+Money is decimal strings in major units ("1.250"), except `deliveryFees[].value` and topping
+`quantity` (numbers). `paidPrice` = unitPrice × quantity without toppings; a topping's `price` is
+already multiplied by its quantity. Currency: `localInfo.currencySymbol` when it is an ISO code,
+else the branch's, else TALABAT_DEFAULT_CURRENCY.
+"""
+
+from typing import Any
+
+from providers.adapters.base import Context, ProviderEvent, Reader, choose_currency, internal_order, parse_time
+
+PROVIDER = "talabat"
+STATUSES = {"ORDER_CANCELLED": "CANCELLED", "ORDER_PICKED_UP": "PICKED_UP"}
+# COURIER_ARRIVED_AT_VENDOR and PRODUCT_ORDER_MODIFICATION_* are kept as events only.
+
+
+def branch_id_of(payload: Any, context: Context) -> str:
+    if context.branch_id:
+        return context.branch_id
+    restaurant = payload.get("platformRestaurant") if isinstance(payload, dict) else None
+    return str(restaurant.get("id") or "") if isinstance(restaurant, dict) else ""
+
+
+def parse_status(payload: Any, context: Context) -> ProviderEvent:
+    reader = Reader()
+    if not isinstance(payload, dict):
+        reader.error("body", "must be a JSON object")
+        reader.check()
+    status = reader.text(payload.get("status"))
+    if not status:
+        reader.error("status", "is required")
+    reader.check()
+    occurred = reader.text(payload.get("occurredAt"))
+    return ProviderEvent(kind="status_update", event_type="posOrderStatus",
+                         dedupe_key=f"{context.remote_order_id}:status:{status}:{occurred}",
+                         hub_order_id=context.remote_order_id, branch_id=context.branch_id,
+                         provider_status=status, status=STATUSES.get(status, ""), occurred_at=parse_time(occurred))
+
+
+def parse_dispatch(payload: Any, context: Context) -> ProviderEvent:
+    reader = Reader()
+    if not isinstance(payload, dict):
+        reader.error("body", "must be a JSON object")
+        reader.check()
+    token, code = reader.text(payload.get("token")), reader.text(payload.get("code"))
+    if not token:
+        reader.error("token", "is required")
+    if not code:
+        reader.error("code", "is required")
+    local = payload.get("localInfo") if isinstance(payload.get("localInfo"), dict) else {}
+    reader.currency = choose_currency(reader, reader.text(local.get("currencySymbol")), context.branch_currency,
+                                      context.default_currency)
+    products = payload.get("products")
+    if not isinstance(products, list) or not products:
+        reader.error("products", "must be a non-empty list")
+        products = []
+    items = [_product(product, f"products[{n}]", reader) for n, product in enumerate(products)]
+    price = payload.get("price") if isinstance(payload.get("price"), dict) else {}
+    fees = price.get("deliveryFees") if isinstance(price.get("deliveryFees"), list) else []
+    discounts = payload.get("discounts") if isinstance(payload.get("discounts"), list) else []
+    totals = {
+        "subtotalMinor": sum(item["totalMinor"] + _toppings_total(item["modifiers"]) for item in items),
+        "taxMinor": reader.money(price.get("vatTotal"), "price.vatTotal"),
+        "deliveryFeeMinor": sum(reader.money(fee.get("value"), f"price.deliveryFees[{n}].value")
+                                for n, fee in enumerate(fees) if isinstance(fee, dict)),
+        "serviceFeeMinor": 0,
+        "discountMinor": sum(reader.money(d.get("amount"), f"discounts[{n}].amount")
+                             for n, d in enumerate(discounts) if isinstance(d, dict)),
+        "totalMinor": reader.money(price.get("grandTotal"), "price.grandTotal", required=True),
+    }
+    payment = payload.get("payment") if isinstance(payload.get("payment"), dict) else {}
+    reader.check()
+    order = internal_order(
+        provider=PROVIDER, external_order_id=code, branch_id=branch_id_of(payload, context),
+        placed_at=parse_time(payload.get("createdAt")), currency=reader.currency,
+        customer=_customer(payload), items=items, totals=totals, tax_inclusive=True,
+        payment={"method": reader.text(payment.get("type")) or None, "paid": payment.get("status") == "paid",
+                 "collectMinor": reader.money(price.get("collectFromCustomer"), "price.collectFromCustomer")},
+        notes=_comment(payload), warnings=[],
+    )
+    order["expedition"] = _expedition(payload)
+    return ProviderEvent(kind="order_created", event_type="orderDispatch", dedupe_key=f"{token}:created",
+                         external_order_id=code, branch_id=order["branchId"], order=order, status="NEW",
+                         occurred_at=parse_time(payload.get("createdAt")))
+
+
+def _product(product: Any, where: str, reader: Reader) -> dict:
+    if not isinstance(product, dict):
+        reader.error(where, "must be an object")
+        return {"externalId": "", "name": "", "quantity": 0, "unitPriceMinor": 0, "totalMinor": 0, "modifiers": []}
+    return {
+        "externalId": reader.text(product.get("id")), "productId": None,
+        "mappingKeys": [k for k in (reader.text(product.get("remoteCode")), reader.text(product.get("id"))) if k],
+        "name": reader.text(product.get("name")),
+        "quantity": reader.quantity(product.get("quantity"), f"{where}.quantity"),
+        "unitPriceMinor": reader.money(product.get("unitPrice"), f"{where}.unitPrice", required=True),
+        "totalMinor": reader.money(product.get("paidPrice"), f"{where}.paidPrice", required=True),
+        "notes": reader.text(product.get("comment")) or None,
+        "modifiers": _toppings(product.get("selectedToppings"), f"{where}.selectedToppings", reader),
+    }
+
+
+def _toppings(toppings: Any, where: str, reader: Reader) -> list[dict]:
+    modifiers = []
+    for n, topping in enumerate(toppings if isinstance(toppings, list) else []):
+        here = f"{where}[{n}]"
+        if not isinstance(topping, dict):
+            reader.error(here, "must be an object")
+            continue
+        modifiers.append({
+            "externalId": reader.text(topping.get("id")), "productId": None,
+            "mappingKeys": [k for k in (reader.text(topping.get("remoteCode")), reader.text(topping.get("id"))) if k],
+            "name": reader.text(topping.get("name")),
+            "quantity": reader.quantity(topping.get("quantity", 1), f"{here}.quantity"),
+            "totalMinor": reader.money(topping.get("price"), f"{here}.price"),
+            "modifiers": _toppings(topping.get("children"), f"{here}.children", reader),
+        })
+    return modifiers
+
+
+def _toppings_total(modifiers: list[dict]) -> int:
+    return sum(m["totalMinor"] + _toppings_total(m["modifiers"]) for m in modifiers)
+
+
+def _customer(payload: dict) -> dict:
+    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+    delivery = payload.get("delivery") if isinstance(payload.get("delivery"), dict) else {}
+    name = " ".join(part for part in (customer.get("firstName"), customer.get("lastName")) if part)
+    address = delivery.get("address") if isinstance(delivery.get("address"), dict) else None
+    return {"name": name or None, "phone": customer.get("mobilePhone") or None, "address": address}
+
+
+def _expedition(payload: dict) -> str:
+    """pickup (the customer collects), vendor (the restaurant delivers) or rider (Talabat's rider)."""
+    if payload.get("expeditionType") == "pickup":
+        return "pickup"
+    delivery = payload.get("delivery") if isinstance(payload.get("delivery"), dict) else {}
+    return "rider" if delivery.get("riderPickupTime") else "vendor"
+
+
+def _comment(payload: dict) -> str:
+    comments = payload.get("comments")
+    return str(comments.get("customerComment") or "") if isinstance(comments, dict) else ""

@@ -1,0 +1,89 @@
+"""Providers, their branches and product mappings, and the orders built from their webhooks."""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from hub.crypto import EncryptedTextField
+
+
+class Provider(models.Model):
+    name = models.SlugField(max_length=32, unique=True)
+    enabled = models.BooleanField(default=True, help_text="A disabled provider's webhooks get 401.")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Branch(models.Model):
+    """A restaurant branch as the provider names it (Careem branch.id, Talabat remoteId)."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="branches")
+    external_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200, blank=True)
+    currency = models.CharField(max_length=3, blank=True, help_text="ISO 4217; used when the payload has none.")
+    secret = EncryptedTextField(blank=True, help_text="Overrides the provider's secret for this branch.")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "external_id"], name="branch_per_provider")]
+        verbose_name_plural = "branches"
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.external_id}"
+
+
+class ProductMapping(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="product_mappings")
+    external_item_id = models.CharField(max_length=100, help_text="Careem item/option id, Talabat remoteCode or id.")
+    product_id = models.CharField(max_length=100, help_text="The restaurant backend's product id.")
+    name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "external_item_id"], name="mapping_per_provider")]
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        NEW = "NEW"
+        ACCEPTED = "ACCEPTED"
+        PREPARING = "PREPARING"
+        READY = "READY"
+        PICKED_UP = "PICKED_UP"
+        DELIVERED = "DELIVERED"
+        CANCELLED = "CANCELLED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    provider = models.CharField(max_length=32)
+    external_order_id = models.CharField(max_length=100)
+    branch_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    currency = models.CharField(max_length=3)
+    total_minor = models.BigIntegerField()
+    data = models.JSONField(help_text="The internal order as sent to the restaurant backend.")
+    warnings = models.JSONField(default=list)
+    placed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "external_order_id"], name="order_per_provider")]
+        indexes = [models.Index(fields=["status", "created_at"], name="order_status_created")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.external_order_id}"
+
+
+class OrderEvent(models.Model):
+    """Every event a provider sent about an order, applied or not (a late older status is kept, not applied)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(max_length=64)
+    provider_status = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=12, blank=True, help_text="The lifecycle status it maps to, if any.")
+    previous_status = models.CharField(max_length=12, blank=True)
+    applied = models.BooleanField()
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    webhook_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)

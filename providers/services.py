@@ -1,0 +1,94 @@
+"""Orders from provider events: create, map products, move along the lifecycle, tell the backend.
+
+Runs inside the intake's transaction, so the audit row, the order change and its outbox message
+commit together or not at all.
+"""
+
+from django.db import transaction
+
+from providers.adapters.base import ProviderEvent
+from providers.models import Order, OrderEvent, ProductMapping
+from webhooks.outbox import outbox_enqueue
+
+Status = Order.Status
+RANK = {Status.NEW: 0, Status.ACCEPTED: 1, Status.PREPARING: 2, Status.READY: 3, Status.PICKED_UP: 4, Status.DELIVERED: 5}
+FINAL = {Status.DELIVERED, Status.CANCELLED}
+
+
+class UnknownOrder(Exception):
+    pass
+
+
+def can_move(current: str, new: str) -> bool:
+    """Forward only; CANCELLED from any open status; nothing leaves DELIVERED or CANCELLED.
+    A late, older status is therefore never applied (it is still kept as an event)."""
+    if not new or current in FINAL or new == current:
+        return False
+    return new == Status.CANCELLED or RANK[new] > RANK[current]
+
+
+def _walk(entries: list[dict]):
+    for entry in entries:
+        yield entry
+        yield from _walk(entry.get("modifiers", []))
+
+
+def apply_product_mappings(*, provider: str, order: dict) -> None:
+    """Fill productId from the mapping table; an unmapped item passes through with a warning."""
+    entries = list(_walk(order["items"]))
+    keys = {key for entry in entries for key in entry.get("mappingKeys") or [entry["externalId"]]}
+    mapped = dict(
+        ProductMapping.objects.filter(provider__name=provider, external_item_id__in=keys)
+        .values_list("external_item_id", "product_id")
+    )
+    for entry in entries:
+        candidates = entry.pop("mappingKeys", None) or [entry["externalId"]]
+        entry["productId"] = next((mapped[key] for key in candidates if key in mapped), None)
+        if entry["productId"] is None:
+            order["warnings"].append(f"unmapped item {candidates[0]!r} ({entry['name']}) passed through")
+
+
+def _status_message(order: Order, previous: str, occurred_at) -> dict:
+    return {"orderId": str(order.id), "provider": order.provider, "externalOrderId": order.external_order_id,
+            "status": order.status, "previousStatus": previous, "occurredAt": occurred_at.isoformat() if occurred_at else None}
+
+
+@transaction.atomic
+def order_create(*, provider: str, event: ProviderEvent, webhook_id) -> Order:
+    data = event.order
+    apply_product_mappings(provider=provider, order=data)
+    order = Order(provider=provider, external_order_id=event.external_order_id, branch_id=data["branchId"],
+                  currency=data["currency"], total_minor=data["totals"]["totalMinor"], warnings=data["warnings"],
+                  placed_at=event.occurred_at)
+    order.data = {"id": str(order.id), **{k: v for k, v in data.items() if k != "warnings"}, "status": Status.NEW,
+                  "warnings": data["warnings"]}
+    order.save()
+    OrderEvent.objects.create(order=order, event_type=event.event_type, provider_status=event.provider_status,
+                              status=Status.NEW, applied=True, occurred_at=event.occurred_at, webhook_id=webhook_id)
+    outbox_enqueue(destination="backend", event_type="order.created", data=order.data, path="/api/v1/orders",
+                   ordering_key=f"order:{order.id}", occurred_at=event.occurred_at)
+    return order
+
+
+@transaction.atomic
+def order_apply_status(*, provider: str, event: ProviderEvent, webhook_id) -> tuple[Order, bool]:
+    """Record the event; move the order and tell the backend only when the lifecycle allows."""
+    orders = Order.objects.select_for_update()
+    order = (orders.filter(id=event.hub_order_id, provider=provider).first() if event.hub_order_id
+             else orders.filter(provider=provider, external_order_id=event.external_order_id).first())
+    if order is None:
+        raise UnknownOrder(event.hub_order_id or event.external_order_id)
+    previous = order.status
+    applied = can_move(previous, event.status)
+    OrderEvent.objects.create(order=order, event_type=event.event_type, provider_status=event.provider_status,
+                              status=event.status, previous_status=previous, applied=applied,
+                              occurred_at=event.occurred_at, webhook_id=webhook_id)
+    if applied:
+        order.status = event.status
+        order.data = {**order.data, "status": event.status}
+        order.save(update_fields=["status", "data", "updated_at"])
+        outbox_enqueue(destination="backend", event_type="order.status_changed",
+                       data=_status_message(order, previous, event.occurred_at),
+                       path=f"/api/v1/orders/{order.id}/status", ordering_key=f"order:{order.id}",
+                       occurred_at=event.occurred_at)
+    return order, applied

@@ -1,0 +1,81 @@
+"""Provider webhook endpoints (SPEC §7). Thin: collect the request, call the intake service."""
+
+import hmac
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db.models import Count
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from hub import errors
+from providers.adapters.base import Context
+from webhooks.intake import Inbound, intake_receive
+from webhooks.models import InboundWebhook
+
+
+def _inbound(request: HttpRequest, provider: str, route: str, context: Context | None = None) -> Inbound:
+    try:
+        body, too_large = request.body, False
+    except RequestDataTooBig:
+        body, too_large = b"", True
+    return Inbound(
+        provider=provider, route=route, method=request.method, path=request.path, headers=request.headers,
+        body=body, remote_addr=request.META.get("REMOTE_ADDR", ""), too_large=too_large,
+        declared_size=int(request.META.get("CONTENT_LENGTH") or 0) if too_large else 0,
+        context=context or Context(), correlation_id=getattr(request, "correlation_id", ""),
+    )
+
+
+def _respond(inbound: Inbound) -> JsonResponse:
+    answer = intake_receive(inbound)
+    response = JsonResponse(answer.body, status=answer.status)
+    for name, value in answer.headers.items():
+        response[name] = value
+    return response
+
+
+class IntakeApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class ProviderWebhookApi(IntakeApi):
+    def post(self, request: Request, provider: str) -> JsonResponse:
+        return _respond(_inbound(request._request, provider, "generic"))
+
+
+class TalabatDispatchApi(IntakeApi):
+    def post(self, request: Request, remote_id: str) -> JsonResponse:
+        return _respond(_inbound(request._request, "talabat", "dispatch", Context(branch_id=remote_id)))
+
+
+class TalabatStatusApi(IntakeApi):
+    def put(self, request: Request, remote_id: str, remote_order_id: str) -> JsonResponse:
+        context = Context(branch_id=remote_id, remote_order_id=remote_order_id)
+        return _respond(_inbound(request._request, "talabat", "status", context))
+
+
+class WebhookStatsApi(APIView):
+    """Counts by outcome over the last 24 h: staff session, or `Authorization: Bearer WEBHOOK_STATS_TOKEN`."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request, provider: str) -> JsonResponse:
+        token = settings.WEBHOOK_STATS_TOKEN
+        bearer = request.headers.get("Authorization", "")
+        by_token = bool(token) and hmac.compare_digest(bearer.encode(), f"Bearer {token}".encode())
+        if not by_token and not (request.user and request.user.is_authenticated and request.user.is_staff):
+            raise errors.Unauthorized()
+        if provider not in settings.PROVIDER_INTAKE:
+            raise errors.NotFound("Unknown provider.")
+        since = timezone.now() - timedelta(hours=24)
+        rows = (InboundWebhook.objects.filter(provider=provider, received_at__gte=since)
+                .values("outcome").annotate(n=Count("id")).order_by())
+        counts = {outcome: 0 for outcome in InboundWebhook.Outcome.values} | {r["outcome"]: r["n"] for r in rows}
+        return JsonResponse({"provider": provider, "since": since.isoformat(), "total": sum(counts.values()),
+                             "byOutcome": counts})

@@ -1,0 +1,66 @@
+"""Provider authentication: hmac (default), api_key, jwt. Constant-time; one yes/no, no reasons."""
+
+import hashlib
+import hmac
+import ipaddress
+
+import jwt
+
+
+def signature_valid(*, provider: str, secret: str, headers, body: bytes) -> bool:
+    given = headers.get(f"x-{provider}-signature", "")
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(given.lower().encode(), expected.encode())
+
+
+def api_key_valid(*, provider: str, secret: str, headers) -> bool:
+    return hmac.compare_digest(headers.get(f"x-{provider}-api-key", "").encode(), secret.encode())
+
+
+def jwt_valid(*, secret: str, headers) -> bool:
+    """Delivery Hero middleware: Bearer HS512 with service "middleware"; exp required and honoured."""
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS512"], options={"require": ["exp"]})
+    except jwt.PyJWTError:
+        return False
+    return claims.get("service") == "middleware"
+
+
+def authenticated(*, mode: str, provider: str, secret: str, headers, body: bytes) -> bool:
+    if not secret:
+        return False
+    if mode == "api_key":
+        return api_key_valid(provider=provider, secret=secret, headers=headers)
+    if mode == "jwt":
+        return jwt_valid(secret=secret, headers=headers)
+    return signature_valid(provider=provider, secret=secret, headers=headers, body=body)
+
+
+def client_ip(*, remote_addr: str, forwarded_for: str, trusted_proxies: list[str]) -> str:
+    """The caller's address: X-Forwarded-For is believed only hop by hop from trusted proxies."""
+    networks = [ipaddress.ip_network(cidr, strict=False) for cidr in trusted_proxies]
+
+    def trusted(address: str) -> bool:
+        try:
+            return any(ipaddress.ip_address(address) in network for network in networks)
+        except ValueError:
+            return False
+
+    address = remote_addr
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    while trusted(address) and hops:
+        address = hops.pop()
+    return address
+
+
+def ip_allowed(address: str, allowlist: list[str]) -> bool:
+    if not allowlist:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(cidr, strict=False) for cidr in allowlist)
