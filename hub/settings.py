@@ -29,7 +29,7 @@ DEV_DEFAULT_SECRETS: dict[str, str] = {
     "OPERATOR_API_KEY": "dev-insecure-operator-api-key",
     "WALLET_HMAC_SECRET": "dev-insecure-wallet-hmac-secret",
     "CAREEM_WEBHOOK_SECRET": "dev-insecure-careem-webhook-secret",
-    "TALABAT_WEBHOOK_SECRET": "dev-insecure-talabat-webhook-secret",
+    "TALABAT_WEBHOOK_SECRET": "dev-insecure-talabat-webhook-secret-long-enough-for-hs512-signing",
     # Fernet key = urlsafe base64 of b"dev-insecure-field-key-32-bytes!"
     "FIELD_ENCRYPTION_KEYS": "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0zMi1ieXRlcyE=",
 }

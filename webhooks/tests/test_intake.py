@@ -1,0 +1,242 @@
+"""Provider intake through the real URL routing, with the hub's own database and outbox."""
+
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from django.conf import settings
+
+from providers.models import Branch, Order, OrderEvent, Provider
+from webhooks.models import InboundWebhook, OutboxMessage
+from webhooks.tests.factories import DestinationFactory
+
+pytestmark = pytest.mark.django_db
+FIXTURES = Path(__file__).resolve().parents[2] / "providers" / "tests" / "fixtures"
+CAREEM_SECRET = settings.PROVIDER_INTAKE["careem"]["secret"]
+TALABAT_SECRET = settings.PROVIDER_INTAKE["talabat"]["secret"]
+
+
+@pytest.fixture(autouse=True)
+def providers(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"t{time.time()}"}}
+    careem, talabat = Provider.objects.create(name="careem"), Provider.objects.create(name="talabat")
+    Branch.objects.create(provider=careem, external_id="loc_amman_abdoun", currency="JOD")
+    Branch.objects.create(provider=careem, external_id="loc_kw_salmiya", currency="KWD")
+    Branch.objects.create(provider=talabat, external_id="kw-684213", currency="KWD")
+    DestinationFactory(name="backend")
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def sign(body: bytes, secret: str = CAREEM_SECRET) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post_careem(client, body: bytes, **headers):
+    headers.setdefault("HTTP_X_CAREEM_SIGNATURE", sign(body))
+    return client.post("/api/webhooks/careem", data=body, content_type="application/json", **headers)
+
+
+def test_the_seeds_simple_careem_order_is_accepted_and_queued_for_the_backend(client):
+    answer = post_careem(client, fixture("careem/simple_form.json"))
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["success"], body["status"]) == (True, "processed")
+    audit = InboundWebhook.objects.get(id=body["webhookId"])
+    assert (audit.outcome, audit.dedupe_key, audit.headers["X-Careem-Signature"]) == ("accepted", "TEST123:created", "[redacted]")
+    order = Order.objects.get()
+    assert (order.external_order_id, order.currency, order.total_minor, order.status) == ("TEST123", "JOD", 10000, "NEW")
+    message = OutboxMessage.objects.get()
+    assert (message.event_type, message.path, message.ordering_key) == ("order.created", "/api/v1/orders", f"order:{order.id}")
+    assert message.payload["id"] == str(order.id) and message.payload["totals"]["totalMinor"] == 10000
+
+
+def test_a_provider_retry_is_a_duplicate_that_creates_and_forwards_nothing(client):
+    first = post_careem(client, fixture("careem/order_created_jod.json"))
+    again = post_careem(client, fixture("careem/order_created_jod.json"))
+
+    assert again.status_code == 200
+    assert again.json() == {"success": True, "duplicate": True, "webhookId": first.json()["webhookId"], "status": "processed"}
+    assert (Order.objects.count(), OutboxMessage.objects.count()) == (1, 1)
+    assert InboundWebhook.objects.filter(outcome="duplicate").count() == 1
+
+
+def test_status_updates_move_forward_and_a_late_older_one_is_kept_but_not_applied(client):
+    post_careem(client, fixture("careem/order_created_jod.json"))
+    for status in ("ready", "accepted"):  # accepted arrives late
+        body = json.dumps({"event_type": "ORDER_STATUS_UPDATED", "details": {"id": 62504546, "status": status,
+                                                                             "branch": {"id": "loc_amman_abdoun"}}}).encode()
+        assert post_careem(client, body).status_code == 200
+
+    order = Order.objects.get()
+    assert order.status == "READY"
+    assert list(order.events.order_by("id").values_list("status", "applied")) == [("NEW", True), ("READY", True), ("ACCEPTED", False)]
+    changes = OutboxMessage.objects.filter(event_type="order.status_changed")
+    assert [(m.payload["status"], m.payload["previousStatus"]) for m in changes] == [("READY", "NEW")]
+    assert changes.get().path == f"/api/v1/orders/{order.id}/status"
+
+
+def test_a_status_for_an_unknown_order_is_422(client):
+    answer = post_careem(client, fixture("careem/status_cancelled.json"))
+
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "order"
+
+
+@pytest.mark.parametrize("headers", [{}, {"HTTP_X_CAREEM_SIGNATURE": "00" * 32}, {"HTTP_X_CAREEM_SIGNATURE": "nothex"}])
+def test_bad_or_missing_signatures_get_the_one_401(client, headers):
+    body = fixture("careem/simple_form.json")
+    answer = client.post("/api/webhooks/careem", data=body, content_type="application/json", **headers)
+
+    assert answer.status_code == 401
+    assert answer.json() == {"status": "UNAUTHORIZED", "error": {"code": "UNAUTHORIZED", "message": "Authentication failed.", "details": None}}
+    audit = InboundWebhook.objects.get()
+    assert (audit.outcome, audit.body, audit.body_size) == ("unauthorized", "", len(body))
+    assert audit.body_sha256 == hashlib.sha256(body).hexdigest()
+    assert Order.objects.count() == 0
+
+
+def test_an_unknown_branch_and_a_disabled_provider_get_the_same_401(client):
+    payload = json.loads(fixture("careem/order_created_jod.json"))
+    payload["details"]["branch"]["id"] = "loc_nowhere"
+    unknown = post_careem(client, json.dumps(payload).encode())
+    Provider.objects.filter(name="careem").update(enabled=False)
+    disabled = post_careem(client, fixture("careem/simple_form.json"))
+
+    assert unknown.status_code == disabled.status_code == 401
+    assert unknown.content == disabled.content
+
+
+def test_a_branch_secret_replaces_the_provider_secret(client):
+    Branch.objects.filter(external_id="loc_amman_abdoun").update(secret="")
+    branch = Branch.objects.get(external_id="loc_amman_abdoun")
+    branch.secret = "branch-only-secret"
+    branch.save()
+    body = fixture("careem/order_created_jod.json")
+
+    assert post_careem(client, body).status_code == 401
+    assert post_careem(client, body, HTTP_X_CAREEM_SIGNATURE=sign(body, "branch-only-secret")).status_code == 200
+
+
+def test_malformed_json_after_valid_auth_is_400_and_kept_for_support(client):
+    body = b'{"order_id": "X1", '
+    answer = post_careem(client, body)
+
+    assert answer.status_code == 400
+    assert InboundWebhook.objects.get().body == body.decode()
+
+
+def test_invalid_orders_get_every_error_in_one_422(client):
+    body = json.dumps({"order_id": "X2", "items": [{"name": "", "quantity": -1, "price": "1.2345"}]}).encode()
+    answer = post_careem(client, body)
+
+    assert answer.status_code == 422
+    assert answer.json()["success"] is False
+    assert {e["field"] for e in answer.json()["errors"]} == {"items[0].quantity", "items[0].price", "items[0].name", "total_amount"}
+
+
+def test_bodies_over_one_mib_are_413(client):
+    body = b'{"order_id": "' + b"x" * (1024 * 1024) + b'"}'
+    answer = client.post("/api/webhooks/careem", data=body, content_type="application/json")
+
+    assert answer.status_code == 413
+    assert InboundWebhook.objects.get().outcome == "too_large"
+
+
+def test_unknown_providers_are_404(client):
+    assert client.post("/api/webhooks/deliveroo", data=b"{}", content_type="application/json").status_code == 404
+    assert client.post("/api/webhooks/careem/", data=b"{}", content_type="application/json").status_code == 401  # trailing slash works
+
+
+def test_the_rate_limit_is_per_provider_with_retry_after(client, settings):
+    settings.WEBHOOK_RATE_LIMIT = 2
+    body = fixture("careem/simple_form.json")
+    answers = [post_careem(client, body).status_code for _ in range(3)]
+    talabat = client.post("/api/webhooks/talabat", data=b"{}", content_type="application/json")
+
+    assert answers == [200, 200, 429]
+    assert int(post_careem(client, body)["Retry-After"]) >= 1
+    assert talabat.status_code == 401  # talabat has its own budget
+
+
+def test_the_ip_allowlist_uses_forwarded_for_only_from_trusted_proxies(client, settings):
+    settings.PROVIDER_INTAKE = {**settings.PROVIDER_INTAKE,
+                                "careem": {**settings.PROVIDER_INTAKE["careem"], "ip_allowlist": ["63.32.225.161/32"]}}
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+    body = fixture("careem/simple_form.json")
+
+    direct = post_careem(client, body)
+    proxied = post_careem(client, body, HTTP_X_FORWARDED_FOR="63.32.225.161")
+    settings.TRUSTED_PROXIES = []
+    spoofed = post_careem(client, body, HTTP_X_FORWARDED_FOR="63.32.225.161")
+
+    assert (direct.status_code, proxied.status_code, spoofed.status_code) == (401, 200, 401)
+
+
+def test_api_key_mode(client, settings):
+    settings.PROVIDER_INTAKE = {**settings.PROVIDER_INTAKE, "careem": {**settings.PROVIDER_INTAKE["careem"], "auth_mode": "api_key"}}
+    body = fixture("careem/simple_form.json")
+
+    ok = client.post("/api/webhooks/careem", data=body, content_type="application/json", HTTP_X_CAREEM_API_KEY=CAREEM_SECRET)
+    wrong = client.post("/api/webhooks/careem", data=body, content_type="application/json", HTTP_X_CAREEM_API_KEY="nope")
+
+    assert (ok.status_code, wrong.status_code) == (200, 401)
+
+
+def talabat_token(secret: str = TALABAT_SECRET, **claims) -> str:
+    return jwt.encode({"service": "middleware", "exp": int(time.time()) + 60, **claims}, secret, algorithm="HS512")
+
+
+@pytest.fixture
+def talabat_jwt(settings):
+    settings.PROVIDER_INTAKE = {**settings.PROVIDER_INTAKE, "talabat": {**settings.PROVIDER_INTAKE["talabat"], "auth_mode": "jwt"}}
+
+
+def test_talabat_plugin_dispatch_and_status_with_jwt(client, talabat_jwt):
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {talabat_token()}"}
+    dispatch = client.post("/api/webhooks/talabat/order/kw-684213", data=fixture("talabat/dispatch_rider_kwd.json"),
+                           content_type="application/json", **auth)
+    remote_order_id = dispatch.json()["remoteOrderId"]
+    status = client.put(f"/api/webhooks/talabat/remoteId/kw-684213/remoteOrder/{remote_order_id}/posOrderStatus",
+                        data=fixture("talabat/status_picked_up.json"), content_type="application/json", **auth)
+
+    assert dispatch.status_code == 202
+    order = Order.objects.get(id=remote_order_id)
+    assert (order.status, order.currency, order.total_minor, order.external_order_id) == ("PICKED_UP", "KWD", 3250, "kw7f-q2n8")
+    assert status.status_code == 200
+    assert OrderEvent.objects.filter(order=order).count() == 2
+
+
+@pytest.mark.parametrize("token", [
+    pytest.param(lambda: talabat_token(exp=int(time.time()) - 10), id="expired"),
+    pytest.param(lambda: talabat_token(service="someone-else"), id="wrong-service"),
+    pytest.param(lambda: talabat_token(secret="another-secret-that-is-long-enough-for-hs512-but-not-ours-0123456"), id="wrong-secret"),
+    pytest.param(lambda: jwt.encode({"service": "middleware", "exp": int(time.time()) + 60}, TALABAT_SECRET, algorithm="HS256"), id="hs256"),
+    pytest.param(lambda: jwt.encode({"service": "middleware"}, TALABAT_SECRET, algorithm="HS512"), id="no-exp"),
+])
+def test_talabat_jwt_failures_are_401(client, talabat_jwt, token):
+    answer = client.post("/api/webhooks/talabat/order/kw-684213", data=fixture("talabat/dispatch_rider_kwd.json"),
+                         content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token()}")
+
+    assert answer.status_code == 401
+
+
+def test_stats_need_staff_or_the_token_and_count_by_outcome(client, admin_client, settings):
+    settings.WEBHOOK_STATS_TOKEN = "stats-token-1"
+    post_careem(client, fixture("careem/simple_form.json"))
+    post_careem(client, fixture("careem/simple_form.json"))
+    client.post("/api/webhooks/careem", data=b"{}", content_type="application/json")
+
+    anonymous = client.get("/api/webhooks/stats/careem")
+    by_token = client.get("/api/webhooks/stats/careem", HTTP_AUTHORIZATION="Bearer stats-token-1")
+    by_staff = admin_client.get("/api/webhooks/stats/careem")
+
+    assert anonymous.status_code == 401
+    assert by_token.json()["byOutcome"]["accepted"] == 1
+    assert (by_staff.json()["byOutcome"]["duplicate"], by_staff.json()["byOutcome"]["unauthorized"], by_staff.json()["total"]) == (1, 1, 3)
