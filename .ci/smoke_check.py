@@ -68,6 +68,24 @@ def debit_reaches_the_rgs(deadline: float) -> bool:
     return False
 
 
+def order_reaches_the_backend(deadline: float) -> bool:
+    """A signed Careem webhook with send_provider_webhook, then the order at the backend fake."""
+    sent = subprocess.run(
+        [sys.executable, "manage.py", "send_provider_webhook", "careem", "providers/tests/fixtures/careem/order_created_jod.json"],
+        capture_output=True, text=True, timeout=60,
+    )
+    print(sent.stdout.strip())
+    if "HTTP 200" not in sent.stdout:
+        print(sent.stderr[-2000:])
+        return False
+    while time.monotonic() < deadline:
+        orders = requests.get("http://127.0.0.1:8003/__control/orders", timeout=5).json()["orders"]
+        if any(o["order"].get("externalOrderId") == "62504546" for o in orders):
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--timeout", type=float, default=300)
@@ -93,6 +111,10 @@ def main() -> int:
         print("FAIL wallet_request debit did not reach the RGS fake as a webhook")
         return 1
     print("ok   wallet_request debit → Operator fake → RGS webhook delivered by the worker")
+    if not order_reaches_the_backend(time.monotonic() + 60):
+        print("FAIL send_provider_webhook careem did not reach the backend fake")
+        return 1
+    print("ok   send_provider_webhook careem → order at the backend fake (X-AUTH)")
     return 0
 
 

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from webhooks.models import DeliveryAttempt, Destination, OutboxMessage, ReplayAudit
+from webhooks.models import DeliveryAttempt, Destination, InboundWebhook, OutboxMessage, ReplayAudit
 from webhooks.replay import outbox_replay
 
 Status = OutboxMessage.Status
@@ -146,6 +146,27 @@ class ReplayAuditAdmin(admin.ModelAdmin):
     list_filter = ["replayed_at"]
     raw_id_fields = ["user"]
     readonly_fields = ["user", "actor", "replayed_at", "count", "filters"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(InboundWebhook)
+class InboundWebhookAdmin(admin.ModelAdmin):
+    """The audit log of provider requests: read-only, secrets already redacted."""
+
+    list_display = ["received_at", "provider", "outcome", "status_code", "path", "remote_ip", "dedupe_key"]
+    list_filter = ["provider", "outcome", "status_code", "received_at"]
+    search_fields = ["id", "dedupe_key", "correlation_id"]
+    date_hierarchy = "received_at"
+    ordering = ["-received_at"]
+    readonly_fields = [f.name for f in InboundWebhook._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

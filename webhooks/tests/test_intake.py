@@ -240,3 +240,18 @@ def test_stats_need_staff_or_the_token_and_count_by_outcome(client, admin_client
     assert anonymous.status_code == 401
     assert by_token.json()["byOutcome"]["accepted"] == 1
     assert (by_staff.json()["byOutcome"]["duplicate"], by_staff.json()["byOutcome"]["unauthorized"], by_staff.json()["total"]) == (1, 1, 3)
+
+
+def test_the_admin_lists_orders_audit_rows_and_never_shows_branch_secrets(client, admin_client):
+    post_careem(client, fixture("careem/order_created_jod.json"))
+    branch = Branch.objects.get(external_id="loc_amman_abdoun")
+    branch.secret = "very-secret-branch-key"
+    branch.save()
+
+    pages = [admin_client.get(url) for url in ("/admin/providers/order/", "/admin/webhooks/inboundwebhook/",
+                                               f"/admin/providers/branch/{branch.id}/change/",
+                                               f"/admin/providers/order/{Order.objects.get().id}/change/")]
+
+    assert [page.status_code for page in pages] == [200, 200, 200, 200]
+    assert "62504546" in pages[0].content.decode()
+    assert "very-secret-branch-key" not in pages[2].content.decode()

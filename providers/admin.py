@@ -1,0 +1,87 @@
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from providers.models import Branch, Order, OrderEvent, ProductMapping, Provider
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ["name", "enabled"]
+    list_filter = ["enabled"]
+
+
+class BranchForm(forms.ModelForm):
+    """The branch secret is never shown; typing a value replaces it."""
+
+    new_secret = forms.CharField(required=False, widget=forms.PasswordInput, label="Secret",
+                                 help_text="Write-only: leave empty to keep the stored secret (or none).")
+    clear_secret = forms.BooleanField(required=False, help_text="Remove the branch secret (use the provider's).")
+
+    class Meta:
+        model = Branch
+        exclude = ["secret"]
+
+    def save(self, commit: bool = True) -> Branch:
+        if self.cleaned_data.get("clear_secret"):
+            self.instance.secret = ""
+        elif secret := self.cleaned_data.get("new_secret"):
+            self.instance.secret = secret
+        return super().save(commit)
+
+
+@admin.register(Branch)
+class BranchAdmin(admin.ModelAdmin):
+    form = BranchForm
+    list_display = ["external_id", "provider", "name", "currency", "enabled", "has_secret"]
+    list_filter = ["provider", "enabled", "currency"]
+    search_fields = ["external_id", "name"]
+    list_select_related = ["provider"]
+
+    @admin.display(boolean=True, description="own secret")
+    def has_secret(self, obj: Branch) -> bool:
+        return bool(obj.secret)
+
+
+@admin.register(ProductMapping)
+class ProductMappingAdmin(admin.ModelAdmin):
+    list_display = ["external_item_id", "provider", "product_id", "name"]
+    list_filter = ["provider"]
+    search_fields = ["external_item_id", "product_id", "name"]
+    list_select_related = ["provider"]
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    fields = ["created_at", "event_type", "provider_status", "status", "previous_status", "applied", "occurred_at", "webhook_id"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["id"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["external_order_id", "provider", "branch_id", "status", "total_minor", "currency", "has_warnings", "created_at"]
+    list_filter = ["provider", "status", "currency", "created_at"]
+    search_fields = ["external_order_id", "id", "branch_id"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    inlines = [OrderEventInline]
+    readonly_fields = [f.name for f in Order._meta.fields]
+
+    @admin.display(boolean=True, description="warnings")
+    def has_warnings(self, obj: Order) -> bool:
+        return bool(obj.warnings)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
