@@ -10,7 +10,7 @@ import jwt
 import pytest
 from django.conf import settings
 
-from providers.models import Branch, Order, OrderEvent, Provider
+from providers.models import Branch, Order, OrderEvent, ProductMapping, Provider
 from webhooks.models import InboundWebhook, OutboxMessage
 from webhooks.tests.factories import DestinationFactory
 
@@ -255,3 +255,31 @@ def test_the_admin_lists_orders_audit_rows_and_never_shows_branch_secrets(client
     assert [page.status_code for page in pages] == [200, 200, 200, 200]
     assert "62504546" in pages[0].content.decode()
     assert "very-secret-branch-key" not in pages[2].content.decode()
+
+
+def test_mapped_items_get_their_product_and_unmapped_ones_a_warning(client):
+    ProductMapping.objects.create(provider=Provider.objects.get(name="careem"), external_item_id="itm_shawarma_chicken",
+                                  product_id="SKU-SHAW-CHK", name="Chicken shawarma")
+
+    post_careem(client, fixture("careem/order_created_jod.json"))
+
+    order = Order.objects.get()
+    shawarma, pepsi = order.data["items"]
+    assert (shawarma["productId"], pepsi["productId"], shawarma["modifiers"][0]["productId"]) == ("SKU-SHAW-CHK", None, None)
+    assert order.warnings == ["unmapped item 'opt_cheese' (opt_cheese) passed through",
+                              "unmapped item 'itm_pepsi_330' (itm_pepsi_330) passed through"]
+    assert OutboxMessage.objects.get().payload["warnings"] == order.warnings
+
+
+def test_talabat_generic_route_with_hmac_and_a_repeated_plugin_dispatch(client):
+    body = fixture("talabat/dispatch_rider_kwd.json")
+    signature = {"HTTP_X_TALABAT_SIGNATURE": sign(body, TALABAT_SECRET)}
+
+    generic = client.post("/api/webhooks/talabat", data=body, content_type="application/json", **signature)
+    plugin = client.post("/api/webhooks/talabat/order/kw-684213", data=body, content_type="application/json", **signature)
+
+    assert generic.status_code == 200
+    order = Order.objects.get()
+    assert plugin.status_code == 202
+    assert (plugin.json()["remoteOrderId"], plugin.json()["duplicate"]) == (str(order.id), True)
+    assert OutboxMessage.objects.count() == 1
