@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from hub.admin import ReadOnlyModelAdmin
 from providers.models import Branch, Order, OrderEvent, ProductMapping, Provider
 
 
@@ -64,7 +65,7 @@ class OrderEventInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyModelAdmin):
     list_display = ["external_order_id", "provider", "branch_id", "status", "total_minor", "currency", "has_warnings", "created_at"]
     list_filter = ["provider", "status", "currency", "created_at"]
     search_fields = ["external_order_id", "id", "branch_id"]
@@ -77,11 +78,3 @@ class OrderAdmin(admin.ModelAdmin):
     def has_warnings(self, obj: Order) -> bool:
         return bool(obj.warnings)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

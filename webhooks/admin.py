@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from hub.admin import ReadOnlyModelAdmin
 from webhooks.models import DeliveryAttempt, Destination, InboundWebhook, OutboxMessage, ReplayAudit
 from webhooks.replay import outbox_replay
 
@@ -65,7 +66,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyModelAdmin):
     list_display = ["event_id", "event_type", "destination", "status", "attempts", "next_attempt_at", "created_at"]
     list_filter = ["status", "destination", "event_type", "created_at"]
     search_fields = ["event_id", "ordering_key", "correlation_id"]
@@ -76,14 +77,6 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     actions = ["replay_selected"]
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("webhooks.replay_outboxmessage")
@@ -141,24 +134,16 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReplayAudit)
-class ReplayAuditAdmin(admin.ModelAdmin):
+class ReplayAuditAdmin(ReadOnlyModelAdmin):
     list_display = ["replayed_at", "actor", "count", "filters"]
     list_filter = ["replayed_at"]
     raw_id_fields = ["user"]
     readonly_fields = ["user", "actor", "replayed_at", "count", "filters"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(InboundWebhook)
-class InboundWebhookAdmin(admin.ModelAdmin):
+class InboundWebhookAdmin(ReadOnlyModelAdmin):
     """The audit log of provider requests: read-only, secrets already redacted."""
 
     list_display = ["received_at", "provider", "outcome", "status_code", "path", "remote_ip", "dedupe_key"]
@@ -168,11 +153,3 @@ class InboundWebhookAdmin(admin.ModelAdmin):
     ordering = ["-received_at"]
     readonly_fields = [f.name for f in InboundWebhook._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

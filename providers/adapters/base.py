@@ -76,6 +76,13 @@ class Reader:
         self.error(where, "must be a positive whole number")
         return 0
 
+    def require_object(self, payload: Any) -> dict:
+        """The body must be a JSON object; anything else stops here with that one error."""
+        if not isinstance(payload, dict):
+            self.error("body", "must be a JSON object")
+            self.check()
+        return payload
+
     def text(self, value: Any) -> str:
         return "" if value is None else str(value)
 

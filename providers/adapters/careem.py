@@ -29,9 +29,7 @@ def branch_id_of(payload: Any) -> str:
 
 def parse(payload: Any, context: Context) -> ProviderEvent:
     reader = Reader()
-    if not isinstance(payload, dict):
-        reader.error("body", "must be a JSON object")
-        reader.check()
+    payload = reader.require_object(payload)
     if "event_type" in payload:
         return _envelope(payload, context, reader)
     if "order_id" in payload:

@@ -24,9 +24,7 @@ def branch_id_of(payload: Any, context: Context) -> str:
 
 def parse_status(payload: Any, context: Context) -> ProviderEvent:
     reader = Reader()
-    if not isinstance(payload, dict):
-        reader.error("body", "must be a JSON object")
-        reader.check()
+    payload = reader.require_object(payload)
     status = reader.text(payload.get("status"))
     if not status:
         reader.error("status", "is required")
@@ -40,9 +38,7 @@ def parse_status(payload: Any, context: Context) -> ProviderEvent:
 
 def parse_dispatch(payload: Any, context: Context) -> ProviderEvent:
     reader = Reader()
-    if not isinstance(payload, dict):
-        reader.error("body", "must be a JSON object")
-        reader.check()
+    payload = reader.require_object(payload)
     token, code = reader.text(payload.get("token")), reader.text(payload.get("code"))
     if not token:
         reader.error("token", "is required")
