@@ -179,6 +179,9 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 # Each entry: task path, and either `every` (seconds) or `crontab` ("m h dom mon dow");
 # `expires` (seconds) stays shorter than the period so a backlog never piles up.
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=10)
+RECONCILIATION_CRON = env.str("RECONCILIATION_CRON", default="0 2 * * *")  # UTC; reconciles the previous day
+RECONCILIATION_GRACE_SECONDS = env.int("RECONCILIATION_GRACE_SECONDS", default=300)
+RECONCILIATION_OUTPUT_DIR = env.str("RECONCILIATION_OUTPUT_DIR", default=str(BASE_DIR / "reconciliation-reports"))
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
 PERIODIC_TASKS: dict[str, dict] = {
     "outbox: sweep due messages": {
@@ -195,6 +198,11 @@ PERIODIC_TASKS: dict[str, dict] = {
         "task": "wallet.tasks.purge_idempotency_keys",
         "crontab": "7 * * * *",
         "expires": 3000,
+    },
+    "reconciliation: previous day": {
+        "task": "reconciliation.tasks.reconcile_previous_day",
+        "crontab": RECONCILIATION_CRON,
+        "expires": 3600,
     },
     "outbox: prune delivered messages": {
         "task": "webhooks.tasks.prune_outbox",
