@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test setup venv clean
+.PHONY: run test bench setup venv clean
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -32,6 +32,10 @@ run: setup
 
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks (not part of `make test`). BENCH_DATABASE_URL=postgres://… to measure on PostgreSQL.
+bench: venv
+	$(BIN)/python bench/reconcile_bench.py --sizes $${BENCH_SIZES:-100000,1000000}
 
 clean:
 	rm -rf $(VENV) var
