@@ -28,7 +28,8 @@ setup: venv
 
 run: setup
 	@echo "Hub: http://127.0.0.1:8000 (admin /admin/, health /health). Mocks: operator :8001, rgs :8002, backend :8003. Ctrl-C stops all."
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start
+	rm -rf var/prometheus && mkdir -p var/prometheus
+	PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/prometheus" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start
 
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)

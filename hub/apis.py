@@ -1,11 +1,13 @@
 from datetime import UTC, datetime
 
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hub import health
+from hub import health, metrics
 
 
 class HealthApi(APIView):
@@ -30,3 +32,8 @@ class HealthApi(APIView):
             "broker": broker,
         }
         return Response(body, status=200 if healthy else 503)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format; keep it on the internal network (it needs no secret to read)."""
+    return HttpResponse(metrics.scrape(), content_type=CONTENT_TYPE_LATEST)

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import structlog
 from django.http import HttpRequest, HttpResponse
 
+from hub import metrics
+
 HEADER = "X-Correlation-ID"
 # Anything else (control characters, huge values) is replaced rather than echoed back.
 ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -34,12 +36,17 @@ class CorrelationIdMiddleware:
         try:
             response = self.get_response(request)
             response[HEADER] = correlation_id
+            elapsed = time.perf_counter() - started
+            match = getattr(request, "resolver_match", None)
+            route = (match.url_name or match.route) if match else "unmatched"
+            metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+            metrics.HTTP_LATENCY.labels(route).observe(elapsed)
             access_logger.info(
                 "request",
                 method=request.method,
                 path=request.path,
                 status=response.status_code,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(elapsed * 1000, 2),
             )
             return response
         finally:

@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from hub import errors
+from hub import errors, metrics
 from hub.signing import wallet_signature_valid
 from wallet import idempotency
 from wallet.models import WalletTransaction
@@ -30,12 +30,14 @@ def authenticate(request: HttpRequest, body: bytes) -> None:
         raise errors.Unauthorized()
 
 
-def http_response(answer: WalletResponse) -> HttpResponse:
+def http_response(answer: WalletResponse, operation: str) -> HttpResponse:
     response = HttpResponse(answer.body.encode(), status=answer.status, content_type="application/json")
     for name, value in answer.headers.items():
         response[name] = value
     if answer.replayed:
         response["Idempotent-Replayed"] = "true"
+    code = json.loads(answer.body).get("status", "") if answer.body else ""
+    metrics.WALLET_OUTCOMES.labels(operation, code, str(answer.replayed).lower()).inc()
     return response
 
 
@@ -51,7 +53,7 @@ class WalletOperationApi(APIView):
         fingerprint = idempotency.request_fingerprint(method="POST", path=request.path, body=body)
         begun = idempotency.idempotency_begin(client_id=CLIENT_ID, key=key, fingerprint=fingerprint)
         if isinstance(begun, idempotency.Replay):
-            return http_response(WalletResponse(begun.status, begun.body, replayed=True))
+            return http_response(WalletResponse(begun.status, begun.body, replayed=True), self.operation)
         if isinstance(begun, idempotency.InFlight):
             raise errors.Conflict("The first request with this key is still in progress.", code="REQUEST_IN_PROGRESS",
                                   headers={"Retry-After": "1"})
@@ -67,7 +69,7 @@ class WalletOperationApi(APIView):
             idempotency.idempotency_complete(record_id=begun.record_id, status=answer.status, body=answer.body)
         else:
             idempotency.idempotency_release(record_id=begun.record_id)
-        return http_response(answer)
+        return http_response(answer, self.operation)
 
     def execute(self, body: bytes) -> WalletResponse:
         try:

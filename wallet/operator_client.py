@@ -7,6 +7,7 @@ When the budget is spent the outcome is unknown: `OperatorUnavailable`.
 """
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from hub import metrics
 from hub.http import parse_retry_after, session
 
 logger = structlog.get_logger(__name__)
@@ -55,7 +57,25 @@ def _wait(retry_state: RetryCallState) -> float:
     return _backoff(retry_state)
 
 
+def _operation(path: str) -> str:
+    """A low-cardinality label: withdraw, deposit, rollback, status or transactions."""
+    if path.startswith("/api/v1/wallet/transactions/"):
+        return "status"
+    return path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+
+
 def _once(method: str, path: str, payload: dict | None) -> OperatorAnswer:
+    started = time.perf_counter()
+    try:
+        answer = _send(method, path, payload)
+    except _Transient as exc:
+        metrics.OPERATOR_LATENCY.labels(_operation(path), str(exc)).observe(time.perf_counter() - started)
+        raise
+    metrics.OPERATOR_LATENCY.labels(_operation(path), f"HTTP {answer.status_code}").observe(time.perf_counter() - started)
+    return answer
+
+
+def _send(method: str, path: str, payload: dict | None) -> OperatorAnswer:
     headers = {"Authorization": f"Bearer {settings.OPERATOR_API_KEY}"}
     if correlation_id := structlog.contextvars.get_contextvars().get("correlation_id"):
         headers["X-Correlation-ID"] = correlation_id
@@ -77,16 +97,19 @@ def _once(method: str, path: str, payload: dict | None) -> OperatorAnswer:
     return OperatorAnswer(status_code=response.status_code, body=body if isinstance(body, dict) else {})
 
 
+def _before_retry(path: str, state: RetryCallState) -> None:
+    reason = str(state.outcome.exception())
+    metrics.OPERATOR_RETRIES.labels(_operation(path), reason).inc()
+    logger.info("operator_retry", path=path, attempt=state.attempt_number, reason=reason, sleep=round(state.upcoming_sleep, 3))
+
+
 def operator_request(method: str, path: str, payload: dict | None = None) -> OperatorAnswer:
     retrying = Retrying(
         retry=retry_if_exception_type(_Transient),
         wait=_wait,
         stop=stop_after_attempt(settings.OPERATOR_MAX_ATTEMPTS)
         | stop_before_delay(settings.OPERATOR_RETRY_DEADLINE_SECONDS),
-        before_sleep=lambda state: logger.info(
-            "operator_retry", path=path, attempt=state.attempt_number, reason=str(state.outcome.exception()),
-            sleep=round(state.upcoming_sleep, 3),
-        ),
+        before_sleep=lambda state: _before_retry(path, state),
         reraise=True,
     )
     try:

@@ -18,7 +18,7 @@ import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from hub import errors
+from hub import errors, metrics
 from hub.logs import redact
 from hub.ratelimit import rate_limit_hit
 from providers.adapters import careem, talabat
@@ -73,6 +73,7 @@ class IntakeAnswer:
 
 def _audit(inbound: Inbound, outcome: str, status: int, *, authenticated_body: bool = False, dedupe_key: str = "",
            errors_: list | None = None, duplicate_of=None) -> InboundWebhook:
+    metrics.INTAKE.labels(inbound.provider if inbound.provider in settings.PROVIDER_INTAKE else "unknown", outcome).inc()
     return InboundWebhook.objects.create(
         provider=inbound.provider[:32], method=inbound.method, path=inbound.path[:300],
         remote_ip=client_ip(remote_addr=inbound.remote_addr, forwarded_for=inbound.headers.get("X-Forwarded-For", ""),

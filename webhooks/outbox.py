@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from hub import metrics
 from webhooks.circuit import circuit_gate, circuit_record, circuit_release_probe
 from webhooks.delivery import DeliveryResult, send
 from webhooks.models import DeliveryAttempt, Destination, OutboxMessage
@@ -174,6 +175,9 @@ def outbox_finish(*, claim: Claim, result: DeliveryResult) -> None:
         )
         finished = 0
     circuit_record(destination_id=destination.id, succeeded=result.succeeded, now=now)
+    metrics.DELIVERY_ATTEMPTS.labels(destination.name, "delivered" if result.succeeded else "failed").inc()
+    if result.succeeded and finished:
+        metrics.DELIVERY_LATENCY.labels(destination.name).observe((now - message.created_at).total_seconds())
 
     if retry_in is not None and retry_in <= NUDGE_MAX_COUNTDOWN_SECONDS:
         transaction.on_commit(partial(nudge_delivery, message.id, retry_in))
