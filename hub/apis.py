@@ -2,12 +2,20 @@ from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub import health, metrics
+
+HEALTH = inline_serializer("Health", {
+    "status": serializers.ChoiceField(["ok", "degraded", "unavailable"]), "timestamp": serializers.DateTimeField(),
+    "uptime": serializers.FloatField(), "database": serializers.ChoiceField(["connected", "unreachable"]),
+    "broker": serializers.ChoiceField(["connected", "unreachable"]),
+})
 
 
 class HealthApi(APIView):
@@ -20,6 +28,10 @@ class HealthApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @extend_schema(operation_id="health", tags=["operations"], responses={
+        200: OpenApiResponse(HEALTH, description="Database up (status ok, or degraded when the broker is down)"),
+        503: OpenApiResponse(HEALTH, description="Database unreachable"),
+    })
     def get(self, request: Request) -> Response:
         database = health.database_status()
         broker = health.broker_status()

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hub.apis import HealthApi, metrics_view
 
@@ -9,6 +10,8 @@ urlpatterns = [
     re_path(r"^health/?$", HealthApi.as_view(), name="health"),
     re_path(r"^metrics/?$", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("wallet/", include("wallet.urls")),
     path("api/webhooks/", include("webhooks.urls")),
 ]

@@ -4,13 +4,14 @@ import json
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from drf_spectacular.utils import extend_schema_view
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from hub import errors, metrics
 from hub.signing import wallet_signature_valid
-from wallet import idempotency
+from wallet import idempotency, openapi
 from wallet.models import WalletTransaction
 from wallet.selectors import wallet_transaction_view
 from wallet.services import WalletResponse, error_response, to_json, wallet_money, wallet_rollback
@@ -82,14 +83,17 @@ class WalletOperationApi(APIView):
         return wallet_money(type_=WalletTransaction.Type[self.operation.upper()], payload=payload)
 
 
+@extend_schema_view(post=openapi.wallet_operation("debit"))
 class DebitApi(WalletOperationApi):
     operation = "debit"
 
 
+@extend_schema_view(post=openapi.wallet_operation("credit"))
 class CreditApi(WalletOperationApi):
     operation = "credit"
 
 
+@extend_schema_view(post=openapi.wallet_operation("rollback"))
 class RollbackApi(WalletOperationApi):
     operation = "rollback"
 
@@ -98,6 +102,7 @@ class TransactionApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @openapi.wallet_transaction
     def get(self, request: Request, ref_id: str) -> HttpResponse:
         authenticate(request._request, b"")
         view = wallet_transaction_view(ref_id=ref_id)

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from hub import errors
 from providers.adapters.base import Context
+from webhooks import openapi
 from webhooks.intake import Inbound, intake_receive
 from webhooks.models import InboundWebhook
 
@@ -45,16 +46,19 @@ class IntakeApi(APIView):
 
 
 class ProviderWebhookApi(IntakeApi):
+    @openapi.provider_webhook
     def post(self, request: Request, provider: str) -> JsonResponse:
         return _respond(_inbound(request._request, provider, "generic"))
 
 
 class TalabatDispatchApi(IntakeApi):
+    @openapi.talabat_dispatch
     def post(self, request: Request, remote_id: str) -> JsonResponse:
         return _respond(_inbound(request._request, "talabat", "dispatch", Context(branch_id=remote_id)))
 
 
 class TalabatStatusApi(IntakeApi):
+    @openapi.talabat_status
     def put(self, request: Request, remote_id: str, remote_order_id: str) -> JsonResponse:
         context = Context(branch_id=remote_id, remote_order_id=remote_order_id)
         return _respond(_inbound(request._request, "talabat", "status", context))
@@ -65,6 +69,7 @@ class WebhookStatsApi(APIView):
 
     permission_classes = [AllowAny]
 
+    @openapi.stats
     def get(self, request: Request, provider: str) -> JsonResponse:
         token = settings.WEBHOOK_STATS_TOKEN
         bearer = request.headers.get("Authorization", "")

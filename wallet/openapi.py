@@ -1,0 +1,79 @@
+"""The wallet contract (SPEC §3) for the OpenAPI schema. Documentation only: the views read raw bytes."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+
+from hub.openapi import error
+from wallet.validation import MAX_AMOUNT_CENTS
+
+HEADER = OpenApiParameter.HEADER
+SIGNED = [
+    OpenApiParameter("X-Timestamp", OpenApiTypes.STR, HEADER, required=True,
+                     description="Unix seconds; refused beyond ±WALLET_SIGNATURE_TOLERANCE_SECONDS (300)."),
+    OpenApiParameter("X-Signature", OpenApiTypes.STR, HEADER, required=True,
+                     description="Lowercase hex HMAC-SHA256 (WALLET_HMAC_SECRET) of the raw body followed by X-Timestamp."),
+    OpenApiParameter("X-Correlation-ID", OpenApiTypes.STR, HEADER, required=False,
+                     description="Echoed, logged, passed to the Operator and to webhooks."),
+]
+IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, HEADER, required=True,
+                                   description="1–255 printable ASCII; a quoted sf-string is accepted.")
+
+MONEY_REQUEST = inline_serializer("WalletMoneyRequest", {
+    "playerId": serializers.CharField(min_length=1, max_length=64),
+    "amountCents": serializers.IntegerField(min_value=1, max_value=MAX_AMOUNT_CENTS, help_text="JSON integer, minor units."),
+    "currency": serializers.CharField(min_length=3, max_length=3, help_text="ISO 4217; see WALLET_SUPPORTED_CURRENCIES."),
+    "refId": serializers.CharField(min_length=1, max_length=64),
+    "meta": serializers.DictField(required=False, help_text="At most 4 KiB."),
+})
+ROLLBACK_REQUEST = inline_serializer("WalletRollbackRequest", {
+    "playerId": serializers.CharField(min_length=1, max_length=64),
+    "refId": serializers.CharField(min_length=1, max_length=64, help_text="The rollback's own id."),
+    "originalRefId": serializers.CharField(min_length=1, max_length=64, help_text="The debit to cancel."),
+})
+SUCCESS = inline_serializer("WalletSuccess", {
+    "status": serializers.CharField(default="OK"), "transactionId": serializers.UUIDField(),
+    "refId": serializers.CharField(), "type": serializers.ChoiceField(["DEBIT", "CREDIT", "ROLLBACK"]),
+    "playerId": serializers.CharField(), "amountCents": serializers.IntegerField(),
+    "currency": serializers.CharField(), "balanceCents": serializers.IntegerField(),
+})
+TRANSACTION = inline_serializer("WalletTransaction", {
+    "transactionId": serializers.UUIDField(), "refId": serializers.CharField(),
+    "type": serializers.ChoiceField(["DEBIT", "CREDIT", "ROLLBACK"]),
+    "status": serializers.ChoiceField(["PENDING", "COMPLETED", "FAILED", "ROLLED_BACK"]),
+    "playerId": serializers.CharField(), "amountCents": serializers.IntegerField(), "currency": serializers.CharField(),
+    "balanceCents": serializers.IntegerField(allow_null=True), "errorCode": serializers.CharField(allow_null=True),
+    "originalRefId": serializers.CharField(allow_null=True), "createdAt": serializers.DateTimeField(),
+    "settledAt": serializers.DateTimeField(allow_null=True),
+})
+
+COMMON_ERRORS = {
+    400: error("VALIDATION_ERROR (every field in details), MISSING_IDEMPOTENCY_KEY or INVALID_IDEMPOTENCY_KEY"),
+    401: error("UNAUTHORIZED: signature or timestamp missing or wrong (one body for every reason)"),
+    409: error("DUPLICATE_REF_ID, ALREADY_ROLLED_BACK, or REQUEST_IN_PROGRESS (with Retry-After: 1)"),
+    413: error("PAYLOAD_TOO_LARGE: body over 1 MiB"),
+    422: error("IDEMPOTENCY_KEY_REUSED, or UNSUPPORTED_CURRENCY"),
+    502: error("OPERATOR_REJECTED: a definite refusal by the Operator"),
+    503: error("OPERATOR_UNAVAILABLE (with Retry-After): outcome unknown; retry with the same Idempotency-Key"),
+}
+
+
+def wallet_operation(operation: str):
+    responses = {201: OpenApiResponse(SUCCESS, description="Settled. A replay repeats the first answer byte for byte "
+                                                           "with Idempotent-Replayed: true."), **COMMON_ERRORS}
+    if operation == "debit":
+        responses[402] = error("INSUFFICIENT_FUNDS (details.balanceCents)")
+    responses[404] = error("PLAYER_NOT_FOUND" if operation != "rollback" else "ORIGINAL_NOT_FOUND")
+    return extend_schema(
+        operation_id=f"wallet_{operation}", tags=["wallet"], summary=f"{operation.capitalize()} (signed, idempotent)",
+        request=ROLLBACK_REQUEST if operation == "rollback" else MONEY_REQUEST, parameters=[*SIGNED, IDEMPOTENCY_KEY],
+        responses=responses,
+        examples=[] if operation == "rollback" else [OpenApiExample(
+            "debit", request_only=True, value={"playerId": "p1", "amountCents": 1234, "currency": "USD", "refId": "bet-1"})],
+    )
+
+
+wallet_transaction = extend_schema(
+    operation_id="wallet_transaction", tags=["wallet"], summary="One transaction by refId (signed, empty body)",
+    parameters=SIGNED, responses={200: TRANSACTION, 401: COMMON_ERRORS[401], 404: error("TRANSACTION_NOT_FOUND")},
+)

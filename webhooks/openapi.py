@@ -1,0 +1,54 @@
+"""Provider webhook endpoints (SPEC §7) for the OpenAPI schema. Documentation only."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+
+from hub.openapi import error
+
+HEADER = OpenApiParameter.HEADER
+AUTH = [
+    OpenApiParameter("x-careem-signature", OpenApiTypes.STR, HEADER, required=False,
+                     description="hmac mode: hex HMAC-SHA256 of the raw body (x-talabat-signature for Talabat)."),
+    OpenApiParameter("x-careem-api-key", OpenApiTypes.STR, HEADER, required=False, description="api_key mode."),
+    OpenApiParameter("Authorization", OpenApiTypes.STR, HEADER, required=False,
+                     description="jwt mode: Bearer HS512 with service=middleware and exp."),
+]
+ACCEPTED = inline_serializer("WebhookAccepted", {
+    "success": serializers.BooleanField(), "webhookId": serializers.UUIDField(allow_null=True),
+    "status": serializers.CharField(), "duplicate": serializers.BooleanField(required=False),
+})
+INVALID = inline_serializer("WebhookInvalid", {
+    "success": serializers.BooleanField(),
+    "errors": inline_serializer("WebhookError", {"field": serializers.CharField(), "message": serializers.CharField()},
+                                many=True),
+})
+REJECTIONS = {
+    400: error("MALFORMED_JSON (after valid authentication)"),
+    401: error("UNAUTHORIZED: credentials, unknown branch, disabled provider or address not allowed"),
+    404: error("NOT_FOUND: unknown provider"),
+    413: error("PAYLOAD_TOO_LARGE: over 1 MiB"),
+    422: OpenApiResponse(INVALID, description="Every validation error at once"),
+    429: error("RATE_LIMITED (Retry-After)"),
+}
+
+provider_webhook = extend_schema(
+    operation_id="provider_webhook", tags=["provider webhooks"], summary="An order webhook from Careem or Talabat",
+    parameters=[OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["careem", "talabat"]), *AUTH],
+    request=OpenApiTypes.OBJECT,
+    responses={200: OpenApiResponse(ACCEPTED, description="Accepted, or a duplicate of an accepted one"), **REJECTIONS},
+)
+talabat_dispatch = extend_schema(
+    operation_id="talabat_order_dispatch", tags=["provider webhooks"], summary="Talabat plugin: order dispatch",
+    parameters=AUTH, request=OpenApiTypes.OBJECT,
+    responses={202: inline_serializer("TalabatDispatched", {"remoteOrderId": serializers.CharField()}), **REJECTIONS},
+)
+talabat_status = extend_schema(
+    operation_id="talabat_pos_order_status", tags=["provider webhooks"], summary="Talabat plugin: order status",
+    parameters=AUTH, request=OpenApiTypes.OBJECT, responses={200: ACCEPTED, **REJECTIONS},
+)
+stats = extend_schema(
+    operation_id="provider_webhook_stats", tags=["provider webhooks"], summary="Counts by outcome, last 24 h",
+    responses={200: OpenApiTypes.OBJECT, 401: error("staff session or Bearer WEBHOOK_STATS_TOKEN needed"),
+               404: error("unknown provider")},
+)
