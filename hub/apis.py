@@ -49,3 +49,18 @@ class HealthApi(APIView):
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus text format; keep it on the internal network (it needs no secret to read)."""
     return HttpResponse(metrics.scrape(), content_type=CONTENT_TYPE_LATEST)
+
+
+class ReadinessApi(APIView):
+    """For orchestrators: 503 unless both the database and the broker answer."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="health_ready", tags=["operations"], responses={200: HEALTH, 503: HEALTH})
+    def get(self, request: Request) -> Response:
+        database, broker = health.database_status(), health.broker_status()
+        ready = database == broker == "connected"
+        body = {"status": "ok" if ready else "unavailable", "timestamp": datetime.now(UTC).isoformat(),
+                "uptime": health.uptime_seconds(), "database": database, "broker": broker}
+        return Response(body, status=200 if ready else 503)

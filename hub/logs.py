@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-SENSITIVE_KEY = re.compile(r"secret|signature|password|authorization|api[_-]?key|token|x-auth|cookie", re.I)
+SENSITIVE_KEY = re.compile(r"secret|signature|password|authorization|api[_-]?key|token|x-auth|cookie|phone|mobile", re.I)
 REDACTED = "[redacted]"
 
 
@@ -73,5 +73,6 @@ def build_logging_config(*, level: str, fmt: str) -> dict:
             # Django logs every 4xx as a warning; our access line already says it.
             "django.request": {"level": "ERROR"},
             "django.server": {"level": "WARNING"},
+            "axes": {"level": "WARNING"},
         },
     }

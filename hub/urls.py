@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from hub.apis import HealthApi, metrics_view
+from hub.apis import HealthApi, ReadinessApi, metrics_view
 
 admin.site.site_url = None  # the hub has no public site to link to
 
 urlpatterns = [
     re_path(r"^health/?$", HealthApi.as_view(), name="health"),
+    re_path(r"^health/ready/?$", ReadinessApi.as_view(), name="health-ready"),
     re_path(r"^metrics/?$", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -52,7 +52,7 @@ def test_every_authentication_failure_is_the_same_401(client, operator, headers)
     elif headers == "tampered":
         headers, raw = signed_headers(raw, key=None), raw.replace(b"1234", b"1235")
     elif headers == "future":
-        headers = signed_headers(raw, timestamp=int(time.time()) + 301, key=None)
+        headers = signed_headers(raw, timestamp=int(time.time()) + 310, key=None)
     answer = client.post("/wallet/debit", data=raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k", **headers)
 
     assert answer.status_code == 401
