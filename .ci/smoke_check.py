@@ -11,6 +11,9 @@ HUB = "http://127.0.0.1:8000"
 ENDPOINTS = {
     "hub /health": f"{HUB}/health",
     "hub /admin/login/": f"{HUB}/admin/login/",
+    "hub /metrics": f"{HUB}/metrics",
+    "hub /api/schema/": f"{HUB}/api/schema/",
+    "hub /api/docs/": f"{HUB}/api/docs/",
     "operator mock": "http://127.0.0.1:8001/__control/requests",
     "rgs mock": "http://127.0.0.1:8002/__control/requests",
     "backend mock": "http://127.0.0.1:8003/__control/requests",
