@@ -19,7 +19,6 @@ venv: $(INSTALLED)
 
 setup: venv
 	$(MANAGE) migrate --noinput
-	$(MANAGE) createcachetable
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) setup_periodic_tasks
 	$(MANAGE) setup_destinations

@@ -19,25 +19,11 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, prepare_environment  # noqa: E402
+
 DAY = date(2026, 3, 1)
-
-
-def prepare_environment() -> dict[str, str]:
-    bench_dir = ROOT / "var" / "bench"
-    bench_dir.mkdir(parents=True, exist_ok=True)
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if not url:
-        database = bench_dir / "hub.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{database}"
-    env = {**os.environ, "DATABASE_URL": url, "HUB_VAR_DIR": str(bench_dir), "LOG_LEVEL": "WARNING",
-           "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "filesystem://localhost//")}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    os.environ.update(env)
-    return env
 
 
 def start_operator(env: dict[str, str]) -> tuple[subprocess.Popen, str]:

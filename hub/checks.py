@@ -24,6 +24,8 @@ def production_problems() -> list[str]:
     problems = []
     if settings.DEBUG:
         problems.append("DEBUG is on (unset DJANGO_DEBUG).")
+    if settings.ROOT_URLCONF != "hub.urls":
+        problems.append("HUB_ROOT_URLCONF is set (benchmark endpoints); unset it.")
     for name, dev_default in settings.DEV_DEFAULT_SECRETS.items():
         value = getattr(settings, name, "")
         text = ",".join(value) if isinstance(value, (list, tuple)) else str(value)

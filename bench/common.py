@@ -1,0 +1,65 @@
+"""What the benchmarks share: a fresh database and environment, processes started and stopped."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "var" / "bench"
+
+
+def prepare_environment(**extra: str) -> dict[str, str]:
+    """Migrated database (BENCH_DATABASE_URL, else a fresh SQLite file) and the environment for children."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        database = BENCH_DIR / "hub.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{database}"
+    env = {**os.environ, "DATABASE_URL": url, "HUB_VAR_DIR": str(BENCH_DIR), "LOG_LEVEL": "WARNING",
+           "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "filesystem://localhost//"),
+           "CELERY_TASK_DEFAULT_QUEUE": "bench", **extra}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    os.environ.update(env)
+    return env
+
+
+def setup_django() -> None:
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+    django.setup()
+
+
+def start(args: list[str], env: dict[str, str], *, ready_url: str | None = None, name: str = "") -> subprocess.Popen:
+    log = (BENCH_DIR / f"{name or 'process'}.log").open("wb")
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    if ready_url:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise SystemExit(f"{name} exited; see {log.name}")
+            try:
+                requests.get(ready_url, timeout=1)
+                return process
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise SystemExit(f"{name} did not start; see {log.name}")
+    return process
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()

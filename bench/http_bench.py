@@ -1,0 +1,212 @@
+"""HTTP benchmarks on gunicorn (2 workers × 8 threads), load from wrk (a separate process) with
+pre-signed requests, every figure beside a baseline or target from the same run.
+
+  wallet    signed idempotent debits, unique keys, Operator fake answering at once; saturation and half
+            load; baseline = a Django view doing the debit's raw SQL (one UPDATE + one INSERT) in the
+            same gunicorn
+  intake    Careem webhooks (hmac): auth + audit + transform + outbox row
+  outbox    20,000 pending messages delivered to the RGS fake by a Celery worker (concurrency 2)
+  e2e       debit → RGS webhook received, sequential debits
+
+Usage: python bench/http_bench.py [--seconds 10]; BENCH_DATABASE_URL / BENCH_BROKER_URL for PostgreSQL / Redis.
+"""
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import BENCH_DIR, ROOT, prepare_environment, setup_django, start, stop  # noqa: E402
+
+HUB, OPERATOR, RGS, BACKEND = (f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813))
+THREADS, PLAYERS = 2, 200
+
+
+def wallet_line(path: str, body: dict, secret: str) -> str:
+    raw = json.dumps(body, separators=(",", ":"))
+    stamp = str(int(time.time()))
+    signature = hmac.new(secret.encode(), raw.encode() + stamp.encode(), hashlib.sha256).hexdigest()
+    headers = f"Content-Type:application/json|X-Timestamp:{stamp}|X-Signature:{signature}|Idempotency-Key:{uuid.uuid4()}"
+    return f"POST\t{path}\t{headers}\t{raw}"
+
+
+def careem_line(secret: str, n: int) -> str:
+    raw = json.dumps({"order_id": f"bench-{uuid.uuid4().hex}", "customer": {"name": "Bench", "phone": "0790000000"},
+                      "items": [{"name": "Burger", "quantity": 1, "price": 10}], "total_amount": 10},
+                     separators=(",", ":"))
+    signature = hmac.new(secret.encode(), raw.encode(), hashlib.sha256).hexdigest()
+    return f"POST\t/api/webhooks/careem\tContent-Type:application/json|x-careem-signature:{signature}\t{raw}"
+
+
+def write_requests(name: str, per_thread: int, make_line) -> str:
+    prefix = BENCH_DIR / f"wrk-{name}"
+    for thread in range(THREADS):
+        with open(f"{prefix}.{thread}", "w") as sink:
+            sink.writelines(make_line(thread * per_thread + n) + "\n" for n in range(per_thread))
+    return str(prefix)
+
+
+def wrk(prefix: str, *, connections: int, seconds: int, pace_ms: int = 0) -> dict:
+    out = subprocess.run(["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                          "-s", str(ROOT / "bench" / "requests.lua"), HUB, "--", prefix, str(pace_ms)],
+                         capture_output=True, text=True, check=True).stdout
+    result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    seconds_run = result["duration_us"] / 1e6
+    return {"rps": round(result["requests"] / seconds_run, 1), "requests": result["requests"],
+            "p50_ms": result["p50_us"] / 1000, "p95_ms": result["p95_us"] / 1000, "p99_ms": result["p99_us"] / 1000,
+            "non_2xx": result["non_2xx"], "socket_errors": result["socket_errors"], "connections": connections,
+            "pace_ms": pace_ms}
+
+
+def debit_body(n: int) -> dict:
+    return {"playerId": f"bench-{n % PLAYERS}", "amountCents": 1, "currency": "USD", "refId": f"b-{uuid.uuid4().hex}"}
+
+
+def bench_wallet(seconds: int, secret: str) -> dict:
+    per_thread = 40_000
+    saturated = wrk(write_requests("wallet", per_thread, lambda n: wallet_line("/wallet/debit", debit_body(n), secret)),
+                    connections=32, seconds=seconds)
+    baseline = wrk(write_requests("baseline", per_thread, lambda n: wallet_line("/__bench/baseline-debit", debit_body(n),
+                                                                                 secret)),
+                   connections=32, seconds=seconds)
+    # Half load: 16 connections, each pausing so that together they offer half the saturated rate.
+    target = saturated["rps"] / 2
+    pace = max(0, int(16 * 1000 / target - saturated["p50_ms"]))
+    half = wrk(write_requests("wallet-half", per_thread, lambda n: wallet_line("/wallet/debit", debit_body(n), secret)),
+               connections=16, seconds=seconds, pace_ms=pace)
+    return {"saturation": saturated, "half_load": half, "baseline_raw_sql": baseline,
+            "ratio_to_baseline": round(saturated["rps"] / baseline["rps"], 3)}
+
+
+def bench_intake(seconds: int, secret: str) -> dict:
+    return wrk(write_requests("intake", 40_000, lambda n: careem_line(secret, n)), connections=32, seconds=seconds)
+
+
+def wait_outbox_drained(timeout: float) -> None:
+    from webhooks.models import OutboxMessage
+
+    deadline = time.monotonic() + timeout
+    while OutboxMessage.objects.filter(status="PENDING").exists() and time.monotonic() < deadline:
+        time.sleep(1)
+    OutboxMessage.objects.all().delete()  # what is left of the earlier benchmarks' traffic
+
+
+def bench_outbox(count: int = 20_000) -> dict:
+    from django.utils import timezone
+
+    from hub.celery import app
+    from webhooks.models import Destination, OutboxMessage
+
+    wait_outbox_drained(120)
+    destination = Destination.objects.get(name="rgs")
+    now = timezone.now()
+    OutboxMessage.objects.bulk_create(
+        [OutboxMessage(event_id=f"msg_{uuid.uuid4().hex}", event_type="bench.event", destination=destination,
+                       payload={"n": n}, occurred_at=now) for n in range(count)], batch_size=5000)
+    started = time.monotonic()
+    while (delivered := OutboxMessage.objects.filter(status="DELIVERED").count()) < count:
+        if time.monotonic() - started > 600:
+            break
+        app.send_task("webhooks.tasks.sweep_outbox")  # both worker processes sweep in parallel
+        time.sleep(2)
+    elapsed = time.monotonic() - started
+    return {"messages": count, "delivered": delivered, "seconds": round(elapsed, 2),
+            "deliveries_per_second": round(delivered / elapsed, 1)}
+
+
+def bench_e2e(secret: str, count: int = 40) -> dict:
+    sent = {}
+    for n in range(count):
+        body = debit_body(n)
+        line = wallet_line("/wallet/debit", body, secret).split("\t")
+        headers = dict(h.split(":", 1) for h in line[2].split("|"))
+        sent[body["refId"]] = time.time()
+        requests.post(f"{HUB}/wallet/debit", data=line[3], headers=headers, timeout=30).raise_for_status()
+        time.sleep(0.1)
+    time.sleep(3)
+    items = requests.get(f"{RGS}/__control/webhooks", timeout=30).json()["items"]
+    latencies = sorted(
+        (datetime.fromisoformat(item["firstReceivedAt"]).timestamp() - sent[item["data"]["refId"]]) * 1000
+        for item in items if item.get("data") and item["data"].get("refId") in sent)
+    return {"debits": count, "webhooks_received": len(latencies),
+            "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+            "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 1) if latencies else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    env = prepare_environment(
+        HUB_ROOT_URLCONF="bench.urls", OPERATOR_BASE_URL=OPERATOR, RGS_WEBHOOK_URL=f"{RGS}/webhooks", BACKEND_URL=BACKEND,
+        WEBHOOK_RATE_LIMIT="100000000", PROMETHEUS_MULTIPROC_DIR=str(BENCH_DIR / "prometheus"),
+    )
+    (BENCH_DIR / "prometheus").mkdir(exist_ok=True)
+    for name in ("setup_destinations", "setup_providers"):
+        subprocess.run([sys.executable, "manage.py", name], cwd=ROOT, env=env, check=True, capture_output=True)
+    setup_django()
+    from django.conf import settings
+
+    from bench.baseline import create_tables
+
+    create_tables(PLAYERS)
+    fakes = [start(["manage.py", "run_mock", name, "--port", url.rsplit(":", 1)[1], "--threads", "32"], env,
+                   ready_url=f"{url}/__control/requests", name=f"mock-{name}")
+             for name, url in (("operator", OPERATOR), ("rgs", RGS), ("backend", BACKEND))]
+    hub = start(["-m", "gunicorn", "hub.wsgi:application", "-c", "python:hub.gunicorn_conf", "--bind", "127.0.0.1:18810",
+                 "--workers", "2", "--threads", "8"], env, ready_url=f"{HUB}/health", name="hub")
+    worker = start(["-m", "celery", "-A", "hub", "worker", "-Q", "bench", "--concurrency", "2", "-l", "WARNING"], env,
+                   name="worker")
+    secret = settings.WALLET_HMAC_SECRET.split(",")[0]
+    results = {}
+    try:
+        results["wallet"] = bench_wallet(args.seconds, secret)
+        print("wallet", json.dumps(results["wallet"]), flush=True)
+        results["intake"] = bench_intake(args.seconds, settings.PROVIDER_INTAKE["careem"]["secret"])
+        print("intake", json.dumps(results["intake"]), flush=True)
+        results["e2e"] = bench_e2e(secret)
+        print("e2e", json.dumps(results["e2e"]), flush=True)
+        results["outbox"] = bench_outbox()
+        print("outbox", json.dumps(results["outbox"]), flush=True)
+    finally:
+        stop(worker, hub, *fakes)
+    report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+              "database": env["DATABASE_URL"].split("://")[0], "broker": env["CELERY_BROKER_URL"].split("://")[0],
+              "results": results}
+    (BENCH_DIR / "http.json").write_text(json.dumps(report, indent=2))
+    print_table(results)
+
+
+def print_table(results: dict) -> None:
+    wallet, intake, outbox, e2e = results["wallet"], results["intake"], results["outbox"], results["e2e"]
+    rows = [
+        ("wallet debit, saturation", f"{wallet['saturation']['rps']} req/s", f"p95 {wallet['saturation']['p95_ms']} ms",
+         f"{wallet['ratio_to_baseline']:.0%} of baseline (target ≥ 50 %)"),
+        ("baseline raw SQL view", f"{wallet['baseline_raw_sql']['rps']} req/s", f"p95 {wallet['baseline_raw_sql']['p95_ms']} ms", ""),
+        ("wallet debit, half load", f"{wallet['half_load']['rps']} req/s", f"p95 {wallet['half_load']['p95_ms']} ms",
+         "target p95 ≤ 25 ms"),
+        ("intake (Careem)", f"{intake['rps']} req/s", f"p95 {intake['p95_ms']} ms", "target ≥ 1,000/s, p95 ≤ 50 ms"),
+        ("outbox delivery", f"{outbox['deliveries_per_second']} msg/s", f"{outbox['seconds']} s for {outbox['delivered']}",
+         "target ≥ 1,000/s"),
+        ("debit → RGS webhook", f"p50 {e2e['p50_ms']} ms", f"p95 {e2e['p95_ms']} ms", "target p50 ≤ 200 ms"),
+    ]
+    for row in rows:
+        print(f"{row[0]:<28} {row[1]:>16} {row[2]:>24}  {row[3]}")
+    print(f"results: {BENCH_DIR / 'http.json'}")
+
+
+if __name__ == "__main__":
+    main()
