@@ -21,7 +21,7 @@ def prepare_environment(**extra: str) -> dict[str, str]:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{database}"
-    env = {**os.environ, "DATABASE_URL": url, "HUB_VAR_DIR": str(BENCH_DIR), "LOG_LEVEL": "WARNING",
+    env = {**os.environ, "DATABASE_URL": url, "HUB_VAR_DIR": str(BENCH_DIR), "LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false",
            "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "filesystem://localhost//"),
            "CELERY_TASK_DEFAULT_QUEUE": "bench", **extra}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)

@@ -96,12 +96,16 @@ def bench_intake(seconds: int, secret: str) -> dict:
 
 
 def wait_outbox_drained(timeout: float) -> None:
+    """Let the workers finish the load phases' deliveries, then drop what is left."""
+    from hub.celery import app
     from webhooks.models import OutboxMessage
 
     deadline = time.monotonic() + timeout
     while OutboxMessage.objects.filter(status="PENDING").exists() and time.monotonic() < deadline:
-        time.sleep(1)
-    OutboxMessage.objects.all().delete()  # what is left of the earlier benchmarks' traffic
+        app.send_task("webhooks.tasks.sweep_outbox")
+        time.sleep(2)
+    OutboxMessage.objects.all().delete()
+    app.control.purge()  # stale nudges for deleted messages
 
 
 def bench_outbox(count: int = 20_000) -> dict:
@@ -128,6 +132,9 @@ def bench_outbox(count: int = 20_000) -> dict:
 
 
 def bench_e2e(secret: str, count: int = 40) -> dict:
+    """Sequential debits on a quiet system (the load phases' outbox backlog drained first)."""
+    wait_outbox_drained(300)
+    requests.post(f"{RGS}/__control/reset", timeout=30)
     sent = {}
     for n in range(count):
         body = debit_body(n)

@@ -1,8 +1,8 @@
 from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import CONTENT_TYPE_LATEST
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request

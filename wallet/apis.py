@@ -61,26 +61,29 @@ class WalletOperationApi(APIView):
         if isinstance(begun, idempotency.Reused):
             raise errors.Unprocessable("This Idempotency-Key was used with a different request.",
                                        code="IDEMPOTENCY_KEY_REUSED")
+        def store_answer(status: int, answer_body: str) -> None:
+            idempotency.idempotency_complete(record_id=begun.record_id, status=status, body=answer_body)
+
         try:
-            answer = self.execute(body)
+            answer = self.execute(body, store_answer)
         except BaseException:
             idempotency.idempotency_release(record_id=begun.record_id)
             raise
-        if answer.store:
-            idempotency.idempotency_complete(record_id=begun.record_id, status=answer.status, body=answer.body)
-        else:
+        if not answer.store:
             idempotency.idempotency_release(record_id=begun.record_id)
+        elif not answer.settled_with_answer:  # replays and refusals that settled nothing
+            idempotency.idempotency_complete(record_id=begun.record_id, status=answer.status, body=answer.body)
         return http_response(answer, self.operation)
 
-    def execute(self, body: bytes) -> WalletResponse:
+    def execute(self, body: bytes, on_settled) -> WalletResponse:
         try:
             payload = json.loads(body)
         except (ValueError, RecursionError):
             return error_response(400, "VALIDATION_ERROR", "The request body is not valid JSON.",
                                   details={"body": ["Malformed JSON."]}, store=False)
         if self.operation == "rollback":
-            return wallet_rollback(payload=payload)
-        return wallet_money(type_=WalletTransaction.Type[self.operation.upper()], payload=payload)
+            return wallet_rollback(payload=payload, on_settled=on_settled)
+        return wallet_money(type_=WalletTransaction.Type[self.operation.upper()], payload=payload, on_settled=on_settled)
 
 
 @extend_schema_view(post=openapi.wallet_operation("debit"))

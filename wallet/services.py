@@ -8,6 +8,7 @@ drive the Operator call. Settlement, its RGS webhook (outbox) and the stored ans
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -36,6 +37,7 @@ class WalletResponse:
     headers: dict[str, str] = field(default_factory=dict)
     store: bool = True  # keep under the Idempotency-Key
     replayed: bool = False
+    settled_with_answer: bool = False  # the answer was already stored inside the settlement
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,13 @@ def _claim(type_: str, request: WalletRequest, *, amount: int, currency: str) ->
 
 
 # --- the three operations ---------------------------------------------------------------
-def wallet_money(*, type_: str, payload) -> WalletResponse:
-    """Debit or credit."""
+OnSettled = Callable[[int, str], None]
+
+
+def wallet_money(*, type_: str, payload, on_settled: OnSettled | None = None) -> WalletResponse:
+    """Debit or credit. `on_settled(status, body)` runs inside the settlement's transaction (the
+    caller stores its idempotent answer there: one commit fewer, and never a settled transaction
+    whose key answer is missing)."""
     request, problems = validate_money_request(payload)
     if problems:
         return error_response(400, "VALIDATION_ERROR", "The request body is invalid.", details=problems, store=False)
@@ -113,10 +120,10 @@ def wallet_money(*, type_: str, payload) -> WalletResponse:
             details={"supported": settings.WALLET_SUPPORTED_CURRENCIES}, store=False,
         )
     tx, answer = _claim(type_, request, amount=request.amount_cents, currency=request.currency)
-    return answer or _forward(tx)
+    return answer or _forward(tx, on_settled)
 
 
-def wallet_rollback(*, payload) -> WalletResponse:
+def wallet_rollback(*, payload, on_settled: OnSettled | None = None) -> WalletResponse:
     request, problems = validate_rollback_request(payload)
     if problems:
         return error_response(400, "VALIDATION_ERROR", "The request body is invalid.", details=problems, store=False)
@@ -128,10 +135,12 @@ def wallet_rollback(*, payload) -> WalletResponse:
     if answer:
         return answer
     if not real or original.type != Type.DEBIT or original.player_id != request.player_id or original.status == Status.FAILED:
-        return _settle(tx, _failed(404, "ORIGINAL_NOT_FOUND", "No completed debit with originalRefId for this player."))
+        return _settle(tx, _failed(404, "ORIGINAL_NOT_FOUND", "No completed debit with originalRefId for this player."),
+                       on_settled)
     if original.status == Status.ROLLED_BACK:
-        return _settle(tx, _failed(409, "ALREADY_ROLLED_BACK", "The original debit was already rolled back."))
-    return _forward(tx)
+        return _settle(tx, _failed(409, "ALREADY_ROLLED_BACK", "The original debit was already rolled back."),
+                       on_settled)
+    return _forward(tx, on_settled)
 
 
 def _original_or_tombstone(request: WalletRequest) -> WalletTransaction | None:
@@ -161,7 +170,7 @@ def _operator_payload(tx: WalletTransaction) -> dict:
             "transaction_id": tx.ref_id}
 
 
-def _forward(tx: WalletTransaction) -> WalletResponse:
+def _forward(tx: WalletTransaction, on_settled: OnSettled | None = None) -> WalletResponse:
     try:
         answer = operator_wallet_call(OPERATIONS[tx.type], _operator_payload(tx))
     except OperatorUnavailable as exc:
@@ -170,7 +179,7 @@ def _forward(tx: WalletTransaction) -> WalletResponse:
             503, "OPERATOR_UNAVAILABLE", "The Operator did not answer; retry with the same Idempotency-Key.",
             headers={"Retry-After": str(exc.retry_after_seconds)}, store=False,
         )
-    return _settle(tx, _outcome(tx, answer))
+    return _settle(tx, _outcome(tx, answer), on_settled)
 
 
 def _failed(http_status: int, code: str, message: str, details=None) -> Outcome:
@@ -199,7 +208,7 @@ def _outcome(tx: WalletTransaction, answer: OperatorAnswer) -> Outcome:
 
 
 @transaction.atomic
-def _settle(tx: WalletTransaction, outcome: Outcome) -> WalletResponse:
+def _settle(tx: WalletTransaction, outcome: Outcome, on_settled: OnSettled | None = None) -> WalletResponse:
     body = to_json(outcome.body)
     settled = WalletTransaction.objects.filter(id=tx.id, status=Status.PENDING).update(
         status=outcome.status, error_code=outcome.error_code, balance_cents=outcome.balance_cents,
@@ -218,7 +227,9 @@ def _settle(tx: WalletTransaction, outcome: Outcome) -> WalletResponse:
         ordering_key=f"player:{tx.player_id}",
         correlation_id=tx.correlation_id,
     )
-    return WalletResponse(outcome.http_status, body)
+    if on_settled:
+        on_settled(outcome.http_status, body)
+    return WalletResponse(outcome.http_status, body, settled_with_answer=on_settled is not None)
 
 
 def _mark_original_rolled_back(rollback: WalletTransaction, outcome: Outcome) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import responses
 import structlog
-from django.conf import settings
 
 from hub.logs import SHARED_PROCESSORS
 from hub.testing import BASE_DIR, subprocess_env
