@@ -35,6 +35,7 @@ test: venv
 
 # Benchmarks (not part of `make test`). BENCH_DATABASE_URL=postgres://… to measure on PostgreSQL.
 bench: venv
+	$(BIN)/python bench/http_bench.py --seconds $${BENCH_SECONDS:-10}
 	$(BIN)/python bench/reconcile_bench.py --sizes $${BENCH_SIZES:-100000,1000000}
 
 clean:
