@@ -53,40 +53,38 @@ def admin_login_works(user: str, password: str) -> bool:
     return answer.status_code == 302 and answer.headers.get("Location") == "/admin/"
 
 
-def debit_reaches_the_rgs(deadline: float) -> bool:
-    """What the README promises: a signed debit with wallet_request, then the RGS webhook."""
-    sent = subprocess.run(
-        [sys.executable, "manage.py", "wallet_request", "debit", "--player", "smoke-player", "--amount", "150"],
-        capture_output=True, text=True, timeout=60,
-    )
+def command_then_arrival(command: list[str], answered: str, arrived, deadline: float) -> bool:
+    """Run a manage.py command the README shows, check its answer, then wait for the fake to get the result."""
+    sent = subprocess.run([sys.executable, "manage.py", *command], capture_output=True, text=True, timeout=60)
     print(sent.stdout.strip())
-    if "HTTP 201" not in sent.stdout:
+    if answered not in sent.stdout:
         print(sent.stderr[-2000:])
         return False
     while time.monotonic() < deadline:
-        items = requests.get("http://127.0.0.1:8002/__control/webhooks", timeout=5).json()["items"]
-        if any(item["type"] == "wallet.transaction.completed" for item in items):
+        if arrived():
             return True
         time.sleep(0.5)
     return False
+
+
+def debit_reaches_the_rgs(deadline: float) -> bool:
+    """A signed debit with wallet_request, then the RGS webhook."""
+    def arrived() -> bool:
+        items = requests.get("http://127.0.0.1:8002/__control/webhooks", timeout=5).json()["items"]
+        return any(item["type"] == "wallet.transaction.completed" for item in items)
+
+    return command_then_arrival(["wallet_request", "debit", "--player", "smoke-player", "--amount", "150"], "HTTP 201",
+                                arrived, deadline)
 
 
 def order_reaches_the_backend(deadline: float) -> bool:
     """A signed Careem webhook with send_provider_webhook, then the order at the backend fake."""
-    sent = subprocess.run(
-        [sys.executable, "manage.py", "send_provider_webhook", "careem", "providers/tests/fixtures/careem/order_created_jod.json"],
-        capture_output=True, text=True, timeout=60,
-    )
-    print(sent.stdout.strip())
-    if "HTTP 200" not in sent.stdout:
-        print(sent.stderr[-2000:])
-        return False
-    while time.monotonic() < deadline:
+    def arrived() -> bool:
         orders = requests.get("http://127.0.0.1:8003/__control/orders", timeout=5).json()["orders"]
-        if any(o["order"].get("externalOrderId") == "62504546" for o in orders):
-            return True
-        time.sleep(0.5)
-    return False
+        return any(o["order"].get("externalOrderId") == "62504546" for o in orders)
+
+    return command_then_arrival(["send_provider_webhook", "careem", "providers/tests/fixtures/careem/order_created_jod.json"],
+                                "HTTP 200", arrived, deadline)
 
 
 def main() -> int:
