@@ -1,14 +1,19 @@
 from wallet.models import WalletTransaction
 
 
-def wallet_transaction_view(*, ref_id: str) -> dict | None:
-    tx = WalletTransaction.objects.filter(ref_id=ref_id, is_tombstone=False).first()
-    if tx is None:
-        return None
+def wallet_transaction_data(tx: WalletTransaction) -> dict:
+    """A transaction as the RGS sees it: in its webhook, and (with times) from the lookup API."""
     return {
         "transactionId": str(tx.transaction_id), "refId": tx.ref_id, "type": tx.type, "status": tx.status,
         "playerId": tx.player_id, "amountCents": tx.amount_cents, "currency": tx.currency,
         "balanceCents": tx.balance_cents, "errorCode": tx.error_code or None,
-        "originalRefId": tx.original_ref_id or None, "createdAt": tx.created_at.isoformat(),
-        "settledAt": tx.settled_at.isoformat() if tx.settled_at else None,
+        "originalRefId": tx.original_ref_id or None,
     }
+
+
+def wallet_transaction_view(*, ref_id: str) -> dict | None:
+    tx = WalletTransaction.objects.filter(ref_id=ref_id, is_tombstone=False).first()
+    if tx is None:
+        return None
+    return {**wallet_transaction_data(tx), "createdAt": tx.created_at.isoformat(),
+            "settledAt": tx.settled_at.isoformat() if tx.settled_at else None}

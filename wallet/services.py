@@ -23,6 +23,7 @@ from hub.money import to_major_string, to_minor
 from wallet.idempotency import in_flight_lease
 from wallet.models import WalletTransaction
 from wallet.operator_client import OperatorAnswer, OperatorUnavailable, operator_request, operator_wallet_call
+from wallet.selectors import wallet_transaction_data
 from wallet.validation import WalletRequest, validate_money_request, validate_rollback_request
 from webhooks.outbox import outbox_enqueue
 
@@ -223,7 +224,7 @@ def _settle(tx: WalletTransaction, outcome: Outcome, on_settled: OnSettled | Non
     outbox_enqueue(
         destination="rgs",
         event_type="wallet.transaction.completed" if outcome.status == Status.COMPLETED else "wallet.transaction.failed",
-        data=webhook_data(tx),
+        data=wallet_transaction_data(tx),
         ordering_key=f"player:{tx.player_id}",
         correlation_id=tx.correlation_id,
     )
@@ -244,14 +245,6 @@ def _mark_original_rolled_back(rollback: WalletTransaction, outcome: Outcome) ->
             status=Status.ROLLED_BACK, response_status=409, response_body=refused, settled_at=timezone.now(),
             processing_until=None,
         )
-
-
-def webhook_data(tx: WalletTransaction) -> dict:
-    return {
-        "transactionId": str(tx.transaction_id), "refId": tx.ref_id, "type": tx.type, "status": tx.status,
-        "playerId": tx.player_id, "amountCents": tx.amount_cents, "currency": tx.currency,
-        "balanceCents": tx.balance_cents, "errorCode": tx.error_code or None, "originalRefId": tx.original_ref_id or None,
-    }
 
 
 # --- background ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -63,6 +64,12 @@ class Inbound:
     context: Context = field(default_factory=Context)
     correlation_id: str = ""
 
+    @cached_property
+    def client_address(self) -> str:
+        """X-Forwarded-For counts only as far as it comes from TRUSTED_PROXIES."""
+        return client_ip(remote_addr=self.remote_addr, forwarded_for=self.headers.get("X-Forwarded-For", ""),
+                         trusted_proxies=settings.TRUSTED_PROXIES)
+
 
 @dataclass(frozen=True)
 class IntakeAnswer:
@@ -76,8 +83,7 @@ def _audit(inbound: Inbound, outcome: str, status: int, *, authenticated_body: b
     metrics.INTAKE.labels(inbound.provider if inbound.provider in settings.PROVIDER_INTAKE else "unknown", outcome).inc()
     return InboundWebhook.objects.create(
         provider=inbound.provider[:32], method=inbound.method, path=inbound.path[:300],
-        remote_ip=client_ip(remote_addr=inbound.remote_addr, forwarded_for=inbound.headers.get("X-Forwarded-For", ""),
-                            trusted_proxies=settings.TRUSTED_PROXIES) or None,
+        remote_ip=inbound.client_address or None,
         headers=redact(dict(inbound.headers.items())),
         body=inbound.body.decode("utf-8", errors="replace") if authenticated_body else "",
         body_sha256=hashlib.sha256(inbound.body).hexdigest(), body_size=inbound.declared_size or len(inbound.body),
@@ -99,9 +105,7 @@ def intake_receive(inbound: Inbound) -> IntakeAnswer:
         return _reject(inbound, Outcome.NOT_FOUND, errors.NotFound("Unknown provider."))
     if inbound.too_large:
         return _reject(inbound, Outcome.TOO_LARGE, errors.PayloadTooLarge("The body is larger than 1 MiB."))
-    address = client_ip(remote_addr=inbound.remote_addr, forwarded_for=inbound.headers.get("X-Forwarded-For", ""),
-                        trusted_proxies=settings.TRUSTED_PROXIES)
-    if not ip_allowed(address, config["ip_allowlist"]):
+    if not ip_allowed(inbound.client_address, config["ip_allowlist"]):
         return _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized(), errors_=[{"field": "ip", "message": "not allowed"}])
     allowed, retry_after = rate_limit_hit(key=f"webhooks:{inbound.provider}", limit=settings.WEBHOOK_RATE_LIMIT,
                                           window_ms=settings.WEBHOOK_RATE_WINDOW_MS)

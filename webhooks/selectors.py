@@ -15,9 +15,3 @@ def circuit_states() -> dict[str, str]:
     """'closed', 'open' or 'half-open' per destination."""
     return {c.destination.name: c.state for c in DestinationCircuit.objects.select_related("destination")}
 
-
-def delivery_latency_seconds(message: OutboxMessage) -> float | None:
-    """From the message's creation to its successful delivery."""
-    if message.delivered_at is None:
-        return None
-    return (message.delivered_at - message.created_at).total_seconds()
