@@ -65,3 +65,34 @@ def stop(*processes: subprocess.Popen) -> None:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+CPU_GROUPS = (("wrk", "load (wrk)"), ("gunicorn", "hub"), ("celery", "worker"), ("run_mock operator", "operator fake"),
+              ("run_mock rgs", "rgs fake"), ("run_mock backend", "backend fake"), ("bench/receiver", "receiver"),
+              ("postgres", "postgres"), ("redis-server", "redis"))
+
+
+def cpu_seconds_by_group() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by every live process, summed per component."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        group = next((name for pattern, name in CPU_GROUPS if pattern in command), None)
+        if group:
+            totals[group] = totals.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return totals
+
+
+def cpu_ms_per_request(before: dict[str, float], after: dict[str, float], requests_done: int) -> dict[str, float]:
+    """Per component, milliseconds of CPU per request between two `cpu_seconds_by_group` readings."""
+    if not requests_done:
+        return {}
+    return {group: round((after[group] - before.get(group, 0.0)) * 1000 / requests_done, 2)
+            for group in after if after[group] - before.get(group, 0.0) > 0}

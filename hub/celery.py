@@ -30,3 +30,13 @@ def bind_task_to_logs(task_id=None, task=None, **kwargs) -> None:
 @task_postrun.connect
 def unbind_task_from_logs(**kwargs) -> None:
     structlog.contextvars.clear_contextvars()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def recycle_database_connections(**kwargs) -> None:
+    """Database connections live across tasks as they do across requests: closed when older than
+    CONN_MAX_AGE or broken (settings.CELERY_DB_REUSE_MAX keeps Celery from closing them itself)."""
+    from django.db import close_old_connections
+
+    close_old_connections()

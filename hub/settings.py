@@ -200,6 +200,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Celery's Django fix-up closes the database connection before and after every task unless this
+# is set: a new PostgreSQL connection per delivery was ~40 % of a worker's CPU (docs/PERFORMANCE.md).
+# hub.celery recycles connections by CONN_MAX_AGE and health checks instead, as Django does per request.
+CELERY_DB_REUSE_MAX = 10**9
 
 # Periodic tasks that `manage.py setup_periodic_tasks` writes for the DatabaseScheduler.
 # Each entry: task path, and either `every` (seconds) or `crontab` ("m h dom mon dow");

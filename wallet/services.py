@@ -211,14 +211,16 @@ def _outcome(tx: WalletTransaction, answer: OperatorAnswer) -> Outcome:
 @transaction.atomic
 def _settle(tx: WalletTransaction, outcome: Outcome, on_settled: OnSettled | None = None) -> WalletResponse:
     body = to_json(outcome.body)
-    settled = WalletTransaction.objects.filter(id=tx.id, status=Status.PENDING).update(
-        status=outcome.status, error_code=outcome.error_code, balance_cents=outcome.balance_cents,
-        operator_tx_id=outcome.operator_tx_id, response_status=outcome.http_status, response_body=body,
-        settled_at=timezone.now(), processing_until=None,
-    )
+    settlement = {
+        "status": outcome.status, "error_code": outcome.error_code, "balance_cents": outcome.balance_cents,
+        "operator_tx_id": outcome.operator_tx_id, "response_status": outcome.http_status, "response_body": body,
+        "settled_at": timezone.now(), "processing_until": None,
+    }
+    settled = WalletTransaction.objects.filter(id=tx.id, status=Status.PENDING).update(**settlement)
     if not settled:  # a concurrent retry or the resolver settled it first: give its answer
         return _replay(WalletTransaction.objects.get(id=tx.id))
-    tx.refresh_from_db()
+    for name, value in settlement.items():  # the row as just written, without reading it back
+        setattr(tx, name, value)
     if tx.type == Type.ROLLBACK:
         _mark_original_rolled_back(tx, outcome)
     outbox_enqueue(

@@ -17,13 +17,14 @@ from functools import cache, partial
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from hub import metrics
 from webhooks.circuit import circuit_gate, circuit_record, circuit_release_probe
 from webhooks.delivery import DeliveryResult, send
 from webhooks.models import DeliveryAttempt, Destination, OutboxMessage
+from webhooks.nudges import delivery_nudges
 from webhooks.retry import next_retry_delay
 
 logger = structlog.get_logger(__name__)
@@ -43,8 +44,9 @@ def new_event_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-def nudge_delivery(message_id: int, countdown: float | None = None) -> None:
-    """Ask a worker to deliver now. Never fails the caller: the sweep is the safety net."""
+def nudge_delivery(message_id: int, countdown: float) -> None:
+    """Ask a worker to deliver in `countdown` seconds (a retry). Never fails the caller: the sweep
+    is the safety net. Immediate nudges go through `delivery_nudges`, coalesced."""
     from webhooks.tasks import deliver_message
 
     try:
@@ -62,7 +64,7 @@ def nudge_sweep() -> None:
         logger.warning("outbox_sweep_nudge_failed", exc_info=True)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # the caller's transaction; a savepoint would cost two round trips
 def outbox_enqueue(
     *,
     destination: str,
@@ -84,7 +86,7 @@ def outbox_enqueue(
         correlation_id=correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", ""),
         occurred_at=occurred_at or timezone.now(),
     )
-    transaction.on_commit(partial(nudge_delivery, message.id))
+    transaction.on_commit(partial(delivery_nudges.nudge, message.id))
     return message
 
 
@@ -105,15 +107,15 @@ def _lock_ids(queryset: QuerySet[OutboxMessage], limit: int) -> list[int]:
     return list(queryset.select_for_update(skip_locked=True, of=("self",)).values_list("id", flat=True)[:limit])
 
 
-def outbox_claim(*, limit: int, message_id: int | None = None) -> list[Claim]:
-    """Lease up to `limit` due messages (or just `message_id`) to this caller."""
+def outbox_claim(*, limit: int, message_ids: list[int] | None = None) -> list[Claim]:
+    """Lease up to `limit` due messages (only among `message_ids` if given) to this caller."""
     now = timezone.now()
     lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     with transaction.atomic():
         blocked, probes = circuit_gate(now=now, lease=lease)
         due = due_messages(now=now).exclude(destination_id__in=blocked)
-        if message_id is not None:
-            due = due.filter(id=message_id)
+        if message_ids is not None:
+            due = due.filter(id__in=message_ids)
         ids = _lock_ids(due.exclude(destination_id__in=probes), limit)
         for destination_id in probes:
             probe = _lock_ids(due.filter(destination_id=destination_id), 1)
@@ -128,44 +130,71 @@ def outbox_claim(*, limit: int, message_id: int | None = None) -> list[Claim]:
         return [Claim(message=message, token=token) for message in messages]
 
 
-def _next_in_line(message: OutboxMessage) -> int | None:
-    if not message.ordering_key:
-        return None
-    return (
-        OutboxMessage.objects.filter(ordering_key=message.ordering_key, status=Status.PENDING, id__gt=message.id)
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
+def _heads_of_line(ordering_keys: set[str]) -> list[int]:
+    """The first pending message of each ordering key."""
+    return list(
+        OutboxMessage.objects.filter(ordering_key__in=ordering_keys, status=Status.PENDING)
+        .values("ordering_key")
+        .annotate(head=Min("id"))
+        .values_list("head", flat=True)
     )
 
 
 @transaction.atomic
+def outbox_record(outcomes: list[tuple[Claim, DeliveryResult]]) -> None:
+    """Record a batch's attempts in one transaction (one commit per batch, not per message) and
+    move each message on: delivered, retry later, or dead letter."""
+    now = timezone.now()
+    DeliveryAttempt.objects.bulk_create([
+        DeliveryAttempt(
+            message=claim.message, destination=claim.message.destination, attempted_at=now,
+            duration_ms=result.duration_ms, status_code=result.status_code, response_excerpt=result.excerpt,
+            error=result.error, succeeded=result.succeeded,
+        )
+        for claim, result in outcomes
+    ])
+    for claim, result in outcomes:
+        if not result.succeeded:
+            _record_failure(claim, result, now)
+    if delivered := [claim.message for claim, result in outcomes if result.succeeded]:
+        _record_deliveries(delivered, now)
+
+
 def outbox_finish(*, claim: Claim, result: DeliveryResult) -> None:
-    """Record the attempt and move the message on: delivered, retry later, or dead letter."""
-    message, now = claim.message, timezone.now()
-    destination = message.destination
-    DeliveryAttempt.objects.create(
-        message=message,
-        destination=destination,
-        attempted_at=now,
-        duration_ms=result.duration_ms,
-        status_code=result.status_code,
-        response_excerpt=result.excerpt,
-        error=result.error,
-        succeeded=result.succeeded,
+    outbox_record([(claim, result)])
+
+
+def _record_deliveries(messages: list[OutboxMessage], now: datetime) -> None:
+    # A delivery counts even if our lease ran out meanwhile (the receiver has it either way).
+    OutboxMessage.objects.filter(id__in=[message.id for message in messages], status=Status.PENDING).update(
+        status=Status.DELIVERED, delivered_at=now, attempts=F("attempts") + 1, last_error="", leased_until=None,
+        lease_token="",
     )
+    for destination_id in {message.destination_id for message in messages}:
+        circuit_record(destination_id=destination_id, succeeded=True, now=now)
+    for message in messages:
+        metrics.DELIVERY_ATTEMPTS.labels(message.destination.name, "delivered").inc()
+        metrics.DELIVERY_LATENCY.labels(message.destination.name).observe((now - message.created_at).total_seconds())
+    if ordering_keys := {message.ordering_key for message in messages if message.ordering_key}:
+        for next_id in _heads_of_line(ordering_keys):
+            transaction.on_commit(partial(delivery_nudges.nudge, next_id))
+
+
+def _record_failure(claim: Claim, result: DeliveryResult, now: datetime) -> None:
+    # A failure only moves the message on while we still hold it, so the current holder's work
+    # is not overwritten.
+    message = claim.message
+    destination = message.destination
     attempts = message.attempts + 1
-    # A delivery counts even if our lease ran out meanwhile; a failure only moves the
-    # message on while we still hold it, so the current holder's work is not overwritten.
-    pending = OutboxMessage.objects.filter(id=message.id, status=Status.PENDING)
-    owned = pending.filter(lease_token=claim.token)
+    owned = OutboxMessage.objects.filter(id=message.id, status=Status.PENDING, lease_token=claim.token)
     released = {"leased_until": None, "lease_token": ""}
-    retry_in = None
-    if result.succeeded:
-        finished = pending.update(status=Status.DELIVERED, delivered_at=now, attempts=attempts, last_error="", **released)
-    elif attempts >= destination.max_attempts:
-        finished = owned.update(status=Status.DEAD_LETTER, attempts=attempts, last_error=result.error, **released)
-        logger.warning("outbox_dead_letter", event_id=message.event_id, destination=destination.name, attempts=attempts)
+    if attempts >= destination.max_attempts:
+        if owned.update(status=Status.DEAD_LETTER, attempts=attempts, last_error=result.error, **released):
+            logger.warning("outbox_dead_letter", event_id=message.event_id, destination=destination.name,
+                           attempts=attempts)
+            if message.ordering_key:  # a dead letter unblocks its successors
+                for next_id in _heads_of_line({message.ordering_key}):
+                    transaction.on_commit(partial(delivery_nudges.nudge, next_id))
     else:
         retry_in = next_retry_delay(
             delays=destination.retry_delays, failed_attempts=attempts, retry_after=result.retry_after
@@ -173,16 +202,10 @@ def outbox_finish(*, claim: Claim, result: DeliveryResult) -> None:
         owned.update(
             attempts=attempts, next_attempt_at=now + timedelta(seconds=retry_in), last_error=result.error, **released
         )
-        finished = 0
-    circuit_record(destination_id=destination.id, succeeded=result.succeeded, now=now)
-    metrics.DELIVERY_ATTEMPTS.labels(destination.name, "delivered" if result.succeeded else "failed").inc()
-    if result.succeeded and finished:
-        metrics.DELIVERY_LATENCY.labels(destination.name).observe((now - message.created_at).total_seconds())
-
-    if retry_in is not None and retry_in <= NUDGE_MAX_COUNTDOWN_SECONDS:
-        transaction.on_commit(partial(nudge_delivery, message.id, retry_in))
-    if finished and (next_id := _next_in_line(message)):
-        transaction.on_commit(partial(nudge_delivery, next_id))
+        if retry_in <= NUDGE_MAX_COUNTDOWN_SECONDS:
+            transaction.on_commit(partial(nudge_delivery, message.id, retry_in))
+    circuit_record(destination_id=destination.id, succeeded=False, now=now)
+    metrics.DELIVERY_ATTEMPTS.labels(destination.name, "failed").inc()
 
 
 @cache
@@ -196,15 +219,19 @@ def outbox_deliver(claims: list[Claim]) -> None:
         results = [send(claims[0].message)]
     else:
         results = list(_delivery_pool().map(lambda claim: send(claim.message), claims))
-    for claim, result in zip(claims, results, strict=True):
-        outbox_finish(claim=claim, result=result)
+    outbox_record(list(zip(claims, results, strict=True)))
+
+
+def outbox_deliver_ids(*, message_ids: list[int]) -> int:
+    """The fast path: deliver these messages now, those that are due and first in line; returns
+    how many were attempted."""
+    claims = outbox_claim(limit=len(message_ids), message_ids=message_ids)
+    outbox_deliver(claims)
+    return len(claims)
 
 
 def outbox_deliver_one(*, message_id: int) -> bool:
-    """The fast path: deliver this message now if it is due and first in line."""
-    claims = outbox_claim(limit=1, message_id=message_id)
-    outbox_deliver(claims)
-    return bool(claims)
+    return outbox_deliver_ids(message_ids=[message_id]) == 1
 
 
 def outbox_sweep(*, budget_seconds: float | None = None) -> int:

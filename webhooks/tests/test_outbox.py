@@ -12,7 +12,14 @@ from standardwebhooks.webhooks import Webhook
 
 from webhooks.delivery import DeliveryResult
 from webhooks.models import DeliveryAttempt, OutboxMessage
-from webhooks.outbox import outbox_claim, outbox_deliver_one, outbox_enqueue, outbox_finish, outbox_sweep
+from webhooks.outbox import (
+    outbox_claim,
+    outbox_deliver_ids,
+    outbox_deliver_one,
+    outbox_enqueue,
+    outbox_finish,
+    outbox_sweep,
+)
 from webhooks.tests.factories import NEW_SECRET, RGS_SECRET, DestinationFactory, OutboxMessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +193,47 @@ def test_a_dead_lettered_message_no_longer_blocks_its_ordering_key(http):
     first.refresh_from_db()
     assert first.status == Status.DEAD_LETTER
     assert [c.message.id for c in outbox_claim(limit=10)] == [second.id]
+
+
+def test_a_batch_is_recorded_in_one_transaction_whatever_its_size(http, django_assert_max_num_queries):
+    destination = DestinationFactory()
+    messages = [OutboxMessageFactory(destination=destination) for _ in range(40)]
+    http.post(URL, status=200)
+
+    # claim (circuit gate, lock, lease, read) + record (attempts, one update, circuit) + transactions;
+    # one query per message would be 40 more.
+    with django_assert_max_num_queries(12):
+        assert outbox_deliver_ids(message_ids=[message.id for message in messages]) == 40
+
+    assert OutboxMessage.objects.filter(status=Status.DELIVERED, attempts=1).count() == 40
+    assert DeliveryAttempt.objects.filter(succeeded=True).count() == 40
+    assert len(http.calls) == 40
+
+
+def test_a_batch_with_failures_moves_each_message_its_own_way(http):
+    destination = DestinationFactory(max_attempts=2)
+    ok = OutboxMessageFactory(destination=destination, payload={"n": "ok"})
+    failing = OutboxMessageFactory(destination=destination, payload={"n": "fail"})
+    last_try = OutboxMessageFactory(destination=destination, payload={"n": "fail"}, attempts=1)
+    http.add_callback(responses.POST, URL, callback=lambda request: (
+        500 if json.loads(request.body)["data"]["n"] == "fail" else 200, {}, ""))
+
+    assert outbox_deliver_ids(message_ids=[ok.id, failing.id, last_try.id]) == 3
+
+    statuses = dict(OutboxMessage.objects.values_list("id", "status"))
+    assert statuses == {ok.id: Status.DELIVERED, failing.id: Status.PENDING, last_try.id: Status.DEAD_LETTER}
+    failing.refresh_from_db()
+    assert (failing.attempts, failing.last_error, failing.lease_token) == (1, "HTTP 500", "")
+    assert DeliveryAttempt.objects.filter(succeeded=False).count() == 2
+
+
+def test_a_delivery_nudges_the_next_message_of_its_ordering_key(http, django_capture_on_commit_callbacks):
+    destination = DestinationFactory()
+    first, second, third = (OutboxMessageFactory(destination=destination, ordering_key="player:1") for _ in range(3))
+    http.post(URL, status=200)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        outbox_deliver_ids(message_ids=[first.id, second.id, third.id])  # only the head of the line goes
+
+    assert list(OutboxMessage.objects.filter(status=Status.DELIVERED).values_list("id", flat=True)) == [first.id]
+    assert [callback.args for callback in callbacks] == [(second.id,)]
