@@ -5,7 +5,8 @@ pre-signed requests, every figure beside a baseline or target from the same run.
             load; baseline = a Django view doing the debit's raw SQL (one UPDATE + one INSERT) in the
             same gunicorn
   intake    Careem webhooks (hmac): auth + audit + transform + outbox row
-  outbox    20,000 pending messages delivered to the RGS fake by a Celery worker (concurrency 2)
+  outbox    20,000 pending messages delivered by a Celery worker (concurrency 2) to a minimal receiver
+            answering 200 at once (bench/receiver.py)
   e2e       debit → RGS webhook received, sequential debits
 
 Usage: python bench/http_bench.py [--seconds 10]; BENCH_DATABASE_URL / BENCH_BROKER_URL for PostgreSQL / Redis.
@@ -41,7 +42,7 @@ from bench.common import (  # noqa: E402
     stop,
 )
 
-HUB, OPERATOR, RGS, BACKEND = (f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813))
+HUB, OPERATOR, RGS, BACKEND, RECEIVER = (f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813, 18814))
 THREADS, PLAYERS = 2, 200
 SUITES = ("wallet", "intake", "e2e", "outbox")
 
@@ -127,26 +128,36 @@ def wait_outbox_drained(timeout: float) -> None:
 
 
 def bench_outbox(count: int = 20_000) -> dict:
+    """A backlog of `count` messages to the minimal receiver (bench/receiver.py), signed like the RGS's."""
     from django.utils import timezone
 
     from hub.celery import app
     from webhooks.models import Destination, OutboxMessage
 
     wait_outbox_drained(120)
-    destination = Destination.objects.get(name="rgs")
+    rgs = Destination.objects.get(name="rgs")
+    destination, _ = Destination.objects.update_or_create(
+        name="bench-receiver", defaults={"url": f"{RECEIVER}/webhooks", "signing_secrets": rgs.signing_secrets,
+                                         "retry_delays": rgs.retry_delays})
+    received_before = int(requests.get(f"{RECEIVER}/count", timeout=10).text)
     now = timezone.now()
     OutboxMessage.objects.bulk_create(
         [OutboxMessage(event_id=f"msg_{uuid.uuid4().hex}", event_type="bench.event", destination=destination,
                        payload={"n": n}, occurred_at=now) for n in range(count)], batch_size=5000)
-    started = time.monotonic()
+    cpu_before, started = cpu_seconds_by_group(), time.monotonic()
+    next_sweep = started
     while (delivered := OutboxMessage.objects.filter(status="DELIVERED").count()) < count:
         if time.monotonic() - started > 600:
             break
-        app.send_task("webhooks.tasks.sweep_outbox")  # both worker processes sweep in parallel
-        time.sleep(2)
+        if time.monotonic() >= next_sweep:  # what beat does every OUTBOX_SWEEP_SECONDS; both processes sweep
+            app.send_task("webhooks.tasks.sweep_outbox")
+            next_sweep += 2
+        time.sleep(0.1)
     elapsed = time.monotonic() - started
-    return {"messages": count, "delivered": delivered, "seconds": round(elapsed, 2),
-            "deliveries_per_second": round(delivered / elapsed, 1)}
+    received = int(requests.get(f"{RECEIVER}/count", timeout=10).text) - received_before
+    return {"messages": count, "delivered": delivered, "received": received, "seconds": round(elapsed, 2),
+            "deliveries_per_second": round(delivered / elapsed, 1),
+            "cpu_ms_per_delivery": cpu_ms_per_request(cpu_before, cpu_seconds_by_group(), delivered)}
 
 
 def bench_e2e(secret: str, count: int = 40) -> dict:
@@ -197,6 +208,8 @@ def main() -> None:
     fakes = [start(["manage.py", "run_mock", name, "--port", url.rsplit(":", 1)[1], "--threads", "32"], env,
                    ready_url=f"{url}/__control/requests", name=f"mock-{name}")
              for name, url in (("operator", OPERATOR), ("rgs", RGS), ("backend", BACKEND))]
+    fakes.append(start(["bench/receiver.py", "--port", RECEIVER.rsplit(":", 1)[1]], env, ready_url=f"{RECEIVER}/count",
+                       name="receiver"))
     hub = start(["-m", "gunicorn", "hub.wsgi:application", "-c", "python:hub.gunicorn_conf", "--bind", "127.0.0.1:18810",
                  "--workers", "2", "--threads", "8"], env, ready_url=f"{HUB}/health", name="hub")
     worker = start(["-m", "celery", "-A", "hub", "worker", "-Q", "bench", "--concurrency", "2", "-l", "WARNING"], env,

@@ -299,6 +299,8 @@ RETRY_MAX_ATTEMPTS = env.int("RETRY_MAX_ATTEMPTS", default=10)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 OUTBOX_DELIVERY_THREADS = env.int("OUTBOX_DELIVERY_THREADS", default=8)
+# How long an after-commit nudge waits for others to share its Celery message (webhooks/nudges.py).
+OUTBOX_NUDGE_LINGER_MS = env.int("OUTBOX_NUDGE_LINGER_MS", default=10)
 OUTBOX_SWEEP_BUDGET_SECONDS = env.int("OUTBOX_SWEEP_BUDGET_SECONDS", default=45)
 CIRCUIT_BREAKER_ERROR_THRESHOLD = env.int("CIRCUIT_BREAKER_ERROR_THRESHOLD", default=50)  # percent
 CIRCUIT_BREAKER_RESET_TIMEOUT = env.int("CIRCUIT_BREAKER_RESET_TIMEOUT", default=30000)  # ms

@@ -17,7 +17,7 @@ from functools import cache, partial
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from hub import metrics
@@ -79,13 +79,16 @@ def outbox_enqueue(
     message = OutboxMessage.objects.create(
         event_id=new_event_id(),
         event_type=event_type,
-        destination=Destination.objects.get(name=destination),
+        # The id looked up inside the INSERT: no query of its own. An unknown name fails the
+        # caller's transaction (destination_id NOT NULL); setup_destinations creates the names used.
+        destination_id=Subquery(Destination.objects.filter(name=destination).values("id")[:1]),
         path=path,
         payload=data,
         ordering_key=ordering_key,
         correlation_id=correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", ""),
         occurred_at=occurred_at or timezone.now(),
     )
+    del message.__dict__["destination_id"]  # the expression, not the id: read back if a caller asks
     transaction.on_commit(partial(delivery_nudges.nudge, message.id))
     return message
 
@@ -103,8 +106,8 @@ def due_messages(*, now: datetime) -> QuerySet[OutboxMessage]:
     )
 
 
-def _lock_ids(queryset: QuerySet[OutboxMessage], limit: int) -> list[int]:
-    return list(queryset.select_for_update(skip_locked=True, of=("self",)).values_list("id", flat=True)[:limit])
+def _lock(queryset: QuerySet[OutboxMessage], limit: int) -> list[OutboxMessage]:
+    return list(queryset.select_related("destination").select_for_update(skip_locked=True, of=("self",))[:limit])
 
 
 def outbox_claim(*, limit: int, message_ids: list[int] | None = None) -> list[Claim]:
@@ -116,18 +119,21 @@ def outbox_claim(*, limit: int, message_ids: list[int] | None = None) -> list[Cl
         due = due_messages(now=now).exclude(destination_id__in=blocked)
         if message_ids is not None:
             due = due.filter(id__in=message_ids)
-        ids = _lock_ids(due.exclude(destination_id__in=probes), limit)
+        messages = _lock(due.exclude(destination_id__in=probes), limit)
         for destination_id in probes:
-            probe = _lock_ids(due.filter(destination_id=destination_id), 1)
+            probe = _lock(due.filter(destination_id=destination_id), 1)
             if not probe:
                 circuit_release_probe(destination_id=destination_id)
-            ids += probe
-        if not ids:
+            messages += probe
+        if not messages:
             return []
-        token = uuid.uuid4().hex
-        OutboxMessage.objects.filter(id__in=ids).update(leased_until=now + lease, lease_token=token)
-        messages = OutboxMessage.objects.filter(id__in=ids).select_related("destination").order_by("id")
-        return [Claim(message=message, token=token) for message in messages]
+        token, leased_until = uuid.uuid4().hex, now + lease
+        OutboxMessage.objects.filter(id__in=[message.id for message in messages]).update(
+            leased_until=leased_until, lease_token=token
+        )
+        for message in messages:
+            message.leased_until, message.lease_token = leased_until, token
+        return [Claim(message=message, token=token) for message in sorted(messages, key=lambda message: message.id)]
 
 
 def _heads_of_line(ordering_keys: set[str]) -> list[int]:

@@ -71,3 +71,15 @@ def test_flush_sends_what_is_queued_on_the_calling_thread():
     sender.flush()
 
     assert sent == [[4, 5, 6]]
+
+
+def test_nudges_within_the_linger_share_one_message():
+    sent: list[list[int]] = []
+    sender = NudgeSender(sent.append, linger_seconds=0.2)
+
+    for message_id in (1, 2, 3):
+        sender.nudge(message_id)
+
+    wait_until(lambda: sent)
+    time.sleep(0.05)
+    assert sent == [[1, 2, 3]]
