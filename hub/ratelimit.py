@@ -13,11 +13,12 @@ def rate_limit_hit(*, key: str, limit: int, window_ms: int) -> tuple[bool, int]:
     now_ms = int(time.time() * 1000)
     window = now_ms // window_ms
     cache_key = f"ratelimit:{key}:{window}"
-    cache.add(cache_key, 0, timeout=math.ceil(window_ms / 1000) + 1)
     try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.add(cache_key, 1, timeout=math.ceil(window_ms / 1000) + 1)
-        count = 1
+        count = cache.incr(cache_key)  # the common case: the window's counter exists
+    except ValueError:
+        if cache.add(cache_key, 1, timeout=math.ceil(window_ms / 1000) + 1):
+            count = 1
+        else:  # another process created it meanwhile
+            count = cache.incr(cache_key)
     retry_after = max(1, math.ceil(((window + 1) * window_ms - now_ms) / 1000))
     return count <= limit, retry_after

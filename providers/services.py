@@ -53,7 +53,7 @@ def _status_message(order: Order, previous: str, occurred_at) -> dict:
             "status": order.status, "previousStatus": previous, "occurredAt": occurred_at.isoformat() if occurred_at else None}
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # all or nothing with the caller's audit row
 def order_create(*, provider: str, event: ProviderEvent, webhook_id) -> Order:
     data = event.order
     apply_product_mappings(provider=provider, order=data)
@@ -70,7 +70,7 @@ def order_create(*, provider: str, event: ProviderEvent, webhook_id) -> Order:
     return order
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_apply_status(*, provider: str, event: ProviderEvent, webhook_id) -> tuple[Order, bool]:
     """Record the event; move the order and tell the backend only when the lifecycle allows."""
     orders = Order.objects.select_for_update()
