@@ -33,10 +33,9 @@ run: setup
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Benchmarks (not part of `make test`). BENCH_DATABASE_URL=postgres://… to measure on PostgreSQL.
+# Benchmarks (not part of `make test`): PostgreSQL + Redis + wrk, started or installed by bench/run.
 bench: venv
-	$(BIN)/python bench/http_bench.py --seconds $${BENCH_SECONDS:-10}
-	$(BIN)/python bench/reconcile_bench.py --sizes $${BENCH_SIZES:-100000,1000000}
+	bash bench/run
 
 clean:
 	rm -rf $(VENV) var
