@@ -4,12 +4,16 @@ pre-signed requests, every figure beside a baseline or target from the same run.
   wallet    signed idempotent debits, unique keys, Operator fake answering at once; saturation and half
             load; baseline = a Django view doing the debit's raw SQL (one UPDATE + one INSERT) in the
             same gunicorn
-  intake    Careem webhooks (hmac): auth + audit + transform + outbox row
+  intake    Careem webhooks (hmac): auth + audit + transform + outbox row; saturation and half load
   outbox    20,000 pending messages delivered by a Celery worker (concurrency 2) to a minimal receiver
             answering 200 at once (bench/receiver.py)
   e2e       debit → RGS webhook received, sequential debits
 
-Usage: python bench/http_bench.py [--seconds 10]; BENCH_DATABASE_URL / BENCH_BROKER_URL for PostgreSQL / Redis.
+Every load phase also reports the CPU milliseconds per request of each component (hub, worker, fakes,
+PostgreSQL, Redis), read from /proc: on a shared 2-core machine that says what bounds a figure.
+
+Usage: `make bench` (bench/run: PostgreSQL, Redis, wrk), or python bench/http_bench.py [--seconds 10]
+[--only wallet,intake,e2e,outbox] with BENCH_DATABASE_URL / BENCH_BROKER_URL / BENCH_CACHE_URL set.
 """
 
 import argparse
@@ -111,7 +115,13 @@ def bench_wallet(seconds: int, secret: str) -> dict:
 
 
 def bench_intake(seconds: int, secret: str) -> dict:
-    return wrk(write_requests("intake", 40_000, lambda n: careem_line(secret, n)), connections=32, seconds=seconds)
+    wait_outbox_drained(300)
+    saturated = wrk(write_requests("intake", 40_000, lambda n: careem_line(secret, n)), connections=32, seconds=seconds)
+    wait_outbox_drained(300)
+    connections = 4
+    half = wrk(write_requests("intake-half", 40_000, lambda n: careem_line(secret, n)), connections=connections,
+               seconds=max(seconds, 15), pace_ms=int(connections * 1000 / (saturated["rps"] / 2)))
+    return {"saturation": saturated, "half_load": half}
 
 
 def wait_outbox_drained(timeout: float) -> None:
@@ -244,8 +254,12 @@ def print_table(results: dict) -> None:
              "target p95 ≤ 25 ms"),
         ]
     if intake := results.get("intake"):
-        rows.append(("intake (Careem)", f"{intake['rps']} req/s", f"p95 {intake['p95_ms']} ms",
-                     "target ≥ 1,000/s, p95 ≤ 50 ms"))
+        rows += [
+            ("intake (Careem), saturation", f"{intake['saturation']['rps']} req/s",
+             f"p95 {intake['saturation']['p95_ms']} ms", "target ≥ 1,000/s, p95 ≤ 50 ms"),
+            ("intake (Careem), half load", f"{intake['half_load']['rps']} req/s", f"p95 {intake['half_load']['p95_ms']} ms",
+             ""),
+        ]
     if outbox := results.get("outbox"):
         rows.append(("outbox delivery", f"{outbox['deliveries_per_second']} msg/s",
                      f"{outbox['seconds']} s for {outbox['delivered']}", "target ≥ 1,000/s"))

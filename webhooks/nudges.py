@@ -1,14 +1,15 @@
 """After-commit delivery nudges, sent off the request thread and coalesced.
 
 Publishing one Celery message costs about a millisecond of Python (kombu builds the message, then
-a Redis round trip): a tenth of a wallet debit's CPU. So a committed message id goes into a
-process-local queue, and one daemon thread per process sends the queued ids as one
-`deliver_messages` task. A nudge waits OUTBOX_NUDGE_LINGER_MS (default 10 ms) for company before
-it leaves, and the ids that arrive meanwhile or while it publishes share the message: fewer
-publishes here, and fewer, larger tasks (one claim and one commit per batch) in the worker.
+a Redis round trip): a tenth of a wallet debit's CPU. So a committed message's id goes into a
+process-local queue, and one daemon thread per process turns the queue into `deliver_due` tasks:
+one per OUTBOX_BATCH_SIZE queued ids (a task delivers one batch of whatever is due). A nudge waits
+OUTBOX_NUDGE_LINGER_MS (default 10 ms) for company before it leaves, and the nudges that arrive
+meanwhile or while it publishes share the task: fewer publishes here, and fewer, larger batches
+(one claim and one commit each) in the worker.
 
-The database stays the source of truth: an id lost with its process (killed before the send)
-is delivered by the periodic sweep (OUTBOX_SWEEP_SECONDS), exactly like a lost Celery message.
+The database stays the source of truth: a nudge lost with its process (killed before the send)
+is made up for by the periodic sweep (OUTBOX_SWEEP_SECONDS), exactly like a lost Celery message.
 """
 
 import atexit
@@ -81,16 +82,17 @@ class NudgeSender:
 
 
 def _send_delivery_task(message_ids: list[int]) -> None:
-    from webhooks.tasks import deliver_messages
+    from webhooks.tasks import deliver_due
 
-    deliver_messages.apply_async((message_ids,), retry=False)
+    deliver_due.apply_async(retry=False)
 
 
-def _linger_seconds() -> float:
+def _delivery_nudges() -> NudgeSender:
     from django.conf import settings
 
-    return settings.OUTBOX_NUDGE_LINGER_MS / 1000
+    return NudgeSender(_send_delivery_task, linger_seconds=settings.OUTBOX_NUDGE_LINGER_MS / 1000,
+                       max_batch=settings.OUTBOX_BATCH_SIZE)
 
 
-delivery_nudges = NudgeSender(_send_delivery_task, linger_seconds=_linger_seconds())
+delivery_nudges = _delivery_nudges()
 atexit.register(delivery_nudges.flush)

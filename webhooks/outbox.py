@@ -236,6 +236,15 @@ def outbox_deliver_ids(*, message_ids: list[int]) -> int:
     return len(claims)
 
 
+def outbox_deliver_due() -> int:
+    """One batch (OUTBOX_BATCH_SIZE) of whatever is due, oldest first: what an after-commit nudge
+    asks for. Under load, the messages of many nudges go in one batch (one claim, one commit),
+    and the later nudges find little or nothing left."""
+    claims = outbox_claim(limit=settings.OUTBOX_BATCH_SIZE)
+    outbox_deliver(claims)
+    return len(claims)
+
+
 def outbox_deliver_one(*, message_id: int) -> bool:
     return outbox_deliver_ids(message_ids=[message_id]) == 1
 

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from webhooks.outbox import outbox_deliver_ids, outbox_deliver_one, outbox_sweep
+from webhooks.outbox import outbox_deliver_due, outbox_deliver_one, outbox_sweep
 from webhooks.retention import outbox_prune
 
 
@@ -10,8 +10,8 @@ def deliver_message(message_id: int) -> None:
 
 
 @shared_task
-def deliver_messages(message_ids: list[int]) -> None:
-    outbox_deliver_ids(message_ids=message_ids)
+def deliver_due() -> None:
+    outbox_deliver_due()
 
 
 @shared_task

@@ -14,6 +14,7 @@ from webhooks.delivery import DeliveryResult
 from webhooks.models import DeliveryAttempt, OutboxMessage
 from webhooks.outbox import (
     outbox_claim,
+    outbox_deliver_due,
     outbox_deliver_ids,
     outbox_deliver_one,
     outbox_enqueue,
@@ -237,3 +238,17 @@ def test_a_delivery_nudges_the_next_message_of_its_ordering_key(http, django_cap
 
     assert list(OutboxMessage.objects.filter(status=Status.DELIVERED).values_list("id", flat=True)) == [first.id]
     assert [callback.args for callback in callbacks] == [(second.id,)]
+
+
+def test_a_nudge_delivers_one_batch_of_whatever_is_due(http, settings):
+    settings.OUTBOX_BATCH_SIZE = 3
+    destination = DestinationFactory()
+    due = [OutboxMessageFactory(destination=destination) for _ in range(5)]
+    later = OutboxMessageFactory(destination=destination, next_attempt_at=timezone.now() + timedelta(minutes=5))
+    http.post(URL, status=200)
+
+    assert [outbox_deliver_due() for _ in range(3)] == [3, 2, 0]
+
+    delivered = set(OutboxMessage.objects.filter(status=Status.DELIVERED).values_list("id", flat=True))
+    assert delivered == {message.id for message in due}
+    assert OutboxMessage.objects.get(id=later.id).status == Status.PENDING
