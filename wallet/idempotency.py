@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hub import errors
+from hub.db import statement_guard
 from wallet.models import IdempotencyKey
 
 PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
@@ -63,7 +64,7 @@ def idempotency_begin(*, client_id: str, key: str, fingerprint: str) -> Started 
     now = timezone.now()
     for _ in range(3):  # the row may be released between our insert and our read
         try:
-            with transaction.atomic():
+            with statement_guard():
                 record = IdempotencyKey.objects.create(
                     client_id=client_id, key=key, fingerprint=fingerprint, locked_until=now + in_flight_lease()
                 )

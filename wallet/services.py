@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hub import errors
+from hub.db import statement_guard
 from hub.money import to_major_string, to_minor
 from wallet.idempotency import in_flight_lease
 from wallet.models import WalletTransaction
@@ -77,7 +78,7 @@ def _claim(type_: str, request: WalletRequest, *, amount: int, currency: str) ->
     """Create the PENDING transaction, or answer from the one this refId already has."""
     now = timezone.now()
     try:
-        with transaction.atomic():
+        with statement_guard():
             created = WalletTransaction.objects.create(
                 ref_id=request.ref_id, type=type_, player_id=request.player_id, amount_cents=amount, currency=currency,
                 original_ref_id=request.original_ref_id, meta=request.meta, processing_until=now + in_flight_lease(),
@@ -150,9 +151,9 @@ def _original_or_tombstone(request: WalletRequest) -> WalletTransaction | None:
     original = WalletTransaction.objects.filter(ref_id=request.original_ref_id).first()
     if original is not None:
         return original
+    body = to_json(error_body("ALREADY_ROLLED_BACK", "This refId was rolled back; the debit is refused."))
     try:
-        with transaction.atomic():
-            body = to_json(error_body("ALREADY_ROLLED_BACK", "This refId was rolled back; the debit is refused."))
+        with statement_guard():
             WalletTransaction.objects.create(
                 ref_id=request.original_ref_id, type=Type.DEBIT, player_id=request.player_id, amount_cents=0,
                 status=Status.ROLLED_BACK, is_tombstone=True, response_status=409, response_body=body,
