@@ -73,7 +73,9 @@ CPU_GROUPS = (("wrk", "load (wrk)"), ("gunicorn", "hub"), ("celery", "worker"), 
 
 
 def cpu_seconds_by_group() -> dict[str, float]:
-    """CPU seconds (user + system) used so far by every live process, summed per component."""
+    """CPU seconds (user + system) used so far by every live process, summed per component. A
+    process's waited-for children count too, so the CPU of a PostgreSQL backend that exits during
+    a phase (connections are recycled) stays in the sum, with the postmaster."""
     ticks = os.sysconf("SC_CLK_TCK")
     totals: dict[str, float] = {}
     for entry in Path("/proc").iterdir():
@@ -86,7 +88,7 @@ def cpu_seconds_by_group() -> dict[str, float]:
             continue
         group = next((name for pattern, name in CPU_GROUPS if pattern in command), None)
         if group:
-            totals[group] = totals.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+            totals[group] = totals.get(group, 0.0) + sum(int(value) for value in fields[11:15]) / ticks
     return totals
 
 

@@ -93,6 +93,14 @@ def debit_body(n: int) -> dict:
     return {"playerId": f"bench-{n % PLAYERS}", "amountCents": 1, "currency": "USD", "refId": f"b-{uuid.uuid4().hex}"}
 
 
+def warm_up(wallet_secret: str, careem_secret: str) -> None:
+    """A few seconds of each kind of request, not measured: connections opened, code paths and the
+    database's statistics warm, as in a server that has been running."""
+    wrk(write_requests("warm-wallet", 5_000, lambda n: wallet_line("/wallet/debit", debit_body(n), wallet_secret)),
+        connections=32, seconds=3)
+    wrk(write_requests("warm-intake", 5_000, lambda n: careem_line(careem_secret, n)), connections=32, seconds=3)
+
+
 def bench_wallet(seconds: int, secret: str) -> dict:
     per_thread = 40_000
     # Each phase starts with an empty outbox: the webhooks of a phase are delivered during it (the
@@ -230,6 +238,7 @@ def main() -> None:
         runs = {"wallet": lambda: bench_wallet(args.seconds, secret),
                 "intake": lambda: bench_intake(args.seconds, settings.PROVIDER_INTAKE["careem"]["secret"]),
                 "e2e": lambda: bench_e2e(secret), "outbox": bench_outbox}
+        warm_up(secret, settings.PROVIDER_INTAKE["careem"]["secret"])
         for name in suites:
             results[name] = runs[name]()
             print(name, json.dumps(results[name]), flush=True)

@@ -76,7 +76,9 @@ class OutboxMessage(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            # Only pending rows, in claim order: a claim reads the first due entries and stops, and
+            # the entries of delivered rows leave the index instead of being skipped one by one.
+            models.Index(fields=["next_attempt_at", "id"], condition=models.Q(status="PENDING"), name="outbox_pending"),
             models.Index(fields=["ordering_key", "id"], name="outbox_ordering"),
             models.Index(fields=["status", "delivered_at"], name="outbox_retention"),
         ]
