@@ -11,7 +11,7 @@ apt_install() {
   apt-get install -y -qq "$@" >/dev/null
 }
 
-as_postgres() { runuser -u postgres -- "$@"; }
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }   # from a directory postgres may enter
 
 start_postgres() {
   command -v pg_ctlcluster >/dev/null || apt_install postgresql
