@@ -1,5 +1,6 @@
 import hashlib
 import hmac
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -73,14 +74,17 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
     try:
         wait_until(lambda: _up(url), timeout=30, what="gunicorn", log=log)
         baseline = sample(requests.get(f"{url}/metrics", timeout=5).text, "hub_http_requests_total", route="health")
-        for _ in range(30):
-            requests.get(f"{url}/health", timeout=5, headers={"Connection": "close"})  # spread over the workers
+        # Concurrent connections, so that more than one worker serves them (one at a time, a single
+        # worker may win every accept on a busy machine).
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            list(pool.map(lambda _: requests.get(f"{url}/health", timeout=5, headers={"Connection": "close"}),
+                          range(60)))
         scrapes = [sample(requests.get(f"{url}/metrics", timeout=5).text, "hub_http_requests_total", route="health")
                    for _ in range(5)]
     finally:
         stop_process(process)
 
-    assert scrapes == [baseline + 30] * 5
+    assert scrapes == [baseline + 60] * 5
     assert len(list((tmp_path / "prometheus").glob("counter_*.db"))) >= 2  # more than one worker served
 
 
