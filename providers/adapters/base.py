@@ -91,6 +91,23 @@ class Reader:
             raise AdapterErrors(self.errors)
 
 
+def object_at(mapping: dict, key: str) -> dict:
+    """An optional section: `mapping[key]` when it is an object, else an empty one."""
+    value = mapping.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def list_at(mapping: dict, key: str) -> list:
+    """An optional list: `mapping[key]` when it is a list, else an empty one."""
+    value = mapping.get(key)
+    return value if isinstance(value, list) else []
+
+
+def invalid_item() -> dict:
+    """Stands in for an item that is not an object (its error is recorded), so parsing goes on."""
+    return {"externalId": "", "name": "", "quantity": 0, "unitPriceMinor": 0, "totalMinor": 0, "modifiers": []}
+
+
 def choose_currency(reader: Reader, *candidates: str) -> str:
     """The first candidate that is an ISO 4217 code the hub knows."""
     for candidate in candidates:

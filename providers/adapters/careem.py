@@ -8,7 +8,16 @@ CAREEM_DEFAULT_CURRENCY). Items carry no names, only the integrator's ids. With
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from providers.adapters.base import Context, ProviderEvent, Reader, choose_currency, internal_order, parse_time
+from providers.adapters.base import (
+    Context,
+    ProviderEvent,
+    Reader,
+    choose_currency,
+    internal_order,
+    invalid_item,
+    object_at,
+    parse_time,
+)
 
 PROVIDER = "careem"
 STATUSES = {
@@ -72,14 +81,14 @@ def _envelope(payload: dict, context: Context, reader: Reader) -> ProviderEvent:
 
 
 def _order(details: dict, context: Context, reader: Reader, order_id: str) -> dict:
-    branch = details.get("branch") if isinstance(details.get("branch"), dict) else {}
+    branch = object_at(details, "branch")
     reader.currency = choose_currency(reader, context.branch_currency, context.default_currency)
-    customer = details.get("customer") if isinstance(details.get("customer"), dict) else {}
+    customer = object_at(details, "customer")
     items = details.get("items")
     if not isinstance(items, list) or not items:
         reader.error("details.items", "must be a non-empty list")
         items = []
-    price = details.get("price") if isinstance(details.get("price"), dict) else {}
+    price = object_at(details, "price")
     subtotal = reader.money(price.get("original_total_price"), "details.price.original_total_price", required=True)
     tax_percentage = price.get("tax_percentage") or 0
     parsed_items = [_item(item, f"details.items[{n}]", reader) for n, item in enumerate(items)]
@@ -129,7 +138,7 @@ def _customer(customer: dict) -> dict:
 def _item(item: Any, where: str, reader: Reader) -> dict:
     if not isinstance(item, dict):
         reader.error(where, "must be an object")
-        return {"externalId": "", "name": "", "quantity": 0, "unitPriceMinor": 0, "totalMinor": 0, "modifiers": []}
+        return invalid_item()
     external_id = reader.text(item.get("id"))
     if not external_id:
         reader.error(f"{where}.id", "is required")
@@ -171,7 +180,7 @@ def _simple_form(payload: dict, context: Context, reader: Reader) -> ProviderEve
     if not order_id:
         reader.error("order_id", "is required")
     reader.currency = choose_currency(reader, context.branch_currency, context.default_currency)
-    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+    customer = object_at(payload, "customer")
     raw_items = payload.get("items")
     if not isinstance(raw_items, list) or not raw_items:
         reader.error("items", "must be a non-empty list")

@@ -8,7 +8,17 @@ else the branch's, else TALABAT_DEFAULT_CURRENCY.
 
 from typing import Any
 
-from providers.adapters.base import Context, ProviderEvent, Reader, choose_currency, internal_order, parse_time
+from providers.adapters.base import (
+    Context,
+    ProviderEvent,
+    Reader,
+    choose_currency,
+    internal_order,
+    invalid_item,
+    list_at,
+    object_at,
+    parse_time,
+)
 
 PROVIDER = "talabat"
 STATUSES = {"ORDER_CANCELLED": "CANCELLED", "ORDER_PICKED_UP": "PICKED_UP"}
@@ -44,7 +54,7 @@ def parse_dispatch(payload: Any, context: Context) -> ProviderEvent:
         reader.error("token", "is required")
     if not code:
         reader.error("code", "is required")
-    local = payload.get("localInfo") if isinstance(payload.get("localInfo"), dict) else {}
+    local = object_at(payload, "localInfo")
     reader.currency = choose_currency(reader, reader.text(local.get("currencySymbol")), context.branch_currency,
                                       context.default_currency)
     products = payload.get("products")
@@ -52,9 +62,9 @@ def parse_dispatch(payload: Any, context: Context) -> ProviderEvent:
         reader.error("products", "must be a non-empty list")
         products = []
     items = [_product(product, f"products[{n}]", reader) for n, product in enumerate(products)]
-    price = payload.get("price") if isinstance(payload.get("price"), dict) else {}
-    fees = price.get("deliveryFees") if isinstance(price.get("deliveryFees"), list) else []
-    discounts = payload.get("discounts") if isinstance(payload.get("discounts"), list) else []
+    price = object_at(payload, "price")
+    fees = list_at(price, "deliveryFees")
+    discounts = list_at(payload, "discounts")
     totals = {
         "subtotalMinor": sum(item["totalMinor"] + _toppings_total(item["modifiers"]) for item in items),
         "taxMinor": reader.money(price.get("vatTotal"), "price.vatTotal"),
@@ -65,7 +75,7 @@ def parse_dispatch(payload: Any, context: Context) -> ProviderEvent:
                              for n, d in enumerate(discounts) if isinstance(d, dict)),
         "totalMinor": reader.money(price.get("grandTotal"), "price.grandTotal", required=True),
     }
-    payment = payload.get("payment") if isinstance(payload.get("payment"), dict) else {}
+    payment = object_at(payload, "payment")
     reader.check()
     order = internal_order(
         provider=PROVIDER, external_order_id=code, branch_id=branch_id_of(payload, context),
@@ -84,7 +94,7 @@ def parse_dispatch(payload: Any, context: Context) -> ProviderEvent:
 def _product(product: Any, where: str, reader: Reader) -> dict:
     if not isinstance(product, dict):
         reader.error(where, "must be an object")
-        return {"externalId": "", "name": "", "quantity": 0, "unitPriceMinor": 0, "totalMinor": 0, "modifiers": []}
+        return invalid_item()
     return {
         "externalId": reader.text(product.get("id")), "productId": None,
         "mappingKeys": [k for k in (reader.text(product.get("remoteCode")), reader.text(product.get("id"))) if k],
@@ -120,8 +130,8 @@ def _toppings_total(modifiers: list[dict]) -> int:
 
 
 def _customer(payload: dict) -> dict:
-    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
-    delivery = payload.get("delivery") if isinstance(payload.get("delivery"), dict) else {}
+    customer = object_at(payload, "customer")
+    delivery = object_at(payload, "delivery")
     name = " ".join(part for part in (customer.get("firstName"), customer.get("lastName")) if part)
     address = delivery.get("address") if isinstance(delivery.get("address"), dict) else None
     return {"name": name or None, "phone": customer.get("mobilePhone") or None, "address": address}
@@ -131,7 +141,7 @@ def _expedition(payload: dict) -> str:
     """pickup (the customer collects), vendor (the restaurant delivers) or rider (Talabat's rider)."""
     if payload.get("expeditionType") == "pickup":
         return "pickup"
-    delivery = payload.get("delivery") if isinstance(payload.get("delivery"), dict) else {}
+    delivery = object_at(payload, "delivery")
     return "rider" if delivery.get("riderPickupTime") else "vendor"
 
 
