@@ -101,35 +101,41 @@ def warm_up(wallet_secret: str, careem_secret: str) -> None:
     wrk(write_requests("warm-intake", 5_000, lambda n: careem_line(careem_secret, n)), connections=32, seconds=3)
 
 
-def bench_wallet(seconds: int, secret: str) -> dict:
-    per_thread = 40_000
-    # Each phase starts with an empty outbox: the webhooks of a phase are delivered during it (the
-    # steady-state cost of a debit includes its webhook), not during the next phase.
+def saturation_phase(name: str, make_line, seconds: int) -> dict:
+    """32 connections as fast as the hub answers. Each phase starts with an empty outbox: the
+    webhooks of a phase are delivered during it (the steady-state cost of a request includes its
+    webhook), not during the next phase."""
     wait_outbox_drained(300)
-    saturated = wrk(write_requests("wallet", per_thread, lambda n: wallet_line("/wallet/debit", debit_body(n), secret)),
-                    connections=32, seconds=seconds)
-    wait_outbox_drained(300)
-    baseline = wrk(write_requests("baseline", per_thread, lambda n: wallet_line("/__bench/baseline-debit", debit_body(n),
-                                                                                 secret)),
-                   connections=32, seconds=seconds)
-    # Half load: 4 connections, each pausing so that together they offer at most half the saturated rate.
+    return wrk(write_requests(name, 40_000, make_line), connections=32, seconds=seconds)
+
+
+def half_load_phase(name: str, make_line, seconds: int, saturated: dict) -> dict:
+    """4 connections, each pausing so that together they offer at most half the saturated rate."""
     connections = 4
     wait_outbox_drained(300)
-    pace = int(connections * 1000 / (saturated["rps"] / 2))
-    half = wrk(write_requests("wallet-half", per_thread, lambda n: wallet_line("/wallet/debit", debit_body(n), secret)),
-               connections=connections, seconds=max(seconds, 15), pace_ms=pace)
+    return wrk(write_requests(f"{name}-half", 40_000, make_line), connections=connections, seconds=max(seconds, 15),
+               pace_ms=int(connections * 1000 / (saturated["rps"] / 2)))
+
+
+def bench_wallet(seconds: int, secret: str) -> dict:
+    def debit(n: int) -> str:
+        return wallet_line("/wallet/debit", debit_body(n), secret)
+
+    saturated = saturation_phase("wallet", debit, seconds)
+    baseline = saturation_phase(
+        "baseline", lambda n: wallet_line("/__bench/baseline-debit", debit_body(n), secret), seconds
+    )
+    half = half_load_phase("wallet", debit, seconds, saturated)
     return {"saturation": saturated, "half_load": half, "baseline_raw_sql": baseline,
             "ratio_to_baseline": round(saturated["rps"] / baseline["rps"], 3)}
 
 
 def bench_intake(seconds: int, secret: str) -> dict:
-    wait_outbox_drained(300)
-    saturated = wrk(write_requests("intake", 40_000, lambda n: careem_line(secret, n)), connections=32, seconds=seconds)
-    wait_outbox_drained(300)
-    connections = 4
-    half = wrk(write_requests("intake-half", 40_000, lambda n: careem_line(secret, n)), connections=connections,
-               seconds=max(seconds, 15), pace_ms=int(connections * 1000 / (saturated["rps"] / 2)))
-    return {"saturation": saturated, "half_load": half}
+    def webhook(n: int) -> str:
+        return careem_line(secret, n)
+
+    saturated = saturation_phase("intake", webhook, seconds)
+    return {"saturation": saturated, "half_load": half_load_phase("intake", webhook, seconds, saturated)}
 
 
 def wait_outbox_drained(timeout: float) -> None:

@@ -82,6 +82,7 @@ class NudgeSender:
 
 
 def _send_delivery_task(message_ids: list[int]) -> None:
+    """One `deliver_due` task for these ids: its batch takes whatever is due, them included."""
     from webhooks.tasks import deliver_due
 
     deliver_due.apply_async(retry=False)

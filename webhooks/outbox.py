@@ -136,14 +136,16 @@ def outbox_claim(*, limit: int, message_ids: list[int] | None = None) -> list[Cl
         return [Claim(message=message, token=token) for message in sorted(messages, key=lambda message: message.id)]
 
 
-def _heads_of_line(ordering_keys: set[str]) -> list[int]:
-    """The first pending message of each ordering key."""
-    return list(
+def _nudge_heads_of_line(ordering_keys: set[str]) -> None:
+    """After commit, nudge the first pending message of each ordering key."""
+    heads = (
         OutboxMessage.objects.filter(ordering_key__in=ordering_keys, status=Status.PENDING)
         .values("ordering_key")
         .annotate(head=Min("id"))
         .values_list("head", flat=True)
     )
+    for next_id in heads:
+        transaction.on_commit(partial(delivery_nudges.nudge, next_id))
 
 
 @transaction.atomic
@@ -166,10 +168,6 @@ def outbox_record(outcomes: list[tuple[Claim, DeliveryResult]]) -> None:
         _record_deliveries(delivered, now)
 
 
-def outbox_finish(*, claim: Claim, result: DeliveryResult) -> None:
-    outbox_record([(claim, result)])
-
-
 def _record_deliveries(messages: list[OutboxMessage], now: datetime) -> None:
     # A delivery counts even if our lease ran out meanwhile (the receiver has it either way).
     OutboxMessage.objects.filter(id__in=[message.id for message in messages], status=Status.PENDING).update(
@@ -182,8 +180,7 @@ def _record_deliveries(messages: list[OutboxMessage], now: datetime) -> None:
         metrics.DELIVERY_ATTEMPTS.labels(message.destination.name, "delivered").inc()
         metrics.DELIVERY_LATENCY.labels(message.destination.name).observe((now - message.created_at).total_seconds())
     if ordering_keys := {message.ordering_key for message in messages if message.ordering_key}:
-        for next_id in _heads_of_line(ordering_keys):
-            transaction.on_commit(partial(delivery_nudges.nudge, next_id))
+        _nudge_heads_of_line(ordering_keys)
 
 
 def _record_failure(claim: Claim, result: DeliveryResult, now: datetime) -> None:
@@ -199,8 +196,7 @@ def _record_failure(claim: Claim, result: DeliveryResult, now: datetime) -> None
             logger.warning("outbox_dead_letter", event_id=message.event_id, destination=destination.name,
                            attempts=attempts)
             if message.ordering_key:  # a dead letter unblocks its successors
-                for next_id in _heads_of_line({message.ordering_key}):
-                    transaction.on_commit(partial(delivery_nudges.nudge, next_id))
+                _nudge_heads_of_line({message.ordering_key})
     else:
         retry_in = next_retry_delay(
             delays=destination.retry_delays, failed_attempts=attempts, retry_after=result.retry_after
@@ -255,10 +251,6 @@ def outbox_sweep(*, budget_seconds: float | None = None) -> int:
     budget = settings.OUTBOX_SWEEP_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     deadline = timezone.now() + timedelta(seconds=budget)
     attempted = 0
-    while timezone.now() < deadline:
-        claims = outbox_claim(limit=settings.OUTBOX_BATCH_SIZE)
-        if not claims:
-            break
-        outbox_deliver(claims)
-        attempted += len(claims)
+    while timezone.now() < deadline and (batch := outbox_deliver_due()):
+        attempted += batch
     return attempted

@@ -18,7 +18,7 @@ from webhooks.outbox import (
     outbox_deliver_ids,
     outbox_deliver_one,
     outbox_enqueue,
-    outbox_finish,
+    outbox_record,
     outbox_sweep,
 )
 from webhooks.tests.factories import NEW_SECRET, RGS_SECRET, DestinationFactory, OutboxMessageFactory
@@ -150,7 +150,7 @@ def test_a_stale_lease_holder_cannot_move_the_message_on():
     OutboxMessage.objects.filter(id=message.id).update(leased_until=timezone.now() - timedelta(seconds=1))
     outbox_claim(limit=1)  # someone else holds it now
 
-    outbox_finish(claim=stale, result=DeliveryResult(succeeded=False, duration_ms=5, status_code=500, error="HTTP 500"))
+    outbox_record([(stale, DeliveryResult(succeeded=False, duration_ms=5, status_code=500, error="HTTP 500"))])
 
     message.refresh_from_db()
     assert (message.attempts, message.status) == (0, Status.PENDING)
