@@ -2,7 +2,8 @@
 
 from contextlib import AbstractContextManager, nullcontext
 
-from django.db import connection, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import Model
 
 
 def lock_until_commit(name: str) -> None:
@@ -27,3 +28,37 @@ def statement_guard() -> AbstractContextManager:
     atomic block would add a BEGIN and a COMMIT round trip to it.
     """
     return transaction.atomic() if connection.in_atomic_block else nullcontext()
+
+
+# Errors that say the database cannot be reached or used right now (server down, restarting,
+# connection lost): the request is answered 503 with Retry-After and may be retried as it is.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, UNAVAILABLE_ERRORS)
+
+
+def violates(exc: IntegrityError, model: type[Model], constraint: str) -> bool:
+    """Whether `exc` is the violation of `model`'s unique constraint named `constraint`.
+
+    PostgreSQL names the constraint; SQLite names the columns ("UNIQUE constraint failed:
+    table.a, table.b"), which are read off the model's constraint of that name.
+    """
+    cause = exc.__cause__
+    diagnostics = getattr(cause, "diag", None)
+    if diagnostics is not None:
+        return diagnostics.constraint_name == constraint
+    unique = next(c for c in model._meta.constraints if c.name == constraint)
+    table = model._meta.db_table
+    columns = ", ".join(f"{table}.{model._meta.get_field(name).column}" for name in unique.fields)  # type: ignore[attr-defined]
+    return str(exc).endswith(f"UNIQUE constraint failed: {columns}")
+
+
+def describe_error(exc: BaseException) -> str:
+    """A description safe to log and store: a database error's message and CONTEXT can quote the
+    row's values (a customer's phone number), so of those only the class and SQLSTATE are kept."""
+    if isinstance(exc, DatabaseError):
+        sqlstate = getattr(exc.__cause__, "sqlstate", None) or getattr(exc.__cause__, "pgcode", None)
+        return f"{type(exc).__name__}" + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+    return f"{type(exc).__name__}: {exc}"[:500]

@@ -6,13 +6,15 @@ import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
-from hub import errors
+from hub import errors, metrics
+from hub.db import database_unavailable, describe_error
 
 logger = structlog.get_logger(__name__)
 
@@ -28,10 +30,24 @@ _DRF_TO_APPLICATION: list[tuple[type[drf.APIException], type[errors.ApplicationE
 ]
 
 
-def to_application_error(exc: Exception) -> errors.ApplicationError:
-    """Map any exception to an ApplicationError; unknown ones become a generic 500."""
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_outage(route: str) -> errors.ServiceUnavailable:
+    metrics.DATABASE_UNAVAILABLE.labels(route).inc()
+    return errors.ServiceUnavailable(
+        "The database is unavailable; retry later.", headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+    )
+
+
+def to_application_error(exc: Exception, route: str = "") -> errors.ApplicationError:
+    """Map any exception to an ApplicationError; a database outage becomes 503 with Retry-After,
+    unknown ones a generic 500."""
     if isinstance(exc, errors.ApplicationError):
         return exc
+    if database_unavailable(exc):
+        logger.warning("database_unavailable", route=route, error=describe_error(exc))
+        return database_outage(route)
     if isinstance(exc, RequestDataTooBig):
         return errors.PayloadTooLarge()
     if isinstance(exc, Http404):
@@ -52,14 +68,43 @@ def to_application_error(exc: Exception) -> errors.ApplicationError:
         return errors.ApplicationError(
             str(exc.detail), code=str(exc.default_code).upper(), status_code=exc.status_code
         )
-    logger.exception("unhandled_exception", exc_type=type(exc).__name__)
+    if isinstance(exc, DatabaseError):  # its message may quote row values: no traceback text
+        logger.error("unhandled_database_error", error=describe_error(exc))
+    else:
+        logger.exception("unhandled_exception", exc_type=type(exc).__name__)
     return errors.InternalError()
 
 
+def _route(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    return (match.url_name or match.route) if match else "unmatched"
+
+
 def exception_handler(exc: Exception, context: dict) -> Response:
-    error = to_application_error(exc)
+    request = context.get("request")
+    error = to_application_error(exc, _route(request) if request is not None else "")
     set_rollback()
     return Response(error.as_body(), status=error.status_code, headers=error.headers)
+
+
+class DatabaseOutageMiddleware:
+    """Plain Django views (admin, metrics) answer a database outage with 503 and Retry-After too;
+    DRF views already do through `exception_handler`."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception: Exception) -> JsonResponse | None:
+        if not database_unavailable(exception):
+            return None
+        error = to_application_error(exception, _route(request))
+        response = JsonResponse(error.as_body(), status=error.status_code)
+        for name, value in error.headers.items():
+            response[name] = value
+        return response
 
 
 def json_not_found(request, exception=None) -> JsonResponse:

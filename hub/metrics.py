@@ -23,6 +23,10 @@ OPERATOR_LATENCY = Histogram("hub_operator_request_duration_seconds", "One Opera
                              ["operation", "outcome"])
 OPERATOR_RETRIES = Counter("hub_operator_retries_total", "Operator attempts that are retried", ["operation", "reason"])
 INTAKE = Counter("hub_intake_webhooks_total", "Provider webhooks by outcome", ["provider", "outcome"])
+RATE_LIMITER_UNAVAILABLE = Counter("hub_rate_limiter_unavailable_total",
+                                   "Requests let through because the shared cache could not count them", ["key"])
+DATABASE_UNAVAILABLE = Counter("hub_database_unavailable_total", "Requests answered 503 because the database failed",
+                               ["route"])
 DELIVERY_ATTEMPTS = Counter("hub_outbox_delivery_attempts_total", "Outbox delivery attempts", ["destination", "result"])
 DELIVERY_LATENCY = Histogram("hub_outbox_delivery_latency_seconds", "From a message's creation to its delivery",
                              ["destination"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 3600, 86400))

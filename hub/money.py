@@ -10,6 +10,11 @@ EXPONENTS: dict[str, int] = {
 }
 
 
+# Larger amounts than any order or bet, well inside a bigint column (9.2e18): checked before any
+# int() conversion, whose cost grows with the square of the digits of a hostile "1e10000000".
+MAX_MINOR = 10**15
+
+
 class MoneyError(ValueError):
     pass
 
@@ -21,6 +26,11 @@ def exponent(currency: str) -> int:
         raise MoneyError(f"unknown currency {currency!r}") from None
 
 
+def _shown(amount: object) -> str:
+    text = repr(amount) if isinstance(amount, str) else str(amount)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def to_minor(amount: str | Decimal | int, currency: str) -> int:
     """'12.34' USD → 1234; '1.250' KWD → 1250. More decimals than the currency has is an error,
     never a rounding. Floats are refused: parse amounts from JSON with Decimal."""
@@ -29,12 +39,16 @@ def to_minor(amount: str | Decimal | int, currency: str) -> int:
     try:
         value = Decimal(str(amount).strip())
     except InvalidOperation:
-        raise MoneyError(f"not a decimal amount: {amount!r}") from None
+        raise MoneyError(f"not a decimal amount: {_shown(amount)}") from None
     if not value.is_finite():
-        raise MoneyError(f"not a finite amount: {amount!r}")
+        raise MoneyError(f"not a finite amount: {_shown(amount)}")
+    if value and value.adjusted() + exponent(currency) > len(str(MAX_MINOR)):
+        raise MoneyError(f"amount out of range (at most {MAX_MINOR} minor units)")
     scaled = value.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
-        raise MoneyError(f"{amount} has more decimals than {currency} allows ({exponent(currency)})")
+        raise MoneyError(f"{_shown(amount)} has more decimals than {currency} allows ({exponent(currency)})")
+    if abs(scaled) > MAX_MINOR:
+        raise MoneyError(f"amount out of range (at most {MAX_MINOR} minor units)")
     return int(scaled)
 
 

@@ -1,24 +1,41 @@
 """A fixed-window request counter in the shared cache (Redis in production), so every process
 sees the same count. The database cache of the default setup is shared too, though its
-increments are not atomic: under heavy concurrency it may let a few extra requests through."""
+increments are not atomic: under heavy concurrency it may let a few extra requests through.
+
+When the cache cannot be reached the request is let through (fail open) and counted in
+`hub_rate_limiter_unavailable_total`: the limit protects the hub from floods, while refusing
+authenticated providers' orders during a cache outage would lose business (docs/RUNBOOK.md).
+"""
 
 import math
 import time
 
+import structlog
 from django.core.cache import cache
 
+from hub import metrics
 
-def rate_limit_hit(*, key: str, limit: int, window_ms: int) -> tuple[bool, int]:
+logger = structlog.get_logger(__name__)
+
+
+def _count(cache_key: str, window_ms: int) -> int:
+    try:
+        return cache.incr(cache_key)  # the common case: the window's counter exists
+    except ValueError:
+        if cache.add(cache_key, 1, timeout=math.ceil(window_ms / 1000) + 1):
+            return 1
+        return cache.incr(cache_key)  # another process created it meanwhile
+
+
+def rate_limit_hit(*, key: str, limit: int, window_ms: int, label: str = "") -> tuple[bool, int]:
     """Count one request; return (allowed, seconds until the window resets)."""
     now_ms = int(time.time() * 1000)
     window = now_ms // window_ms
-    cache_key = f"ratelimit:{key}:{window}"
-    try:
-        count = cache.incr(cache_key)  # the common case: the window's counter exists
-    except ValueError:
-        if cache.add(cache_key, 1, timeout=math.ceil(window_ms / 1000) + 1):
-            count = 1
-        else:  # another process created it meanwhile
-            count = cache.incr(cache_key)
     retry_after = max(1, math.ceil(((window + 1) * window_ms - now_ms) / 1000))
+    try:
+        count = _count(f"ratelimit:{key}:{window}", window_ms)
+    except Exception:  # noqa: BLE001 - any cache backend's connection error: fail open
+        metrics.RATE_LIMITER_UNAVAILABLE.labels(label or key).inc()
+        logger.warning("rate_limiter_unavailable", key=label or key)
+        return True, retry_after
     return count <= limit, retry_after

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hub.middleware.CorrelationIdMiddleware",
+    "hub.exception_handlers.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -284,6 +285,8 @@ CAREEM_WEBHOOK_SECRET = PROVIDER_INTAKE["careem"]["secret"]
 TALABAT_WEBHOOK_SECRET = PROVIDER_INTAKE["talabat"]["secret"]
 WEBHOOK_RATE_LIMIT = env.int("WEBHOOK_RATE_LIMIT", default=100)
 WEBHOOK_RATE_WINDOW_MS = env.int("WEBHOOK_RATE_WINDOW_MS", default=60000)
+# Failed authentications per client address and window, counted apart from the providers' limit.
+WEBHOOK_UNAUTHENTICATED_RATE_LIMIT = env.int("WEBHOOK_UNAUTHENTICATED_RATE_LIMIT", default=20)
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 WEBHOOK_STATS_TOKEN = env.str("WEBHOOK_STATS_TOKEN", default="")  # Bearer token for /api/webhooks/stats/
 

@@ -57,7 +57,7 @@ class OperatorMock(MockService):
             MockRoute("withdraw", "/api/v1/wallet/withdraw", ("POST",), self._authorized(self.withdraw)),
             MockRoute("deposit", "/api/v1/wallet/deposit", ("POST",), self._authorized(self.deposit)),
             MockRoute("rollback", "/api/v1/wallet/rollback", ("POST",), self._authorized(self.rollback)),
-            MockRoute("status", "/api/v1/wallet/transactions/<transaction_id>", ("GET",), self._authorized(self.status)),
+            MockRoute("status", "/api/v1/wallet/transactions/<path:transaction_id>", ("GET",), self._authorized(self.status)),
             MockRoute("transactions", "/api/v1/transactions", ("GET",), self._authorized(self.listing)),
         ]
 

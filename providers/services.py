@@ -6,6 +6,7 @@ commit together or not at all.
 
 from django.db import transaction
 
+from hub.json_input import storable
 from providers.adapters.base import ProviderEvent
 from providers.models import Order, OrderEvent, ProductMapping
 from webhooks.outbox import outbox_enqueue
@@ -17,6 +18,10 @@ FINAL = {Status.DELIVERED, Status.CANCELLED}
 
 class UnknownOrder(Exception):
     pass
+
+
+class ForeignOrder(Exception):
+    """A status update for an order of another branch than the one that authenticated."""
 
 
 def can_move(current: str, new: str) -> bool:
@@ -60,8 +65,9 @@ def order_create(*, provider: str, event: ProviderEvent, webhook_id) -> Order:
     order = Order(provider=provider, external_order_id=event.external_order_id, branch_id=data["branchId"],
                   currency=data["currency"], total_minor=data["totals"]["totalMinor"], warnings=data["warnings"],
                   placed_at=event.occurred_at)
-    order.data = {"id": str(order.id), **{k: v for k, v in data.items() if k != "warnings"}, "status": Status.NEW,
-                  "warnings": data["warnings"]}
+    # Passed-through sections (an address with coordinates) may hold the provider's JSON numbers.
+    order.data = storable({"id": str(order.id), **{k: v for k, v in data.items() if k != "warnings"},
+                           "status": Status.NEW, "warnings": data["warnings"]})
     order.save()
     OrderEvent.objects.create(order=order, event_type=event.event_type, provider_status=event.provider_status,
                               status=Status.NEW, applied=True, occurred_at=event.occurred_at, webhook_id=webhook_id)
@@ -71,13 +77,16 @@ def order_create(*, provider: str, event: ProviderEvent, webhook_id) -> Order:
 
 
 @transaction.atomic(savepoint=False)
-def order_apply_status(*, provider: str, event: ProviderEvent, webhook_id) -> tuple[Order, bool]:
-    """Record the event; move the order and tell the backend only when the lifecycle allows."""
+def order_apply_status(*, provider: str, event: ProviderEvent, webhook_id, acting_branch: str = "") -> tuple[Order, bool]:
+    """Record the event; move the order and tell the backend only when the lifecycle allows.
+    With `acting_branch` (a branch authenticated with its own secret) only that branch's orders."""
     orders = Order.objects.select_for_update()
     order = (orders.filter(id=event.hub_order_id, provider=provider).first() if event.hub_order_id
              else orders.filter(provider=provider, external_order_id=event.external_order_id).first())
     if order is None:
         raise UnknownOrder(event.hub_order_id or event.external_order_id)
+    if acting_branch and order.branch_id != acting_branch:
+        raise ForeignOrder(str(order.id))
     previous = order.status
     applied = can_move(previous, event.status)
     OrderEvent.objects.create(order=order, event_type=event.event_type, provider_status=event.provider_status,

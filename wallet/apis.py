@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from hub import errors, metrics
+from hub.json_input import NotJson, TooDeep, load_json
 from hub.signing import wallet_signature_valid
 from wallet import idempotency, openapi
 from wallet.models import WalletTransaction
@@ -77,8 +78,8 @@ class WalletOperationApi(APIView):
 
     def execute(self, body: bytes, on_settled) -> WalletResponse:
         try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError):
+            payload = load_json(body, replace_unstorable=False)
+        except (NotJson, TooDeep):
             return error_response(400, "VALIDATION_ERROR", "The request body is not valid JSON.",
                                   details={"body": ["Malformed JSON."]}, store=False)
         if self.operation == "rollback":

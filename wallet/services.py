@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import quote
 
 import structlog
 from django.conf import settings
@@ -259,7 +260,8 @@ def _resolve(tx: WalletTransaction) -> bool:
       a credit or rollback is re-sent, as it gives money back to the player.
     The Operator not answering leaves the transaction PENDING for the next run."""
     try:
-        status = operator_request("GET", f"/api/v1/wallet/transactions/{tx.ref_id}")
+        # Encoded: "bet#1", "bet?1" or "bet/1" must not ask about "bet" (and settle a charged debit FAILED).
+        status = operator_request("GET", f"/api/v1/wallet/transactions/{quote(tx.ref_id, safe='')}")
     except OperatorUnavailable:
         WalletTransaction.objects.filter(id=tx.id).update(processing_until=None)
         return False

@@ -5,6 +5,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from hub.json_input import has_unstorable, storable
+
 MAX_AMOUNT_CENTS = 10**12
 MAX_META_BYTES = 4096
 MONEY_FIELDS = {"playerId", "amountCents", "currency", "refId", "meta"}
@@ -29,6 +31,8 @@ def _text(payload: dict, field: str, errors: dict[str, list[str]], max_length: i
         errors.setdefault(field, []).append("Must be a string.")
     elif not 1 <= len(value) <= max_length or not value.strip():
         errors.setdefault(field, []).append(f"Must be 1 to {max_length} characters, not blank.")
+    elif has_unstorable(value):
+        errors.setdefault(field, []).append("Must not contain NUL characters or unpaired surrogates.")
     else:
         return value
     return ""
@@ -56,9 +60,11 @@ def validate_money_request(payload: Any) -> tuple[WalletRequest | None, dict[str
     currency = payload.get("currency")
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isascii() or not currency.isupper():
         errors["currency"] = ["Must be an ISO 4217 code of three capital letters."]
-    meta = payload.get("meta")
+    meta = storable(payload.get("meta"))  # numbers arrive as Decimal (no float is guessed)
     if meta is not None and not isinstance(meta, dict):
         errors["meta"] = ["Must be a JSON object."]
+    elif meta is not None and has_unstorable(meta):
+        errors["meta"] = ["Must not contain NUL characters or unpaired surrogates."]
     elif meta is not None and len(json.dumps(meta, separators=(",", ":")).encode()) > MAX_META_BYTES:
         errors["meta"] = [f"Must be at most {MAX_META_BYTES} bytes."]
     if errors:

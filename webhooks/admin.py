@@ -1,3 +1,4 @@
+import structlog
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -8,6 +9,9 @@ from django.urls import path, reverse
 from hub.admin import ReadOnlyModelAdmin
 from webhooks.models import DeliveryAttempt, Destination, InboundWebhook, OutboxMessage, ReplayAudit
 from webhooks.replay import outbox_replay
+from webhooks.reprocess import inbound_reprocess_all
+
+logger = structlog.get_logger(__name__)
 
 Status = OutboxMessage.Status
 WRITE_ONLY_HELP = "Write-only: leave empty to keep the stored value."
@@ -152,4 +156,22 @@ class InboundWebhookAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "received_at"
     ordering = ["-received_at"]
     readonly_fields = [f.name for f in InboundWebhook._meta.fields]
+    actions = ["reprocess_selected"]
+
+    def has_reprocess_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("webhooks.reprocess_inboundwebhook")
+
+    @admin.action(description="Reprocess selected failed webhooks", permissions=["reprocess"])
+    def reprocess_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        results = inbound_reprocess_all(webhooks=queryset)
+        logger.info("inbound_reprocessed", actor=request.user.get_username(), count=len(results),
+                    outcomes=[result.outcome for result in results])
+        if not results:
+            self.message_user(request, "None of the selected webhooks is a failed one waiting to be reprocessed.",
+                              messages.WARNING)
+            return
+        outcomes = ", ".join(f"{result.webhook_id[:8]}… → {result.outcome}" for result in results)
+        failed_again = any(result.outcome == InboundWebhook.Outcome.FAILED for result in results)
+        self.message_user(request, f"Reprocessed {len(results)} failed webhooks: {outcomes}.",
+                          messages.WARNING if failed_again else messages.SUCCESS)
 

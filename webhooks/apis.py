@@ -13,8 +13,10 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from hub import errors
+from hub.json_input import clean_text
 from providers.adapters.base import Context
 from webhooks import openapi
+from webhooks.auth import client_ip
 from webhooks.intake import Inbound, intake_receive
 from webhooks.models import InboundWebhook
 
@@ -24,9 +26,11 @@ def _inbound(request: HttpRequest, provider: str, route: str, context: Context |
         body, too_large = request.body, False
     except RequestDataTooBig:
         body, too_large = b"", True
+    address = client_ip(remote_addr=request.META.get("REMOTE_ADDR", ""),
+                        forwarded_for=request.headers.get("X-Forwarded-For", ""), trusted_proxies=settings.TRUSTED_PROXIES)
     return Inbound(
-        provider=provider, route=route, method=request.method, path=request.path, headers=request.headers,
-        body=body, remote_addr=request.META.get("REMOTE_ADDR", ""), too_large=too_large,
+        provider=provider, route=route, method=request.method or "POST", path=request.path, headers=request.headers,
+        body=body, client_address=address, too_large=too_large,
         declared_size=int(request.META.get("CONTENT_LENGTH") or 0) if too_large else 0,
         context=context or Context(), correlation_id=getattr(request, "correlation_id", ""),
     )
@@ -54,13 +58,13 @@ class ProviderWebhookApi(IntakeApi):
 class TalabatDispatchApi(IntakeApi):
     @openapi.talabat_dispatch
     def post(self, request: Request, remote_id: str) -> JsonResponse:
-        return _respond(_inbound(request._request, "talabat", "dispatch", Context(branch_id=remote_id)))
+        return _respond(_inbound(request._request, "talabat", "dispatch", Context(branch_id=clean_text(remote_id))))
 
 
 class TalabatStatusApi(IntakeApi):
     @openapi.talabat_status
     def put(self, request: Request, remote_id: str, remote_order_id: str) -> JsonResponse:
-        context = Context(branch_id=remote_id, remote_order_id=remote_order_id)
+        context = Context(branch_id=clean_text(remote_id), remote_order_id=clean_text(remote_order_id))
         return _respond(_inbound(request._request, "talabat", "status", context))
 
 

@@ -40,7 +40,8 @@ def authenticated(*, mode: str, provider: str, secret: str, headers, body: bytes
 
 
 def client_ip(*, remote_addr: str, forwarded_for: str, trusted_proxies: list[str]) -> str:
-    """The caller's address: X-Forwarded-For is believed only hop by hop from trusted proxies."""
+    """The caller's address: X-Forwarded-For is believed only hop by hop from trusted proxies.
+    "" when that is not an IP address (an allowlist then refuses it)."""
     networks = [ipaddress.ip_network(cidr, strict=False) for cidr in trusted_proxies]
 
     def trusted(address: str) -> bool:
@@ -53,7 +54,10 @@ def client_ip(*, remote_addr: str, forwarded_for: str, trusted_proxies: list[str
     hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
     while trusted(address) and hops:
         address = hops.pop()
-    return address
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:  # a proxy passed on garbage ("not-an-ip"): the caller is unknown
+        return ""
 
 
 def ip_allowed(address: str, allowlist: list[str]) -> bool:

@@ -23,6 +23,7 @@ class DeliveryResult:
     excerpt: str = ""
     error: str = ""
     retry_after: float | None = None
+    permanent: bool = False  # the message itself cannot be sent: no retry, and no fault of the destination
 
 
 def envelope_body(message: OutboxMessage) -> str:
@@ -56,18 +57,24 @@ def _read_excerpt(response: requests.Response) -> str:
     return chunk[:EXCERPT_BYTES].decode("utf-8", errors="replace")
 
 
-def send(message: OutboxMessage) -> DeliveryResult:
+def _request(message: OutboxMessage) -> requests.PreparedRequest:
     body = envelope_body(message)
+    url = message.destination.url.rstrip("/") + message.path if message.path else message.destination.url
+    request = requests.Request("POST", url, data=body.encode(), headers=delivery_headers(message, body))
+    return session().prepare_request(request)
+
+
+def send(message: OutboxMessage) -> DeliveryResult:
     started = time.perf_counter()
     elapsed = lambda: int((time.perf_counter() - started) * 1000)  # noqa: E731
     try:
-        with session().post(
-            message.destination.url.rstrip("/") + message.path if message.path else message.destination.url,
-            data=body.encode(),
-            headers=delivery_headers(message, body),
-            timeout=message.destination.timeout_seconds,
-            allow_redirects=False,
-            stream=True,
+        prepared = _request(message)
+    except Exception as exc:  # noqa: BLE001 - unencodable body, invalid URL: retrying cannot help
+        return DeliveryResult(succeeded=False, duration_ms=elapsed(), permanent=True,
+                              error=f"cannot be sent: {type(exc).__name__}: {exc}"[:1000])
+    try:
+        with session().send(
+            prepared, timeout=message.destination.timeout_seconds, allow_redirects=False, stream=True
         ) as response:
             excerpt = _read_excerpt(response)
     except requests.RequestException as exc:

@@ -1,36 +1,47 @@
 """Provider webhook intake: every request is checked in order and leaves one audit row.
 
-404 unknown provider → 413 over 1 MiB → 401 IP not allowed → 429 rate limit → 401 provider
-disabled, unknown branch or bad credentials (one body for all) → 400 malformed JSON → 422 invalid
-(every error) → accepted or duplicate. Acceptance writes the audit row, the order change and its
-outbox message in one transaction; the unique (provider, dedupe key) of accepted rows makes a
-provider's retry, even a concurrent one, a duplicate that creates and forwards nothing.
+404 unknown provider → 413 over 1 MiB → 401 IP not allowed → 401 provider disabled, unknown
+branch or bad credentials (one body for all; 429 once an address has failed too often) → 429
+provider rate limit → 400 not JSON → 422 invalid (every error) → accepted or duplicate.
+Acceptance writes the audit row, the order change and its outbox message in one transaction; the
+unique (provider, dedupe key) of accepted rows makes a provider's retry, even a concurrent one, a
+duplicate that creates and forwards nothing.
+
+After authentication nothing is lost: a request whose processing fails anyway is kept as a
+`failed` audit row (raw body, redacted headers, error) and answered 503, so the provider retries;
+`reprocess_webhooks` or the admin runs it again once the cause is fixed. Only a database outage
+keeps nothing (it is answered 503 as well, and the provider's retry brings the request back).
 """
 
 import hashlib
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
-from functools import cached_property
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from hub import errors, metrics
+from hub.db import database_unavailable, describe_error, violates
+from hub.json_input import NotJson, TooDeep, clean_text, load_json
 from hub.logs import redact
 from hub.ratelimit import rate_limit_hit
 from providers.adapters import careem, talabat
 from providers.adapters.base import AdapterErrors, Context, ProviderEvent
-from providers.models import Branch, Order, Provider
-from providers.services import UnknownOrder, order_apply_status, order_create
-from webhooks.auth import authenticated, client_ip, ip_allowed
+from providers.models import Branch, Order, OrderEvent, Provider
+from providers.services import ForeignOrder, UnknownOrder, order_apply_status, order_create
+from webhooks.auth import authenticated, ip_allowed
 from webhooks.models import InboundWebhook
 
 Outcome = InboundWebhook.Outcome
 logger = structlog.get_logger(__name__)
+
+MAX_BRANCH_ID_LENGTH = 100  # Branch.external_id
+MAX_AUDIT_HEADERS = 50
+MAX_AUDIT_HEADER_CHARS = 1024
+FAILED_RETRY_AFTER_SECONDS = 30
+NOT_JSON = object()
 
 
 @dataclass(frozen=True)
@@ -58,17 +69,12 @@ class Inbound:
     path: str
     headers: Any  # case-insensitive mapping
     body: bytes
-    remote_addr: str
+    client_address: str  # a valid IP address or ""
     too_large: bool = False
     declared_size: int = 0
     context: Context = field(default_factory=Context)
     correlation_id: str = ""
-
-    @cached_property
-    def client_address(self) -> str:
-        """X-Forwarded-For counts only as far as it comes from TRUSTED_PROXIES."""
-        return client_ip(remote_addr=self.remote_addr, forwarded_for=self.headers.get("X-Forwarded-For", ""),
-                         trusted_proxies=settings.TRUSTED_PROXIES)
+    audit_id: Any = None  # the audit row this request left, once written
 
 
 @dataclass(frozen=True)
@@ -78,24 +84,46 @@ class IntakeAnswer:
     headers: dict = field(default_factory=dict)
 
 
+def _audit_headers(headers: Any) -> dict[str, str]:
+    """Redacted, and capped in number and length: an unauthenticated caller chooses them."""
+    kept = list(headers.items())[:MAX_AUDIT_HEADERS]
+    return redact({clean_text(str(name))[:100]: clean_text(str(value))[:MAX_AUDIT_HEADER_CHARS] for name, value in kept})
+
+
 def _audit(inbound: Inbound, outcome: str, status: int, *, authenticated_body: bool = False, dedupe_key: str = "",
-           errors_: list | None = None, duplicate_of=None) -> InboundWebhook:
+           errors_: list | None = None, duplicate_of=None, **failure: Any) -> InboundWebhook:
     metrics.INTAKE.labels(inbound.provider if inbound.provider in settings.PROVIDER_INTAKE else "unknown", outcome).inc()
-    return InboundWebhook.objects.create(
-        provider=inbound.provider[:32], method=inbound.method, path=inbound.path[:300],
-        remote_ip=inbound.client_address or None,
-        headers=redact(dict(inbound.headers.items())),
-        body=inbound.body.decode("utf-8", errors="replace") if authenticated_body else "",
+    audit = InboundWebhook.objects.create(
+        provider=clean_text(inbound.provider)[:32], method=inbound.method, path=clean_text(inbound.path)[:300],
+        remote_ip=inbound.client_address or None, headers=_audit_headers(inbound.headers),
+        body=clean_text(inbound.body.decode("utf-8", errors="replace")) if authenticated_body else "",
         body_sha256=hashlib.sha256(inbound.body).hexdigest(), body_size=inbound.declared_size or len(inbound.body),
         outcome=outcome, status_code=status, errors=errors_ or [], dedupe_key=dedupe_key, duplicate_of=duplicate_of,
-        correlation_id=inbound.correlation_id,
+        correlation_id=inbound.correlation_id, **failure,
     )
+    inbound.audit_id = audit.id
+    return audit
 
 
-def _reject(inbound: Inbound, outcome: str, error: errors.ApplicationError, **audit) -> IntakeAnswer:
+def _reject(inbound: Inbound, outcome: str, error: errors.ApplicationError, **audit: Any) -> IntakeAnswer:
     _audit(inbound, outcome, error.status_code, **audit)
     logger.info("webhook_rejected", provider=inbound.provider, outcome=outcome)
     return IntakeAnswer(error.status_code, error.as_body(), error.headers)
+
+
+def _payload(body: bytes) -> Any:
+    try:
+        return load_json(body)
+    except NotJson:
+        return NOT_JSON
+    except TooDeep as exc:
+        return exc
+
+
+def _branch(provider: str, branch_id: str) -> Branch | None:
+    if not branch_id or len(branch_id) > MAX_BRANCH_ID_LENGTH:
+        return None
+    return Branch.objects.filter(provider__name=provider, external_id=branch_id).first()
 
 
 def intake_receive(inbound: Inbound) -> IntakeAnswer:
@@ -107,17 +135,10 @@ def intake_receive(inbound: Inbound) -> IntakeAnswer:
         return _reject(inbound, Outcome.TOO_LARGE, errors.PayloadTooLarge("The body is larger than 1 MiB."))
     if not ip_allowed(inbound.client_address, config["ip_allowlist"]):
         return _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized(), errors_=[{"field": "ip", "message": "not allowed"}])
-    allowed, retry_after = rate_limit_hit(key=f"webhooks:{inbound.provider}", limit=settings.WEBHOOK_RATE_LIMIT,
-                                          window_ms=settings.WEBHOOK_RATE_WINDOW_MS)
-    if not allowed:
-        return _reject(inbound, Outcome.RATE_LIMITED, errors.RateLimited(headers={"Retry-After": str(retry_after)}))
 
-    try:
-        payload = json.loads(inbound.body, parse_float=Decimal)
-    except (ValueError, RecursionError):
-        payload = None
+    payload = _payload(inbound.body)
     branch_id = route.branch_of(payload, inbound.context) if isinstance(payload, dict) else inbound.context.branch_id
-    branch = Branch.objects.filter(provider__name=inbound.provider, external_id=branch_id).first() if branch_id else None
+    branch = _branch(inbound.provider, branch_id)
     provider = Provider.objects.filter(name=inbound.provider).first()
     credentials_ok = (
         provider is not None and provider.enabled
@@ -127,18 +148,52 @@ def intake_receive(inbound: Inbound) -> IntakeAnswer:
                           headers=inbound.headers, body=inbound.body)
     )
     if not credentials_ok:
-        return _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized())
-    if payload is None:
+        return _unauthenticated(inbound)
+    allowed, retry_after = rate_limit_hit(key=f"webhooks:{inbound.provider}", limit=settings.WEBHOOK_RATE_LIMIT,
+                                          window_ms=settings.WEBHOOK_RATE_WINDOW_MS, label=f"webhooks:{inbound.provider}")
+    if not allowed:
+        return _reject(inbound, Outcome.RATE_LIMITED, errors.RateLimited(headers={"Retry-After": str(retry_after)}))
+    if payload is NOT_JSON:
         return _reject(inbound, Outcome.MALFORMED, errors.MalformedJson(), authenticated_body=True)
+    if isinstance(payload, TooDeep):
+        return _invalid(inbound, [{"field": "body", "message": str(payload)}])
 
+    inbound.context.acting_branch = branch.external_id if branch and branch.secret else ""
     inbound.context.branch_currency = branch.currency if branch else ""
     inbound.context.default_currency = config["default_currency"]
+    return intake_process(inbound, route, payload)
+
+
+def _unauthenticated(inbound: Inbound) -> IntakeAnswer:
+    """One 401 for every reason; an address that keeps failing gets 429 instead, counted apart
+    from the provider's own limit so that it cannot lock the real provider out."""
+    allowed, retry_after = rate_limit_hit(
+        key=f"webhooks:unauthenticated:{inbound.client_address}", limit=settings.WEBHOOK_UNAUTHENTICATED_RATE_LIMIT,
+        window_ms=settings.WEBHOOK_RATE_WINDOW_MS, label="webhooks:unauthenticated",
+    )
+    if not allowed:
+        return _reject(inbound, Outcome.RATE_LIMITED, errors.RateLimited(headers={"Retry-After": str(retry_after)}),
+                       errors_=[{"field": "credentials", "message": "too many failed attempts from this address"}])
+    return _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized())
+
+
+def intake_process(inbound: Inbound, route: Route, payload: Any) -> IntakeAnswer:
+    """Parse and store an authenticated request; on any failure but a database outage, keep it."""
     try:
-        event = route.parse(payload, inbound.context)
-    except AdapterErrors as exc:
-        _audit(inbound, Outcome.INVALID, 422, authenticated_body=True, errors_=exc.errors)
-        return IntakeAnswer(422, {"success": False, "errors": exc.errors})
-    return _accept(inbound, route, event)
+        try:
+            event = route.parse(payload, inbound.context)
+        except AdapterErrors as exc:
+            return _invalid(inbound, exc.errors)
+        return _accept(inbound, route, event)
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise
+        return _failed(inbound, exc)
+
+
+def _invalid(inbound: Inbound, problems: list[dict]) -> IntakeAnswer:
+    _audit(inbound, Outcome.INVALID, 422, authenticated_body=True, errors_=problems)
+    return IntakeAnswer(422, {"success": False, "errors": problems})
 
 
 def _accept(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeAnswer:
@@ -150,26 +205,62 @@ def _accept(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeAnswe
             if event.kind == "order_created":
                 order = order_create(provider=inbound.provider, event=event, webhook_id=audit.id)
             elif event.kind == "status_update":
-                order, _ = order_apply_status(provider=inbound.provider, event=event, webhook_id=audit.id)
+                order, _ = order_apply_status(provider=inbound.provider, event=event, webhook_id=audit.id,
+                                              acting_branch=inbound.context.acting_branch)
     except UnknownOrder:
-        problem = [{"field": "order", "message": "no such order; send the order before its status"}]
-        _audit(inbound, Outcome.INVALID, 422, authenticated_body=True, errors_=problem)
-        return IntakeAnswer(422, {"success": False, "errors": problem})
-    except IntegrityError:
-        return _duplicate(inbound, route, event)
+        return _invalid(inbound, [{"field": "order", "message": "no such order; send the order before its status"}])
+    except ForeignOrder:
+        return _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized(), authenticated_body=True,
+                       errors_=[{"field": "order", "message": "belongs to another branch than the one authenticated"}])
+    except IntegrityError as exc:
+        if violates(exc, InboundWebhook, "inbound_dedupe"):
+            return _duplicate(inbound, route, event)
+        if violates(exc, Order, "order_per_provider"):
+            return _same_order_again(inbound, route, event)
+        raise
     if route.plugin_dispatch:
         return IntakeAnswer(202, {"remoteOrderId": str(order.id)})
     return IntakeAnswer(200, {"success": True, "webhookId": str(audit.id), "status": "processed"})
 
 
-def _duplicate(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeAnswer:
-    first = InboundWebhook.objects.filter(
-        provider=inbound.provider, dedupe_key=event.dedupe_key[:300], outcome=Outcome.ACCEPTED
-    ).first()
+def _duplicate_answer(inbound: Inbound, route: Route, event: ProviderEvent, first_id, note: str = "") -> IntakeAnswer:
     _audit(inbound, Outcome.DUPLICATE, 200, authenticated_body=True, dedupe_key=event.dedupe_key[:300],
-           duplicate_of=first.id if first else None)
-    body = {"success": True, "duplicate": True, "webhookId": str(first.id) if first else None, "status": "processed"}
+           duplicate_of=first_id, errors_=[{"field": "order", "message": note}] if note else None)
+    body = {"success": True, "duplicate": True, "webhookId": str(first_id) if first_id else None, "status": "processed"}
     if route.plugin_dispatch:
         order = Order.objects.filter(provider=inbound.provider, external_order_id=event.external_order_id).first()
         return IntakeAnswer(202, {**body, "remoteOrderId": str(order.id) if order else None})
     return IntakeAnswer(200, body)
+
+
+def _duplicate(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeAnswer:
+    """The same provider event again (a retry): the first accepted request's id."""
+    first = InboundWebhook.objects.filter(
+        provider=inbound.provider, dedupe_key=event.dedupe_key[:300], outcome=Outcome.ACCEPTED
+    ).values_list("id", flat=True).first()
+    return _duplicate_answer(inbound, route, event, first)
+
+
+def _same_order_again(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeAnswer:
+    """A new event creating an order the hub already has (Talabat: the same `code` dispatched under
+    another `token`): the order exists and is not created twice; the answer names the request that
+    created it, and the audit row says why."""
+    first = (OrderEvent.objects.filter(order__provider=inbound.provider, order__external_order_id=event.external_order_id)
+             .order_by("id").values_list("webhook_id", flat=True).first())
+    return _duplicate_answer(inbound, route, event, first,
+                             note=f"order {event.external_order_id!r} already exists; created by webhook {first}")
+
+
+def _failed(inbound: Inbound, exc: Exception) -> IntakeAnswer:
+    description = describe_error(exc)
+    logger.error("webhook_processing_failed", provider=inbound.provider, error=description,
+                 exc_info=not isinstance(exc, DatabaseError))  # whose text may quote row values
+    audit = _audit(inbound, Outcome.FAILED, 503, authenticated_body=True,
+                   errors_=[{"field": "processing", "message": description}],
+                   route=inbound.route, context=asdict(inbound.context))
+    error = errors.ServiceUnavailable(
+        "The webhook could not be processed now; it is kept and will be reprocessed. Retrying is safe.",
+        code="PROCESSING_FAILED", details={"webhookId": str(audit.id)},
+        headers={"Retry-After": str(FAILED_RETRY_AFTER_SECONDS)},
+    )
+    return IntakeAnswer(error.status_code, error.as_body(), error.headers)

@@ -191,7 +191,7 @@ def _record_failure(claim: Claim, result: DeliveryResult, now: datetime) -> None
     attempts = message.attempts + 1
     owned = OutboxMessage.objects.filter(id=message.id, status=Status.PENDING, lease_token=claim.token)
     released = {"leased_until": None, "lease_token": ""}
-    if attempts >= destination.max_attempts:
+    if result.permanent or attempts >= destination.max_attempts:
         if owned.update(status=Status.DEAD_LETTER, attempts=attempts, last_error=result.error, **released):
             logger.warning("outbox_dead_letter", event_id=message.event_id, destination=destination.name,
                            attempts=attempts)
@@ -206,7 +206,8 @@ def _record_failure(claim: Claim, result: DeliveryResult, now: datetime) -> None
         )
         if retry_in <= NUDGE_MAX_COUNTDOWN_SECONDS:
             transaction.on_commit(partial(nudge_delivery, message.id, retry_in))
-    circuit_record(destination_id=destination.id, succeeded=False, now=now)
+    if not result.permanent:  # the message's own fault says nothing about the destination
+        circuit_record(destination_id=destination.id, succeeded=False, now=now)
     metrics.DELIVERY_ATTEMPTS.labels(destination.name, "failed").inc()
 
 

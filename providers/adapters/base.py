@@ -5,11 +5,13 @@ Adapters are pure: payload in (parsed with `Decimal` for every JSON number), `Pr
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from hub.money import EXPONENTS, MoneyError, exponent, to_minor
+
+MAX_QUANTITY = 10_000
 
 
 class AdapterErrors(Exception):
@@ -40,6 +42,7 @@ class Context:
     branch_currency: str = ""
     default_currency: str = "USD"
     remote_order_id: str = ""
+    acting_branch: str = ""  # the branch whose own secret authenticated the request: it acts on its orders only
 
 
 @dataclass
@@ -67,14 +70,18 @@ class Reader:
             return 0
 
     def quantity(self, value: Any, where: str) -> int:
-        try:
-            number = Decimal(str(value)) if not isinstance(value, bool) else Decimal("NaN")
-            if number.is_finite() and number == number.to_integral_value() and number > 0:
-                return int(number)
-        except ArithmeticError:
-            pass
-        self.error(where, "must be a positive whole number")
-        return 0
+        """A count of items: a JSON number or a string holding one (Talabat sends "2")."""
+        number = Decimal("NaN")
+        if isinstance(value, int | Decimal | str) and not isinstance(value, bool):
+            try:
+                number = Decimal(value.strip() if isinstance(value, str) else value)
+            except ArithmeticError:  # "abc"
+                pass
+        # compared before int(): converting a hostile "1e10000000" would take minutes
+        if not number.is_finite() or not 0 < number <= MAX_QUANTITY or number != number.to_integral_value():
+            self.error(where, f"must be a whole number from 1 to {MAX_QUANTITY}")
+            return 0
+        return int(number)
 
     def require_object(self, payload: Any) -> dict:
         """The body must be a JSON object; anything else stops here with that one error."""
@@ -84,11 +91,30 @@ class Reader:
         return payload
 
     def text(self, value: Any) -> str:
-        return "" if value is None else str(value)
+        return as_text(value)
+
+    def identifier(self, value: Any, where: str, *, required: bool = False, max_length: int = 100) -> str:
+        """An id the hub stores in a column of `max_length` characters."""
+        text = self.text(value)
+        if required and not text:
+            self.error(where, "is required")
+        elif len(text) > max_length:
+            self.error(where, f"must be at most {max_length} characters")
+            return text[:max_length]
+        return text
 
     def check(self) -> None:
         if self.errors:
             raise AdapterErrors(self.errors)
+
+
+def as_text(value: Any) -> str:
+    """Free text as sent: numbers become their digits; objects, lists, booleans and null ""."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    return ""
 
 
 def object_at(mapping: dict, key: str) -> dict:
@@ -118,11 +144,14 @@ def choose_currency(reader: Reader, *candidates: str) -> str:
 
 
 def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
+    """An ISO 8601 time as UTC; unreadable ones, and those at the calendar's edge that no database
+    can hold in UTC (0001-01-01T00:00:00+14:00), are None. A time without offset is taken as UTC."""
+    if not isinstance(value, str) or not value or len(value) > 64:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
 
 

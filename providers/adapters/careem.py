@@ -12,6 +12,7 @@ from providers.adapters.base import (
     Context,
     ProviderEvent,
     Reader,
+    as_text,
     choose_currency,
     internal_order,
     invalid_item,
@@ -33,7 +34,7 @@ DISCOUNT_FIELDS = ("merchant_discount_amount", "careem_discount_amount", "mercha
 def branch_id_of(payload: Any) -> str:
     details = payload.get("details") if isinstance(payload, dict) else None
     branch = details.get("branch") if isinstance(details, dict) else None
-    return str(branch.get("id") or "") if isinstance(branch, dict) else ""
+    return as_text(branch.get("id")) if isinstance(branch, dict) else ""
 
 
 def parse(payload: Any, context: Context) -> ProviderEvent:
@@ -54,8 +55,8 @@ def _envelope(payload: dict, context: Context, reader: Reader) -> ProviderEvent:
     if not isinstance(details, dict):
         reader.error("details", "must be an object")
         reader.check()
-    order_id = reader.text(details.get("id"))
-    provider_status = reader.text(details.get("status")).lower()
+    order_id = reader.identifier(details.get("id"), "details.id")
+    provider_status = reader.identifier(details.get("status"), "details.status", max_length=64).lower()
     if event_type == "ORDER_CREATED":
         if not order_id:
             reader.error("details.id", "is required")
@@ -106,9 +107,9 @@ def _order(details: dict, context: Context, reader: Reader, order_id: str) -> di
     payment_type = reader.text(customer.get("payment_type") or details.get("merchant_pay_type")).lower()
     cash = payment_type == "cash"
     return internal_order(
-        provider=PROVIDER, external_order_id=order_id, branch_id=reader.text(branch.get("id")),
+        provider=PROVIDER, external_order_id=order_id, branch_id=reader.identifier(branch.get("id"), "details.branch.id"),
         placed_at=parse_time(details.get("created_at")), currency=reader.currency,
-        customer=_customer(customer),
+        customer=_customer(customer, reader),
         items=parsed_items, totals=totals,
         payment={"method": payment_type or None, "paid": not cash,
                  "collectMinor": reader.money(details.get("cash_in"), "details.cash_in") if cash else 0},
@@ -118,20 +119,24 @@ def _order(details: dict, context: Context, reader: Reader, order_id: str) -> di
 
 def _tax(subtotal: int, percentage: Any, reader: Reader) -> int:
     """Careem's formula adds tax_percentage of the original total; rounded half up to a minor unit."""
-    if isinstance(percentage, bool) or not isinstance(percentage, int | Decimal):
-        reader.error("details.price.tax_percentage", "must be a number")
+    if isinstance(percentage, str) and percentage.strip():
+        try:
+            percentage = Decimal(percentage.strip())
+        except ArithmeticError:
+            pass
+    if isinstance(percentage, bool) or not isinstance(percentage, int | Decimal) or not 0 <= percentage <= 100:
+        reader.error("details.price.tax_percentage", "must be a number from 0 to 100")
         return 0
     return int((Decimal(subtotal) * Decimal(percentage) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _customer(customer: dict) -> dict:
+def _customer(customer: dict, reader: Reader) -> dict:
     """Blank for Careem-delivered orders; a phone of 0 means none."""
-    phone = customer.get("phone_number")
-    address = customer.get("address") if isinstance(customer.get("address"), dict) else None
+    phone = reader.text(customer.get("phone_number"))
     return {
-        "name": customer.get("name") or None,
-        "phone": str(phone) if phone not in (None, 0, "0", "") else None,
-        "address": address,
+        "name": reader.text(customer.get("name")) or None,
+        "phone": phone if phone.strip("0") else None,
+        "address": object_at(customer, "address") or None,
     }
 
 
@@ -176,9 +181,7 @@ def _options(groups: Any, where: str, reader: Reader) -> list[dict]:
 
 def _simple_form(payload: dict, context: Context, reader: Reader) -> ProviderEvent:
     """`{"order_id", "customer": {"name", "phone"}, "items": [{"name", "quantity", "price"}], "total_amount"}`."""
-    order_id = reader.text(payload.get("order_id"))
-    if not order_id:
-        reader.error("order_id", "is required")
+    order_id = reader.identifier(payload.get("order_id"), "order_id", required=True)
     reader.currency = choose_currency(reader, context.branch_currency, context.default_currency)
     customer = object_at(payload, "customer")
     raw_items = payload.get("items")
@@ -203,7 +206,8 @@ def _simple_form(payload: dict, context: Context, reader: Reader) -> ProviderEve
     reader.check()
     order = internal_order(
         provider=PROVIDER, external_order_id=order_id, branch_id="", placed_at=None, currency=reader.currency,
-        customer={"name": customer.get("name") or None, "phone": reader.text(customer.get("phone")) or None, "address": None},
+        customer={"name": reader.text(customer.get("name")) or None, "phone": reader.text(customer.get("phone")) or None,
+                  "address": None},
         items=items,
         totals={"subtotalMinor": subtotal, "taxMinor": 0, "deliveryFeeMinor": 0, "serviceFeeMinor": 0,
                 "discountMinor": 0, "totalMinor": total},

@@ -6,12 +6,14 @@ already multiplied by its quantity. Currency: `localInfo.currencySymbol` when it
 else the branch's, else TALABAT_DEFAULT_CURRENCY.
 """
 
+import uuid
 from typing import Any
 
 from providers.adapters.base import (
     Context,
     ProviderEvent,
     Reader,
+    as_text,
     choose_currency,
     internal_order,
     invalid_item,
@@ -29,15 +31,15 @@ def branch_id_of(payload: Any, context: Context) -> str:
     if context.branch_id:
         return context.branch_id
     restaurant = payload.get("platformRestaurant") if isinstance(payload, dict) else None
-    return str(restaurant.get("id") or "") if isinstance(restaurant, dict) else ""
+    return as_text(restaurant.get("id")) if isinstance(restaurant, dict) else ""
 
 
 def parse_status(payload: Any, context: Context) -> ProviderEvent:
     reader = Reader()
     payload = reader.require_object(payload)
-    status = reader.text(payload.get("status"))
-    if not status:
-        reader.error("status", "is required")
+    status = reader.identifier(payload.get("status"), "status", required=True, max_length=64)
+    if not _is_uuid(context.remote_order_id):
+        reader.error("remoteOrderId", "must be the hub order id (a UUID) answered to the dispatch")
     reader.check()
     occurred = reader.text(payload.get("occurredAt"))
     return ProviderEvent(kind="status_update", event_type="posOrderStatus",
@@ -49,11 +51,8 @@ def parse_status(payload: Any, context: Context) -> ProviderEvent:
 def parse_dispatch(payload: Any, context: Context) -> ProviderEvent:
     reader = Reader()
     payload = reader.require_object(payload)
-    token, code = reader.text(payload.get("token")), reader.text(payload.get("code"))
-    if not token:
-        reader.error("token", "is required")
-    if not code:
-        reader.error("code", "is required")
+    token = reader.identifier(payload.get("token"), "token", required=True)
+    code = reader.identifier(payload.get("code"), "code", required=True)
     local = object_at(payload, "localInfo")
     reader.currency = choose_currency(reader, reader.text(local.get("currencySymbol")), context.branch_currency,
                                       context.default_currency)
@@ -132,9 +131,9 @@ def _toppings_total(modifiers: list[dict]) -> int:
 def _customer(payload: dict) -> dict:
     customer = object_at(payload, "customer")
     delivery = object_at(payload, "delivery")
-    name = " ".join(part for part in (customer.get("firstName"), customer.get("lastName")) if part)
-    address = delivery.get("address") if isinstance(delivery.get("address"), dict) else None
-    return {"name": name or None, "phone": customer.get("mobilePhone") or None, "address": address}
+    name = " ".join(part for part in (as_text(customer.get("firstName")), as_text(customer.get("lastName"))) if part)
+    address = object_at(delivery, "address") or None
+    return {"name": name or None, "phone": as_text(customer.get("mobilePhone")) or None, "address": address}
 
 
 def _expedition(payload: dict) -> str:
@@ -146,5 +145,12 @@ def _expedition(payload: dict) -> str:
 
 
 def _comment(payload: dict) -> str:
-    comments = payload.get("comments")
-    return str(comments.get("customerComment") or "") if isinstance(comments, dict) else ""
+    return as_text(object_at(payload, "comments").get("customerComment"))
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

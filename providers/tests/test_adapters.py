@@ -144,9 +144,20 @@ def test_talabat_currency_symbol_that_is_not_iso_falls_back_to_the_branch():
     assert talabat.parse_dispatch(payload, Context(branch_currency="BHD")).order["currency"] == "BHD"
 
 
+HUB_ORDER_ID = "5d0f3b0e-8c41-4c59-9a8e-0f0c1b6a2d11"
+
+
 def test_talabat_status():
     event = talabat.parse_status(load("talabat/status_picked_up.json"),
-                                 Context(branch_id="kw-684213", remote_order_id="5d0f…"))
+                                 Context(branch_id="kw-684213", remote_order_id=HUB_ORDER_ID))
 
-    assert (event.kind, event.status, event.hub_order_id) == ("status_update", "PICKED_UP", "5d0f…")
-    assert talabat.parse_status({"status": "COURIER_ARRIVED_AT_VENDOR"}, Context()).status == ""
+    assert (event.kind, event.status, event.hub_order_id) == ("status_update", "PICKED_UP", HUB_ORDER_ID)
+    assert talabat.parse_status({"status": "COURIER_ARRIVED_AT_VENDOR"}, Context(remote_order_id=HUB_ORDER_ID)).status == ""
+
+
+def test_talabat_status_for_an_order_id_that_is_not_the_hubs_is_a_field_error():
+    with pytest.raises(AdapterErrors) as refused:
+        talabat.parse_status({"status": "ORDER_PICKED_UP"}, Context(remote_order_id="not-a-uuid"))
+
+    assert refused.value.errors == [{"field": "remoteOrderId",
+                                     "message": "must be the hub order id (a UUID) answered to the dispatch"}]

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import jwt
 import requests
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {file}")
         body = file.read_bytes()
         config = settings.PROVIDER_INTAKE[provider]
-        path = f"/api/webhooks/talabat/order/{plugin_order}" if plugin_order else f"/api/webhooks/{provider}"
+        path = f"/api/webhooks/talabat/order/{quote(plugin_order, safe='')}" if plugin_order else f"/api/webhooks/{provider}"
         headers = {"Content-Type": "application/json",
                    **auth_headers(provider, body, config["auth_mode"], secret or config["secret"])}
         try:

@@ -3,6 +3,7 @@
 import json
 import time
 import uuid
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         secret = o["secret"] or settings.WALLET_HMAC_SECRET.split(",")[0].strip()
         ref_id = o["ref"] or f"ref-{uuid.uuid4().hex[:16]}"
         if operation == "get":
-            method, path, body = "GET", f"/wallet/transactions/{ref_id}", b""
+            method, path, body = "GET", f"/wallet/transactions/{quote(ref_id, safe='')}", b""
         elif operation == "rollback":
             if not o["original"]:
                 raise CommandError("rollback needs --original REFID")

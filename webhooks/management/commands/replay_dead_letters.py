@@ -1,23 +1,10 @@
 import getpass
-from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.timezone import is_naive, make_aware
 
+from hub.cli import moment_arg
 from webhooks.models import Destination, OutboxMessage
 from webhooks.replay import outbox_replay
-
-
-def _moment(text: str, *, end_of_day: bool) -> datetime:
-    """ISO date or datetime; a bare date means its start (--since) or its end (--until), UTC."""
-    if day := parse_date(text):
-        moment = datetime.combine(day, datetime.max.time() if end_of_day else datetime.min.time())
-    else:
-        moment = parse_datetime(text)
-    if moment is None:
-        raise CommandError(f"not an ISO date or datetime: {text!r}")
-    return make_aware(moment) if is_naive(moment) else moment
 
 
 class Command(BaseCommand):
@@ -36,10 +23,10 @@ class Command(BaseCommand):
         messages = OutboxMessage.objects.filter(destination__name=destination, status=OutboxMessage.Status.DEAD_LETTER)
         filters: dict[str, str] = {"destination": destination}
         if since:
-            messages = messages.filter(created_at__gte=_moment(since, end_of_day=False))
+            messages = messages.filter(created_at__gte=moment_arg(since, end_of_day=False))
             filters["since"] = since
         if until:
-            messages = messages.filter(created_at__lte=_moment(until, end_of_day=True))
+            messages = messages.filter(created_at__lte=moment_arg(until, end_of_day=True))
             filters["until"] = until
         if event_type:
             messages = messages.filter(event_type=event_type)

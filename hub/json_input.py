@@ -1,0 +1,97 @@
+"""The one place where incoming JSON becomes values the hub can compute with and store.
+
+`load_json` parses a raw body the way money needs it (every non-integer number a `Decimal`, never
+a float; `NaN`/`Infinity`, which are not JSON, refused) and returns a tree that is safe to keep:
+strings hold no lone surrogate and no NUL (PostgreSQL and UTF-8 can store neither; each becomes
+U+FFFD), and nesting is bounded. `storable` turns a tree that still holds `Decimal`s (the parts a
+provider sent that an adapter passes through, such as an address with coordinates) into plain JSON
+types, keeping every number's value exactly.
+"""
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+MAX_DEPTH = 64  # far deeper than any order; a RecursionError while storing began near 450
+MAX_INT_DIGITS = 18  # longer integer literals stay Decimal: no quadratic int() on a hostile body
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+class NotJson(ValueError):
+    """The body is not a JSON text (or uses NaN/Infinity, which JSON does not have)."""
+
+
+class TooDeep(ValueError):
+    """The body nests objects and arrays deeper than MAX_DEPTH."""
+
+
+def _integer(literal: str) -> int | Decimal:
+    return int(literal) if len(literal) <= MAX_INT_DIGITS else Decimal(literal)
+
+
+def _not_json_constant(name: str) -> Any:
+    raise NotJson(f"{name} is not a JSON value")
+
+
+def clean_text(text: str) -> str:
+    """`text` with every lone surrogate and NUL replaced by U+FFFD."""
+    return UNSTORABLE.sub(REPLACEMENT, text)
+
+
+def _clean(value: Any, depth: int, replace: bool) -> Any:
+    if isinstance(value, str):
+        return clean_text(value) if replace and UNSTORABLE.search(value) else value
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        raise TooDeep(f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        return {_clean(key, depth, replace): _clean(item, depth + 1, replace) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clean(item, depth + 1, replace) for item in value]
+    return value
+
+
+def load_json(raw: bytes | str, *, replace_unstorable: bool = True) -> Any:
+    """Parse and clean a body. Raises NotJson or TooDeep. Without `replace_unstorable` strings are
+    left as sent, for a caller that refuses them instead (`has_unstorable`)."""
+    try:
+        parsed = json.loads(raw, parse_float=Decimal, parse_int=_integer, parse_constant=_not_json_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise NotJson(str(exc)[:200]) from None
+    return _clean(parsed, 0, replace_unstorable)
+
+
+def has_unstorable(value: Any) -> bool:
+    """Whether any string in `value`, key or value, holds a lone surrogate or a NUL."""
+    if isinstance(value, str):
+        return UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(has_unstorable(key) or has_unstorable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(has_unstorable(item) for item in value)
+    return False
+
+
+def storable_number(number: Decimal) -> int | float | str:
+    """The JSON number a provider sent, as a value `json.dumps` writes with the same value: an int
+    when whole and short, a float when its shortest form is that very decimal, else the exact text."""
+    if not number.is_finite():
+        return str(number)
+    if number == number.to_integral_value() and number.adjusted() < MAX_INT_DIGITS:
+        return int(number)
+    as_float = float(number)
+    if Decimal(repr(as_float)) == number:
+        return as_float
+    return str(number)
+
+
+def storable(value: Any) -> Any:
+    """A copy of `value` holding only JSON types (Decimal → `storable_number`)."""
+    if isinstance(value, Decimal):
+        return storable_number(value)
+    if isinstance(value, dict):
+        return {key: storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    return value
