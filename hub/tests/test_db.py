@@ -31,3 +31,18 @@ def test_inside_a_transaction_a_failed_statement_leaves_it_usable():
         IdempotencyKey.objects.create(client_id="c", key="other", fingerprint="f", locked_until="2030-01-01T00:00:00Z")
 
     assert IdempotencyKey.objects.count() == 2
+
+
+def test_a_database_error_is_described_without_its_message_which_may_quote_row_values():
+    from django.db import DataError
+
+    from hub.db import describe_error
+
+    class Cause(Exception):
+        sqlstate = "22021"
+
+    error = DataError('invalid byte sequence; CONTEXT: COPY orders, line 1: "+962791234567"')
+    error.__cause__ = Cause()
+
+    assert describe_error(error) == "DataError (SQLSTATE 22021)"
+    assert describe_error(ValueError("plain")) == "ValueError: plain"

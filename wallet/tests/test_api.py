@@ -275,3 +275,48 @@ def test_several_secrets_allow_rotation(client, operator, settings):
 
     assert wallet_post(client, "debit", debit_body("a"), secret="old-secret").status_code == 201
     assert wallet_post(client, "debit", debit_body("b"), secret="new-secret").status_code == 201
+
+
+@pytest.mark.parametrize("timestamp", ["²", "١٧٠٠٠٠٠٠٠٠", "1e9", " 17"])
+def test_timestamps_that_are_not_ascii_digits_are_the_same_401(client, timestamp):
+    raw = json.dumps(debit_body()).encode()
+    headers = {**signed_headers(raw), "HTTP_X_TIMESTAMP": timestamp}
+
+    answer = client.post("/wallet/debit", data=raw, content_type="application/json", **headers)
+
+    assert answer.status_code == 401
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"playerId": "p", "amountCents": 1, "currency": "USD", "refId": "r", "meta": {"x": NaN}}',
+    b'{"playerId": "p", "amountCents": 1, "currency": "USD", "refId": "r", "meta": {"x": "a\\u0000b"}}',
+    b'{"playerId": "p\\ud800", "amountCents": 1, "currency": "USD", "refId": "r"}',
+    b'{"playerId": "p", "amountCents": 1, "currency": "USD", "refId": "r", "meta": {"x": 1e400}}',
+], ids=["nan", "nul", "surrogate", "huge-float"])
+def test_values_no_database_can_store_are_400_or_kept_exactly(client, operator, raw):
+    approve(operator)
+
+    answer = client.post("/wallet/debit", data=raw, content_type="application/json", **signed_headers(raw))
+
+    if b"1e400" in raw:  # a valid number: kept as its exact text, never Infinity
+        assert answer.status_code == 201
+        assert WalletTransaction.objects.get().meta == {"x": "1E+400"}
+    else:
+        assert answer.status_code == 400
+        assert WalletTransaction.objects.count() == 0
+
+
+def test_a_database_outage_is_503_with_retry_after_and_the_error_body(client, monkeypatch):
+    from django.db import OperationalError
+
+    def database_down(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr("wallet.idempotency.idempotency_begin", database_down)
+    raw = json.dumps(debit_body()).encode()
+
+    answer = client.post("/wallet/debit", data=raw, content_type="application/json", **signed_headers(raw))
+
+    assert (answer.status_code, answer["Retry-After"]) == (503, "5")
+    assert answer.json() == {"status": "SERVICE_UNAVAILABLE", "error": {
+        "code": "SERVICE_UNAVAILABLE", "message": "The database is unavailable; retry later.", "details": None}}

@@ -199,3 +199,20 @@ def test_the_resolver_settles_what_a_lost_answer_left_pending(client, operator, 
     assert (tx.status, tx.balance_cents) == (WalletTransaction.Status.COMPLETED, 8766)
     assert OutboxMessage.objects.get().event_type == "wallet.transaction.completed"
     assert operator_balance(operator) == "87.66"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ref_id", ["bet#1", "bet?1", "bet/1", "bet%2F1"])
+def test_the_resolver_asks_the_operator_about_the_very_refid(client, operator, settings, ref_id):
+    """An unencoded "bet/1" once asked about "bet", got 404 and settled a charged debit FAILED."""
+    DestinationFactory(name="rgs")
+    settings.OPERATOR_TIMEOUT_SECONDS = 0.5
+    settings.OPERATOR_MAX_ATTEMPTS = 1
+    operator.script("withdraw", [{"pass": True, "delayMs": 1500}])
+    assert wallet_post(client, "debit", debit_body(ref_id=ref_id)).status_code == 503
+    time.sleep(1.2)
+
+    assert wallet_resolve_pending(older_than_seconds=0) == 1
+
+    assert WalletTransaction.objects.get().status == WalletTransaction.Status.COMPLETED
+    assert operator_balance(operator) == "87.66"

@@ -252,3 +252,29 @@ def test_a_nudge_delivers_one_batch_of_whatever_is_due(http, settings):
     delivered = set(OutboxMessage.objects.filter(status=Status.DELIVERED).values_list("id", flat=True))
     assert delivered == {message.id for message in due}
     assert OutboxMessage.objects.get(id=later.id).status == Status.PENDING
+
+
+def test_a_message_that_cannot_be_sent_fails_on_its_own_without_holding_its_batch(http, monkeypatch):
+    from webhooks import delivery
+
+    destination = DestinationFactory(url=URL)
+    broken, fine = OutboxMessageFactory(destination=destination), OutboxMessageFactory(destination=destination)
+    real_envelope = delivery.envelope_body
+
+    def envelope(message):
+        if message.id == broken.id:
+            return '{"data":"\ud800"}'  # a lone surrogate: UTF-8 cannot encode it
+        return real_envelope(message)
+
+    monkeypatch.setattr(delivery, "envelope_body", envelope)
+    http.post(URL, status=200)
+
+    assert outbox_deliver_due() == 2
+
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert (fine.status, fine.attempts) == (Status.DELIVERED, 1)
+    assert (broken.status, broken.attempts) == (Status.DEAD_LETTER, 1)
+    assert broken.last_error.startswith("cannot be sent: UnicodeEncodeError")
+    assert len(http.calls) == 1
+    assert outbox_deliver_due() == 0  # never claimed again
