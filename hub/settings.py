@@ -190,6 +190,11 @@ if CELERY_BROKER_URL.startswith("filesystem:"):
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Broker outages: the worker and beat keep reconnecting (never give up and exit), and sockets that
+# died with a restarted Redis are noticed by the health check instead of hanging.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+if CELERY_BROKER_URL.startswith(("redis:", "rediss:")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"health_check_interval": 10, "socket_keepalive": True, "retry_on_timeout": True}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
