@@ -37,10 +37,12 @@ class Supervisor:
             code = self._wait()
             if self.stopping:
                 return 0
-            delay = FIRST_DELAY if time.monotonic() - started > STABLE_SECONDS else min(delay * 2, MAX_DELAY)
+            if time.monotonic() - started > STABLE_SECONDS:
+                delay = FIRST_DELAY
             print(f"supervise: {self.command[0]} exited with {code}; restarting in {delay:.0f} s",
                   file=sys.stderr, flush=True)
             deadline = time.monotonic() + delay
+            delay = min(delay * 2, MAX_DELAY)
             while not self.stopping and time.monotonic() < deadline:
                 time.sleep(0.1)
         return 0
