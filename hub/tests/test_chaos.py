@@ -1,0 +1,313 @@
+"""Chaos: the whole stack on its own PostgreSQL and Redis, under retrying clients, while the test
+kills the database, the web and worker processes and the broker. Afterwards every request has a
+definitive answer, nothing answered 5xx but 503, no money moved twice, every webhook and order
+arrived, reconciliation is clean and no process stayed dead.
+
+Run by `.ci/run` (`make chaos`); it needs PostgreSQL's server binaries and redis-server.
+"""
+
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+from hub.signing import wallet_signature
+from hub.testing import BASE_DIR, free_port, http_ok, start_process, stop_process, subprocess_env, wait_until
+from mock_services.testing import start_mock
+
+pytestmark = pytest.mark.chaos
+INITDB = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+DEFINITE_WALLET = {201, 400, 401, 402, 404, 409, 422, 502}
+CLIENT_PATIENCE_SECONDS = 120
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+class PostgresCluster:
+    """A throwaway cluster of this test's own, so it can be killed without harming anyone else's."""
+
+    def __init__(self) -> None:
+        self.bin = Path(INITDB[-1]).parent
+        self.root = Path(tempfile.mkdtemp(prefix="hub-chaos-pg-", dir="/tmp"))
+        self.data, self.port = self.root / "data", free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+        subprocess.run(_as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                                     "-E", "UTF8"]), check=True, capture_output=True, cwd="/")
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
+                                     str(self.root / "log"), "-w", "start"]), check=True, capture_output=True, cwd="/")
+
+    def crash(self) -> None:
+        subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
+                       check=True, capture_output=True, cwd="/")
+
+    def remove(self) -> None:
+        subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
+                       capture_output=True, cwd="/")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class RedisServer:
+    def __init__(self, log: Path) -> None:
+        self.port, self.log, self.process = free_port(), log, None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                         "--appendonly", "no", "--logfile", str(self.log)])
+        wait_until(lambda: subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout
+                   == b"PONG\n", timeout=10, what="redis")
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(child) for child in found]
+
+
+@dataclass
+class Load:
+    """Retrying clients: the RGS debiting, a provider posting orders."""
+
+    hub: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    seen: Counter = field(default_factory=Counter)  # every answer, by kind and status
+    final: dict = field(default_factory=dict)  # (kind, refId or order id) → definitive status (None: gave up)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _note(self, kind: str, status: int | str) -> None:
+        with self.lock:
+            self.seen[(kind, status)] += 1
+
+    def _retry(self, kind: str, key: str, send, definite) -> None:
+        deadline = time.monotonic() + CLIENT_PATIENCE_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                answer = send()
+            except requests.RequestException:
+                self._note(kind, "connection-error")
+                time.sleep(0.5)
+                continue
+            self._note(kind, answer.status_code)
+            if definite(answer):
+                with self.lock:
+                    self.final[(kind, key)] = answer.status_code
+                return
+            time.sleep(min(float(answer.headers.get("Retry-After", "1")), 2.0))
+        with self.lock:
+            self.final[(kind, key)] = None
+
+    def debits(self, client: int) -> None:
+        from django.conf import settings
+
+        secret = settings.WALLET_HMAC_SECRET.split(",")[0]
+        while not self.stop.is_set():
+            ref_id, key = f"chaos-{client}-{uuid.uuid4().hex[:10]}", str(uuid.uuid4())
+            body = json.dumps({"playerId": f"p-{ref_id}", "amountCents": 150, "currency": "USD", "refId": ref_id}).encode()
+
+            def send() -> requests.Response:
+                stamp = str(int(time.time()))
+                headers = {"Content-Type": "application/json", "X-Timestamp": stamp, "Idempotency-Key": key,
+                           "X-Signature": wallet_signature(body=body, timestamp=stamp, secret=secret)}
+                return requests.post(f"{self.hub}/wallet/debit", data=body, headers=headers, timeout=15)
+
+            def definite(answer: requests.Response) -> bool:
+                in_progress = answer.status_code == 409 and b"REQUEST_IN_PROGRESS" in answer.content
+                return answer.status_code in DEFINITE_WALLET and not in_progress
+
+            self._retry("wallet", ref_id, send, definite)
+
+    def orders(self) -> None:
+        import hashlib
+        import hmac
+
+        from django.conf import settings
+
+        template = json.loads((BASE_DIR / "providers/tests/fixtures/careem/order_created_jod.json").read_text())
+        secret = settings.PROVIDER_INTAKE["careem"]["secret"]
+        while not self.stop.is_set():
+            order_id = f"chaos-{uuid.uuid4().hex[:12]}"
+            template["details"]["id"] = order_id
+            body = json.dumps(template).encode()
+            signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+            def send() -> requests.Response:
+                return requests.post(f"{self.hub}/api/webhooks/careem", data=body, timeout=15,
+                                     headers={"Content-Type": "application/json", "x-careem-signature": signature})
+
+            self._retry("intake", order_id, send, lambda answer: answer.status_code in {200, 422})
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def chaos_stack(tmp_path):
+    if not INITDB or not shutil.which("redis-server"):
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("the chaos test needs PostgreSQL's server binaries and redis-server")
+        pytest.skip("needs PostgreSQL's server binaries (initdb) and redis-server")
+    cluster, redis = PostgresCluster(), RedisServer(tmp_path / "redis.log")
+    processes: dict[str, subprocess.Popen] = {}
+    mocks = []
+    try:
+        cluster.start()
+        redis.start()
+        mocks = [start_mock(name, log_dir=tmp_path) for name in ("operator", "rgs", "backend")]
+        operator, rgs, backend = mocks
+        hub_port = free_port()
+        env = subprocess_env(
+            DATABASE_URL=cluster.url, CELERY_BROKER_URL=f"redis://127.0.0.1:{redis.port}/0",
+            CACHE_URL=f"redis://127.0.0.1:{redis.port}/1", OPERATOR_BASE_URL=operator.url,
+            RGS_WEBHOOK_URL=f"{rgs.url}/webhooks", BACKEND_URL=backend.url, OUTBOX_SWEEP_SECONDS="2",
+            OPERATOR_RETRY_DEADLINE_SECONDS="3", OPERATOR_TIMEOUT_SECONDS="2", WEBHOOK_RATE_LIMIT="1000000",
+            CELERY_TASK_DEFAULT_QUEUE=f"chaos-{uuid.uuid4().hex[:8]}", LOG_FORMAT="console", LOG_LEVEL="INFO",
+        )
+        for command in (["migrate", "--noinput"], ["setup_periodic_tasks"], ["setup_destinations"],
+                        ["setup_providers", "--demo"]):
+            subprocess.run([sys.executable, "manage.py", *command], env=env, cwd=BASE_DIR, check=True, capture_output=True)
+        supervised = {
+            "web": ["-m", "gunicorn", "hub.wsgi:application", "-c", "python:hub.gunicorn_conf", "--bind",
+                    f"127.0.0.1:{hub_port}", "--workers", "2", "--threads", "4"],
+            "worker": ["-m", "celery", "-A", "hub", "worker", "--concurrency", "2", "--loglevel", "INFO",
+                       "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            "beat": ["-m", "celery", "-A", "hub", "beat", "--loglevel", "WARNING"],
+        }
+        for name, args in supervised.items():
+            processes[name] = start_process(["-m", "hub.supervise", "--", sys.executable, *args], env=env,
+                                            log=tmp_path / f"{name}.log")
+        hub = f"http://127.0.0.1:{hub_port}"
+        wait_until(lambda: http_ok(f"{hub}/health"), timeout=60, what="the hub", log=tmp_path / "web.log")
+        yield {"hub": hub, "cluster": cluster, "redis": redis, "processes": processes, "env": env, "logs": tmp_path,
+               "operator": operator, "rgs": rgs, "backend": backend}
+    finally:
+        for process in processes.values():
+            stop_process(process)
+        for mock in mocks:
+            mock.stop()
+        if redis.process:
+            redis.kill()
+        cluster.remove()
+
+
+def _query(url: str, sql: str) -> list[tuple]:
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), connect_timeout=5) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def _manage(stack, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], env=stack["env"], cwd=BASE_DIR, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost(chaos_stack):
+    stack, faults = chaos_stack, Counter()
+    load = Load(hub=stack["hub"])
+    threads = [threading.Thread(target=load.debits, args=(n,)) for n in range(4)] + [threading.Thread(target=load.orders)]
+    for thread in threads:
+        thread.start()
+
+    time.sleep(4)
+    stack["cluster"].crash()
+    faults["postgres killed"] += 1
+    time.sleep(5)
+    stack["cluster"].start()
+    time.sleep(4)
+    gunicorn_master = _children(stack["processes"]["web"].pid)[0]
+    for worker in _children(gunicorn_master):
+        os.kill(worker, signal.SIGKILL)
+        faults["gunicorn worker SIGKILLed"] += 1
+    celery_main = _children(stack["processes"]["worker"].pid)[0]
+    for child in _children(celery_main)[:1]:
+        os.kill(child, signal.SIGKILL)
+        faults["celery child SIGKILLed"] += 1
+    time.sleep(4)
+    stack["redis"].kill()
+    faults["redis killed"] += 1
+    time.sleep(4)
+    stack["redis"].start()
+    time.sleep(6)
+    load.stop.set()
+    for thread in threads:
+        thread.join(timeout=CLIENT_PATIENCE_SECONDS + 30)
+
+    # Settle: what stayed PENDING is resolved; the sweep delivers what lost its nudge.
+    db = stack["cluster"].url
+    resolved = _manage(stack, "shell", "-c", "from wallet.services import wallet_resolve_pending as r; "
+                                             "print(r(older_than_seconds=0))")
+    assert resolved.returncode == 0, resolved.stderr
+    undelivered = "SELECT status, attempts, leased_until IS NOT NULL, count(*) FROM webhooks_outboxmessage " \
+                  "WHERE status <> 'DELIVERED' GROUP BY 1, 2, 3"
+    try:
+        wait_until(lambda: not _query(db, undelivered), timeout=120, what="the outbox to drain")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {_query(db, undelivered)}\n{(stack['logs'] / 'worker.log').read_text()[-3000:]}")
+
+    statuses = Counter(status for (_, status), count in load.seen.items() for _ in range(count))
+    print(f"\nchaos: faults {dict(faults)}; requests {sum(load.seen.values())}; operations {len(load.final)}; "
+          f"answers by kind and status {dict(sorted(load.seen.items(), key=str))}")
+    assert faults == {"postgres killed": 1, "gunicorn worker SIGKILLed": 2, "celery child SIGKILLed": 1, "redis killed": 1}
+    assert statuses[503] > 0, "the faults were not felt: the test proves nothing"
+    assert [key for key, status in load.final.items() if status is None] == []  # every request got a definitive answer
+    assert {status for status in statuses if isinstance(status, int) and status >= 500} <= {503}
+    assert {status for status in load.final.values()} <= {200, 201}
+
+    hub_completed = {row[0] for row in _query(db, "SELECT ref_id FROM wallet_wallettransaction WHERE status = 'COMPLETED'")}
+    debits = {key for kind, key in load.final if kind == "wallet"}
+    assert debits and debits == hub_completed
+    applied = _operator_withdrawals(stack["operator"].url)
+    assert max(applied.values()) == 1  # each refId charged at most once
+    assert set(applied) == hub_completed  # hub COMPLETED = Operator applied
+
+    settled = _query(db, "SELECT count(*) FROM wallet_wallettransaction WHERE status <> 'PENDING' AND NOT is_tombstone")
+    webhooks = {row[0] for row in _query(db, "SELECT event_id FROM webhooks_outboxmessage m JOIN webhooks_destination d "
+                                             "ON d.id = m.destination_id WHERE d.name = 'rgs'")}
+    received = {item["webhookId"] for item in stack["rgs"].control("webhooks")["items"]}
+    assert len(webhooks) == settled[0][0] and webhooks <= received  # every settled transaction's webhook arrived
+
+    accepted = {row[0] for row in _query(db, "SELECT id::text FROM providers_order")}
+    orders = [entry["orderId"] for entry in stack["backend"].control("orders")["orders"]]
+    assert sorted(orders) == sorted(accepted) and len(orders) == len(set(orders))  # each exactly once, by id
+    assert len(accepted) == len([key for kind, key in load.final if kind == "intake"]) > 0
+    today = datetime.now(UTC).date()
+
+    reconcile = _manage(stack, "reconcile", "--date", str(today), "--output-dir", str(stack["logs"] / "reports"))
+    assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
+
+    for name, supervisor in stack["processes"].items():
+        assert supervisor.poll() is None and _children(supervisor.pid), f"{name} stayed dead"
+    assert requests.get(f"{stack['hub']}/health", timeout=5).json()["status"] == "ok"
+
+
+def _operator_withdrawals(operator_url: str) -> Counter:
+    from django.conf import settings
+
+    today, applied, cursor = datetime.now(UTC).date(), Counter(), None
+    while True:
+        page = requests.get(f"{operator_url}/api/v1/transactions", timeout=10, params={
+            "from": f"{today}T00:00:00Z", "to": f"{today}T23:59:59Z", "limit": 1000, **({"cursor": cursor} if cursor else {})},
+            headers={"Authorization": f"Bearer {settings.OPERATOR_API_KEY}"}).json()
+        applied.update(item["transaction_id"] for item in page["items"] if item["type"] == "withdraw")
+        if not (cursor := page["next_cursor"]):
+            return applied
