@@ -320,3 +320,28 @@ def test_a_processing_failure_is_kept_answered_503_and_reprocessed_once(client, 
     first.refresh_from_db()
     assert first.reprocessed_at is not None
     assert InboundWebhook.objects.get(id=first.reprocessed_as).outcome == "accepted"
+
+
+def test_the_admin_reprocesses_selected_failed_webhooks_with_its_permission_only(client, admin_client, monkeypatch):
+    from django.contrib.auth.models import Permission, User
+
+    with monkeypatch.context() as patch:
+        patch.setattr("webhooks.intake.order_create", lambda **kwargs: 1 / 0)
+        post(client, "careem", careem_order())
+    failed = InboundWebhook.objects.get(outcome="failed")
+    action = {"action": "reprocess_selected", "_selected_action": [str(failed.id)]}
+    changelist = "/admin/webhooks/inboundwebhook/"
+
+    staff = User.objects.create_user("viewer", password="x", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_inboundwebhook"))
+    client.force_login(staff)
+    assert "reprocess_selected" not in client.get(changelist).content.decode()
+    client.post(changelist, action)
+    assert Order.objects.count() == 0  # without the permission nothing ran
+
+    answer = admin_client.post(changelist, action, follow=True)
+
+    assert "Reprocessed 1 failed webhooks" in answer.content.decode()
+    assert Order.objects.count() == 1
+    failed.refresh_from_db()
+    assert InboundWebhook.objects.get(id=failed.reprocessed_as).outcome == "accepted"
