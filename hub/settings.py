@@ -193,6 +193,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Broker outages: the worker and beat keep reconnecting (never give up and exit), and sockets that
 # died with a restarted Redis are noticed by the health check instead of hanging.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# No remote control (the hub never sends Celery control commands): its broadcast (pidbox) channel,
+# like gossip, mingle and heartbeats (off on the command line), is a channel that kombu's redis
+# transport could use after its connection was closed on a broker restart and crash the worker.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 if CELERY_BROKER_URL.startswith(("redis:", "rediss:")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"health_check_interval": 10, "socket_keepalive": True, "retry_on_timeout": True}
 CELERY_TASK_SERIALIZER = "json"

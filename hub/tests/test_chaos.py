@@ -297,6 +297,8 @@ def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost
 
     for name, supervisor in stack["processes"].items():
         assert supervisor.poll() is None and _children(supervisor.pid), f"{name} stayed dead"
+    restarted = {name for name in stack["processes"] if "supervise:" in (stack["logs"] / f"{name}.log").read_text()}
+    assert restarted == set(), f"exited and had to be restarted by their supervisor: {restarted}"
     assert requests.get(f"{stack['hub']}/health", timeout=5).json()["status"] == "ok"
 
 
