@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("wallet/", include("wallet.urls")),
-    path("api/webhooks/", include("webhooks.urls")),
+    path("api/webhooks/", include("providers.urls")),
 ]
 
 handler404 = "hub.exception_handlers.json_not_found"

@@ -1,9 +1,14 @@
+import structlog
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from hub.admin import ReadOnlyModelAdmin
-from providers.models import Branch, Order, OrderEvent, ProductMapping, Provider
+from providers.models import Branch, InboundWebhook, Order, OrderEvent, ProductMapping, Provider
+from providers.reprocess import inbound_reprocess_all
+
+logger = structlog.get_logger(__name__)
 
 
 @admin.register(Provider)
@@ -77,4 +82,34 @@ class OrderAdmin(ReadOnlyModelAdmin):
     @admin.display(boolean=True, description="warnings")
     def has_warnings(self, obj: Order) -> bool:
         return bool(obj.warnings)
+
+
+@admin.register(InboundWebhook)
+class InboundWebhookAdmin(ReadOnlyModelAdmin):
+    """The audit log of provider requests: read-only, secrets already redacted."""
+
+    list_display = ["received_at", "provider", "outcome", "status_code", "path", "remote_ip", "dedupe_key"]
+    list_filter = ["provider", "outcome", "status_code", "received_at"]
+    search_fields = ["id", "dedupe_key", "correlation_id"]
+    date_hierarchy = "received_at"
+    ordering = ["-received_at"]
+    readonly_fields = [f.name for f in InboundWebhook._meta.fields]
+    actions = ["reprocess_selected"]
+
+    def has_reprocess_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("providers.reprocess_inboundwebhook")
+
+    @admin.action(description="Reprocess selected failed webhooks", permissions=["reprocess"])
+    def reprocess_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        results = inbound_reprocess_all(webhooks=queryset)
+        logger.info("inbound_reprocessed", actor=request.user.get_username(), count=len(results),
+                    outcomes=[result.outcome for result in results])
+        if not results:
+            self.message_user(request, "None of the selected webhooks is a failed one waiting to be reprocessed.",
+                              messages.WARNING)
+            return
+        outcomes = ", ".join(f"{result.webhook_id[:8]}… → {result.outcome}" for result in results)
+        failed_again = any(result.outcome == InboundWebhook.Outcome.FAILED for result in results)
+        self.message_user(request, f"Reprocessed {len(results)} failed webhooks: {outcomes}.",
+                          messages.WARNING if failed_again else messages.SUCCESS)
 

@@ -1,4 +1,3 @@
-import structlog
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -7,11 +6,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from hub.admin import ReadOnlyModelAdmin
-from webhooks.models import DeliveryAttempt, Destination, InboundWebhook, OutboxMessage, ReplayAudit
+from webhooks.models import DeliveryAttempt, Destination, OutboxMessage, ReplayAudit
 from webhooks.replay import outbox_replay
-from webhooks.reprocess import inbound_reprocess_all
-
-logger = structlog.get_logger(__name__)
 
 Status = OutboxMessage.Status
 WRITE_ONLY_HELP = "Write-only: leave empty to keep the stored value."
@@ -143,35 +139,3 @@ class ReplayAuditAdmin(ReadOnlyModelAdmin):
     list_filter = ["replayed_at"]
     raw_id_fields = ["user"]
     readonly_fields = ["user", "actor", "replayed_at", "count", "filters"]
-
-
-
-@admin.register(InboundWebhook)
-class InboundWebhookAdmin(ReadOnlyModelAdmin):
-    """The audit log of provider requests: read-only, secrets already redacted."""
-
-    list_display = ["received_at", "provider", "outcome", "status_code", "path", "remote_ip", "dedupe_key"]
-    list_filter = ["provider", "outcome", "status_code", "received_at"]
-    search_fields = ["id", "dedupe_key", "correlation_id"]
-    date_hierarchy = "received_at"
-    ordering = ["-received_at"]
-    readonly_fields = [f.name for f in InboundWebhook._meta.fields]
-    actions = ["reprocess_selected"]
-
-    def has_reprocess_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("webhooks.reprocess_inboundwebhook")
-
-    @admin.action(description="Reprocess selected failed webhooks", permissions=["reprocess"])
-    def reprocess_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        results = inbound_reprocess_all(webhooks=queryset)
-        logger.info("inbound_reprocessed", actor=request.user.get_username(), count=len(results),
-                    outcomes=[result.outcome for result in results])
-        if not results:
-            self.message_user(request, "None of the selected webhooks is a failed one waiting to be reprocessed.",
-                              messages.WARNING)
-            return
-        outcomes = ", ".join(f"{result.webhook_id[:8]}… → {result.outcome}" for result in results)
-        failed_again = any(result.outcome == InboundWebhook.Outcome.FAILED for result in results)
-        self.message_user(request, f"Reprocessed {len(results)} failed webhooks: {outcomes}.",
-                          messages.WARNING if failed_again else messages.SUCCESS)
-

@@ -14,11 +14,11 @@ from rest_framework.views import APIView
 
 from hub import errors
 from hub.json_input import clean_text
+from providers import openapi
 from providers.adapters.base import Context
-from webhooks import openapi
-from webhooks.auth import client_ip
-from webhooks.intake import Inbound, intake_receive
-from webhooks.models import InboundWebhook
+from providers.auth import client_ip
+from providers.intake import Inbound, intake_receive
+from providers.models import InboundWebhook
 
 
 def _inbound(request: HttpRequest, provider: str, route: str, context: Context | None = None) -> Inbound:

@@ -29,10 +29,9 @@ from hub.logs import redact
 from hub.ratelimit import rate_limit_hit
 from providers.adapters import careem, talabat
 from providers.adapters.base import AdapterErrors, Context, ProviderEvent
-from providers.models import Branch, Order, OrderEvent, Provider
+from providers.auth import authenticated, ip_allowed
+from providers.models import Branch, InboundWebhook, Order, OrderEvent, Provider
 from providers.services import ForeignOrder, UnknownOrder, order_apply_status, order_create
-from webhooks.auth import authenticated, ip_allowed
-from webhooks.models import InboundWebhook
 
 Outcome = InboundWebhook.Outcome
 logger = structlog.get_logger(__name__)

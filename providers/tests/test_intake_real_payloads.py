@@ -13,9 +13,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import OperationalError
 
-from providers.models import Branch, Order, Provider
+from providers.models import Branch, InboundWebhook, Order, Provider
 from webhooks.delivery import envelope_body
-from webhooks.models import InboundWebhook, OutboxMessage
+from webhooks.models import OutboxMessage
 from webhooks.tests.factories import DestinationFactory
 
 pytestmark = pytest.mark.django_db
@@ -284,7 +284,7 @@ def test_a_database_outage_during_intake_is_503_with_retry_after(client, monkeyp
     def database_down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("webhooks.intake._branch", database_down)
+    monkeypatch.setattr("providers.intake._branch", database_down)
 
     answer = post(client, "careem", careem_order())
 
@@ -298,7 +298,7 @@ def test_a_processing_failure_is_kept_answered_503_and_reprocessed_once(client, 
         raise TypeError("Object of type Decimal is not JSON serializable")
 
     with monkeypatch.context() as patch:
-        patch.setattr("webhooks.intake.order_create", broken)
+        patch.setattr("providers.intake.order_create", broken)
         answer = post(client, "careem", careem_order())
         again = post(client, "careem", careem_order())  # the provider's retry fails the same way
 
@@ -326,11 +326,11 @@ def test_the_admin_reprocesses_selected_failed_webhooks_with_its_permission_only
     from django.contrib.auth.models import Permission, User
 
     with monkeypatch.context() as patch:
-        patch.setattr("webhooks.intake.order_create", lambda **kwargs: 1 / 0)
+        patch.setattr("providers.intake.order_create", lambda **kwargs: 1 / 0)
         post(client, "careem", careem_order())
     failed = InboundWebhook.objects.get(outcome="failed")
     action = {"action": "reprocess_selected", "_selected_action": [str(failed.id)]}
-    changelist = "/admin/webhooks/inboundwebhook/"
+    changelist = "/admin/providers/inboundwebhook/"
 
     staff = User.objects.create_user("viewer", password="x", is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_inboundwebhook"))

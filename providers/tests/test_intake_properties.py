@@ -18,8 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from hub.json_strategies import dumps, fresh_ids, mutated
-from providers.models import Branch, Order, Provider
-from webhooks.models import InboundWebhook
+from providers.models import Branch, InboundWebhook, Order, Provider
 from webhooks.tests.factories import DestinationFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from hub.cli import moment_arg
-from webhooks.reprocess import failed_webhooks, inbound_reprocess_all
+from providers.reprocess import failed_webhooks, inbound_reprocess_all
 
 
 class Command(BaseCommand):

@@ -10,8 +10,8 @@ import jwt
 import pytest
 from django.conf import settings
 
-from providers.models import Branch, Order, OrderEvent, ProductMapping, Provider
-from webhooks.models import InboundWebhook, OutboxMessage
+from providers.models import Branch, InboundWebhook, Order, OrderEvent, ProductMapping, Provider
+from webhooks.models import OutboxMessage
 from webhooks.tests.factories import DestinationFactory
 
 pytestmark = pytest.mark.django_db
@@ -248,7 +248,7 @@ def test_the_admin_lists_orders_audit_rows_and_never_shows_branch_secrets(client
     branch.secret = "very-secret-branch-key"
     branch.save()
 
-    pages = [admin_client.get(url) for url in ("/admin/providers/order/", "/admin/webhooks/inboundwebhook/",
+    pages = [admin_client.get(url) for url in ("/admin/providers/order/", "/admin/providers/inboundwebhook/",
                                                f"/admin/providers/branch/{branch.id}/change/",
                                                f"/admin/providers/order/{Order.objects.get().id}/change/")]
 

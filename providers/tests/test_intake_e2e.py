@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import connection
 
 from hub.testing import wait_until
-from providers.models import Order, Provider
-from webhooks.models import InboundWebhook, OutboxMessage
+from providers.models import InboundWebhook, Order, Provider
+from webhooks.models import OutboxMessage
 from webhooks.tests.factories import DestinationFactory
 
 pytestmark = pytest.mark.e2e

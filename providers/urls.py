@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from webhooks.apis import ProviderWebhookApi, TalabatDispatchApi, TalabatStatusApi, WebhookStatsApi
+from providers.apis import ProviderWebhookApi, TalabatDispatchApi, TalabatStatusApi, WebhookStatsApi
 
 urlpatterns = [
     re_path(r"^stats/(?P<provider>[a-z0-9_-]+)/?$", WebhookStatsApi.as_view(), name="webhook-stats"),

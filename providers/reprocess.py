@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from hub.json_input import load_json
 from providers.adapters.base import Context
-from webhooks.intake import ROUTES, Inbound, intake_process
-from webhooks.models import InboundWebhook
+from providers.intake import ROUTES, Inbound, intake_process
+from providers.models import InboundWebhook
 
 Outcome = InboundWebhook.Outcome
 
