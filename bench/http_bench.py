@@ -17,8 +17,6 @@ Usage: `make bench` (bench/run: PostgreSQL, Redis, wrk), or python bench/http_be
 """
 
 import argparse
-import hashlib
-import hmac
 import json
 import os
 import platform
@@ -45,6 +43,7 @@ from bench.common import (  # noqa: E402
     start,
     stop,
 )
+from hub.signing import hex_hmac, secret_list, wallet_signature  # noqa: E402
 
 HUB, OPERATOR, RGS, BACKEND, RECEIVER = (f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813, 18814))
 THREADS, PLAYERS = 2, 200
@@ -54,7 +53,7 @@ SUITES = ("wallet", "intake", "e2e", "outbox")
 def wallet_line(path: str, body: dict, secret: str) -> str:
     raw = json.dumps(body, separators=(",", ":"))
     stamp = str(int(time.time()))
-    signature = hmac.new(secret.encode(), raw.encode() + stamp.encode(), hashlib.sha256).hexdigest()
+    signature = wallet_signature(body=raw.encode(), timestamp=stamp, secret=secret)
     headers = f"Content-Type:application/json|X-Timestamp:{stamp}|X-Signature:{signature}|Idempotency-Key:{uuid.uuid4()}"
     return f"POST\t{path}\t{headers}\t{raw}"
 
@@ -63,7 +62,7 @@ def careem_line(secret: str, n: int) -> str:
     raw = json.dumps({"order_id": f"bench-{uuid.uuid4().hex}", "customer": {"name": "Bench", "phone": "0790000000"},
                       "items": [{"name": "Burger", "quantity": 1, "price": 10}], "total_amount": 10},
                      separators=(",", ":"))
-    signature = hmac.new(secret.encode(), raw.encode(), hashlib.sha256).hexdigest()
+    signature = hex_hmac(secret=secret, message=raw.encode())
     return f"POST\t/api/webhooks/careem\tContent-Type:application/json|x-careem-signature:{signature}\t{raw}"
 
 
@@ -250,7 +249,7 @@ def main() -> None:
                  "--workers", "2", "--threads", "8"], env, ready_url=f"{HUB}/health", name="hub")
     worker = start(["-m", "celery", "-A", "hub", "worker", "-Q", "bench", "--concurrency", "2", "-l", "WARNING"], env,
                    name="worker")
-    secret = settings.WALLET_HMAC_SECRET.split(",")[0]
+    secret = secret_list(settings.WALLET_HMAC_SECRET)[0]
     results = {}
     try:
         runs = {"wallet": lambda: bench_wallet(args.seconds, secret),

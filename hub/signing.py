@@ -21,9 +21,24 @@ def standard_webhook_headers(*, webhook_id: str, timestamp: datetime, body: str,
     return headers
 
 
+def secret_list(value: str) -> list[str]:
+    """Comma-separated secrets (a rotation: the first signs, every one verifies), blanks dropped."""
+    return [secret.strip() for secret in value.split(",") if secret.strip()]
+
+
+def hex_hmac(*, secret: str, message: bytes) -> str:
+    """Lowercase hex HMAC-SHA256: the wallet's X-Signature and the providers' x-<provider>-signature."""
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def hex_hmac_valid(*, given: str, secret: str, message: bytes) -> bool:
+    """Constant time; upper-case hex is accepted."""
+    return hmac.compare_digest(given.lower().encode(), hex_hmac(secret=secret, message=message).encode())
+
+
 def wallet_signature(*, body: bytes, timestamp: str, secret: str) -> str:
     """Lowercase hex HMAC-SHA256 over the raw body bytes followed by the X-Timestamp string."""
-    return hmac.new(secret.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
+    return hex_hmac(secret=secret, message=body + timestamp.encode())
 
 
 def wallet_signature_valid(

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from hub import errors
 from hub.json_input import clean_text
 from providers import openapi
+from providers.adapters import ADAPTERS
 from providers.adapters.base import Context
 from providers.auth import client_ip
 from providers.intake import Inbound, intake_receive
@@ -80,7 +81,7 @@ class WebhookStatsApi(APIView):
         by_token = bool(token) and hmac.compare_digest(bearer.encode(), f"Bearer {token}".encode())
         if not by_token and not (request.user and request.user.is_authenticated and request.user.is_staff):
             raise errors.Unauthorized()
-        if provider not in settings.PROVIDER_INTAKE:
+        if provider not in ADAPTERS:
             raise errors.NotFound("Unknown provider.")
         since = timezone.now() - timedelta(hours=24)
         rows = (InboundWebhook.objects.filter(provider=provider, received_at__gte=since)

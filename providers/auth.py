@@ -1,16 +1,15 @@
 """Provider authentication: hmac (default), api_key, jwt. Constant-time; one yes/no, no reasons."""
 
-import hashlib
 import hmac
 import ipaddress
 
 import jwt
 
+from hub.signing import hex_hmac_valid
+
 
 def signature_valid(*, provider: str, secret: str, headers, body: bytes) -> bool:
-    given = headers.get(f"x-{provider}-signature", "")
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(given.lower().encode(), expected.encode())
+    return hex_hmac_valid(given=headers.get(f"x-{provider}-signature", ""), secret=secret, message=body)
 
 
 def api_key_valid(*, provider: str, secret: str, headers) -> bool:

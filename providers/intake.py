@@ -14,7 +14,6 @@ keeps nothing (it is answered 503 as well, and the provider's retry brings the r
 """
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,8 +26,8 @@ from hub.db import database_unavailable, describe_error, violates
 from hub.json_input import NotJson, TooDeep, clean_text, load_json
 from hub.logs import redact
 from hub.ratelimit import rate_limit_hit
-from providers.adapters import careem, talabat
-from providers.adapters.base import AdapterErrors, Context, ProviderEvent
+from providers.adapters import ADAPTERS
+from providers.adapters.base import AdapterErrors, Context, ProviderEvent, Route
 from providers.auth import authenticated, ip_allowed
 from providers.models import Branch, InboundWebhook, Order, OrderEvent, Provider
 from providers.services import ForeignOrder, UnknownOrder, order_apply_status, order_create
@@ -41,23 +40,6 @@ MAX_AUDIT_HEADERS = 50
 MAX_AUDIT_HEADER_CHARS = 1024
 FAILED_RETRY_AFTER_SECONDS = 30
 NOT_JSON = object()
-
-
-@dataclass(frozen=True)
-class Route:
-    """How one URL reads its payload."""
-
-    parse: Callable[[Any, Context], ProviderEvent]
-    branch_of: Callable[[Any, Context], str]
-    plugin_dispatch: bool = False  # Talabat's plugin answers 202 {"remoteOrderId"}
-
-
-ROUTES: dict[tuple[str, str], Route] = {
-    ("careem", "generic"): Route(careem.parse, lambda payload, _: careem.branch_id_of(payload)),
-    ("talabat", "generic"): Route(talabat.parse_dispatch, talabat.branch_id_of),
-    ("talabat", "dispatch"): Route(talabat.parse_dispatch, talabat.branch_id_of, plugin_dispatch=True),
-    ("talabat", "status"): Route(talabat.parse_status, talabat.branch_id_of),
-}
 
 
 @dataclass
@@ -91,7 +73,7 @@ def _audit_headers(headers: Any) -> dict[str, str]:
 
 def _audit(inbound: Inbound, outcome: str, status: int, *, authenticated_body: bool = False, dedupe_key: str = "",
            errors_: list | None = None, duplicate_of=None, **failure: Any) -> InboundWebhook:
-    metrics.INTAKE.labels(inbound.provider if inbound.provider in settings.PROVIDER_INTAKE else "unknown", outcome).inc()
+    metrics.INTAKE.labels(inbound.provider if inbound.provider in ADAPTERS else "unknown", outcome).inc()
     audit = InboundWebhook.objects.create(
         provider=clean_text(inbound.provider)[:32], method=inbound.method, path=clean_text(inbound.path)[:300],
         remote_ip=inbound.client_address or None, headers=_audit_headers(inbound.headers),
@@ -126,9 +108,10 @@ def _branch(provider: str, branch_id: str) -> Branch | None:
 
 
 def intake_receive(inbound: Inbound) -> IntakeAnswer:
-    route = ROUTES.get((inbound.provider, inbound.route))
+    adapter = ADAPTERS.get(inbound.provider)
+    route = adapter.routes.get(inbound.route) if adapter else None
     config = settings.PROVIDER_INTAKE.get(inbound.provider)
-    if route is None or config is None:
+    if adapter is None or route is None or config is None:
         return _reject(inbound, Outcome.NOT_FOUND, errors.NotFound("Unknown provider."))
     if inbound.too_large:
         return _reject(inbound, Outcome.TOO_LARGE, errors.PayloadTooLarge("The body is larger than 1 MiB."))
@@ -136,7 +119,7 @@ def intake_receive(inbound: Inbound) -> IntakeAnswer:
         return _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized(), errors_=[{"field": "ip", "message": "not allowed"}])
 
     payload = _payload(inbound.body)
-    branch_id = route.branch_of(payload, inbound.context) if isinstance(payload, dict) else inbound.context.branch_id
+    branch_id = adapter.branch_id_of(payload, inbound.context) if isinstance(payload, dict) else inbound.context.branch_id
     branch = _branch(inbound.provider, branch_id)
     provider = Provider.objects.filter(name=inbound.provider).first()
     credentials_ok = (

@@ -14,8 +14,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from hub.json_input import load_json
+from providers.adapters import ADAPTERS
 from providers.adapters.base import Context
-from providers.intake import ROUTES, Inbound, intake_process
+from providers.intake import Inbound, intake_process
 from providers.models import InboundWebhook
 
 Outcome = InboundWebhook.Outcome
@@ -51,7 +52,7 @@ def inbound_reprocess(*, webhook: InboundWebhook) -> Reprocessed | None:
         headers=webhook.headers, body=webhook.body.encode(), client_address=webhook.remote_ip or "",
         context=context, correlation_id=webhook.correlation_id,
     )
-    answer = intake_process(inbound, ROUTES[(webhook.provider, webhook.route)], load_json(webhook.body))
+    answer = intake_process(inbound, ADAPTERS[webhook.provider].routes[webhook.route], load_json(webhook.body))
     InboundWebhook.objects.filter(id=webhook.id).update(reprocessed_as=inbound.audit_id)
     outcome = InboundWebhook.objects.filter(id=inbound.audit_id).values_list("outcome", flat=True).first() or ""
     return Reprocessed(webhook_id=str(webhook.id), outcome=outcome, status=answer.status)

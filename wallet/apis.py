@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from hub import errors, metrics
 from hub.json_input import NotJson, TooDeep, load_json
-from hub.signing import wallet_signature_valid
+from hub.signing import secret_list, wallet_signature_valid
 from wallet import idempotency, openapi
 from wallet.models import WalletTransaction
 from wallet.selectors import wallet_transaction_view
@@ -24,7 +24,7 @@ CLIENT_ID = "rgs"
 
 def authenticate(request: HttpRequest, body: bytes) -> None:
     """One 401 for every reason: missing, stale or future timestamp, wrong signature."""
-    secrets = [s.strip() for s in settings.WALLET_HMAC_SECRET.split(",") if s.strip()]
+    secrets = secret_list(settings.WALLET_HMAC_SECRET)
     if not wallet_signature_valid(
         body=body, timestamp=request.headers.get("X-Timestamp"), signature=request.headers.get("X-Signature"),
         secrets=secrets, tolerance_seconds=settings.WALLET_SIGNATURE_TOLERANCE_SECONDS,

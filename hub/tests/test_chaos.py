@@ -26,7 +26,7 @@ import psycopg
 import pytest
 import requests
 
-from hub.signing import wallet_signature
+from hub.signing import hex_hmac, secret_list, wallet_signature
 from hub.testing import BASE_DIR, free_port, http_ok, start_process, stop_process, subprocess_env, wait_until
 from mock_services.testing import start_mock
 
@@ -123,7 +123,7 @@ class Load:
     def debits(self, client: int) -> None:
         from django.conf import settings
 
-        secret = settings.WALLET_HMAC_SECRET.split(",")[0]
+        secret = secret_list(settings.WALLET_HMAC_SECRET)[0]
         while not self.stop.is_set():
             ref_id, key = f"chaos-{client}-{uuid.uuid4().hex[:10]}", str(uuid.uuid4())
             body = json.dumps({"playerId": f"p-{ref_id}", "amountCents": 150, "currency": "USD", "refId": ref_id}).encode()
@@ -141,8 +141,6 @@ class Load:
             self._retry("wallet", ref_id, send, definite)
 
     def orders(self) -> None:
-        import hashlib
-        import hmac
 
         from django.conf import settings
 
@@ -152,7 +150,7 @@ class Load:
             order_id = f"chaos-{uuid.uuid4().hex[:12]}"
             template["details"]["id"] = order_id
             body = json.dumps(template).encode()
-            signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            signature = hex_hmac(secret=secret, message=body)
 
             def send() -> requests.Response:
                 return requests.post(f"{self.hub}/api/webhooks/careem", data=body, timeout=15,

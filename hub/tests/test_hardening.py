@@ -1,7 +1,5 @@
 """Production hardening: deploy checks, headers, admin brute force, nothing secret in logs."""
 
-import hashlib
-import hmac
 import io
 import json
 import logging
@@ -14,6 +12,7 @@ import responses
 import structlog
 
 from hub.logs import SHARED_PROCESSORS
+from hub.signing import hex_hmac
 from hub.testing import BASE_DIR, subprocess_env
 from hub.tests.test_production_checks import SAFE
 from providers.models import Provider
@@ -81,7 +80,7 @@ def test_no_secret_signature_or_phone_number_reaches_the_logs_or_error_bodies(cl
     Provider.objects.create(name="careem")
     order = (Path(settings.BASE_DIR) / "providers/tests/fixtures/careem/order_created_jod.json").read_bytes()
     careem_secret = settings.PROVIDER_INTAKE["careem"]["secret"]
-    signature = hmac.new(careem_secret.encode(), order, hashlib.sha256).hexdigest()
+    signature = hex_hmac(secret=careem_secret, message=order)
     bodies = []
     with responses.RequestsMock() as operator:
         operator.post("http://operator.test/api/v1/wallet/withdraw", status=503)

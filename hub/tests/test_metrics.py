@@ -1,5 +1,3 @@
-import hashlib
-import hmac
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -9,6 +7,7 @@ import responses
 from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
+from hub.signing import hex_hmac
 from hub.testing import free_port, start_process, stop_process, subprocess_env, wait_until
 from providers.models import Provider
 from wallet.tests.helpers import debit_body, wallet_post
@@ -40,7 +39,7 @@ def test_metrics_count_requests_wallet_outcomes_intake_and_read_the_backlog(clie
         wallet_post(client, "debit", debit_body())
     secret = settings.PROVIDER_INTAKE["careem"]["secret"]
     client.post("/api/webhooks/careem", data=SIMPLE, content_type="application/json",
-                HTTP_X_CAREEM_SIGNATURE=hmac.new(secret.encode(), SIMPLE, hashlib.sha256).hexdigest())
+                HTTP_X_CAREEM_SIGNATURE=hex_hmac(secret=secret, message=SIMPLE))
     after = client.get("/metrics")
 
     text = after.content.decode()

@@ -1,0 +1,7 @@
+"""The provider registry: one adapter per provider, one line each (docs/ADDING_A_PROVIDER.md)."""
+
+from providers.adapters.base import ProviderAdapter
+from providers.adapters.careem import CareemAdapter
+from providers.adapters.talabat import TalabatAdapter
+
+ADAPTERS: dict[str, ProviderAdapter] = {adapter.name: adapter for adapter in (CareemAdapter(), TalabatAdapter())}

@@ -4,10 +4,11 @@ Adapters are pure: payload in (parsed with `Decimal` for every JSON number), `Pr
 `AdapterErrors` with every problem found. They ignore fields they do not know.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from hub.money import EXPONENTS, MoneyError, exponent, to_minor
 
@@ -43,6 +44,29 @@ class Context:
     default_currency: str = "USD"
     remote_order_id: str = ""
     acting_branch: str = ""  # the branch whose own secret authenticated the request: it acts on its orders only
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one of a provider's URLs reads its payload."""
+
+    parse: Callable[[Any, Context], ProviderEvent]
+    plugin_dispatch: bool = False  # Talabat's plugin answers 202 {"remoteOrderId"}
+
+
+class ProviderAdapter:
+    """One delivery provider, defined in one module (docs/ADDING_A_PROVIDER.md): its routes (how each
+    URL's payload becomes a `ProviderEvent`), where a payload names its branch, and how its statuses
+    map to the hub's lifecycle. Authentication mode, secret, default currency and allowlist are
+    settings (`settings.PROVIDER_INTAKE[name]`), read from `<NAME>_…` variables."""
+
+    name: ClassVar[str]
+    statuses: ClassVar[dict[str, str]]  # provider status → lifecycle status; others are kept as events only
+    routes: ClassVar[dict[str, Route]]  # "generic" serves POST /api/webhooks/<name>
+
+    def branch_id_of(self, payload: Any, context: Context) -> str:
+        """The branch a payload (or its URL) names, read before authentication: "" when none."""
+        raise NotImplementedError
 
 
 @dataclass

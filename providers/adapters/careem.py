@@ -10,8 +10,10 @@ from typing import Any
 
 from providers.adapters.base import (
     Context,
+    ProviderAdapter,
     ProviderEvent,
     Reader,
+    Route,
     as_text,
     choose_currency,
     internal_order,
@@ -31,7 +33,7 @@ DISCOUNT_FIELDS = ("merchant_discount_amount", "careem_discount_amount", "mercha
                    "careem_promo_amount", "free_delivery_discount_value")
 
 
-def branch_id_of(payload: Any) -> str:
+def branch_id_of(payload: Any, context: Context | None = None) -> str:
     details = payload.get("details") if isinstance(payload, dict) else None
     branch = details.get("branch") if isinstance(details, dict) else None
     return as_text(branch.get("id")) if isinstance(branch, dict) else ""
@@ -215,3 +217,12 @@ def _simple_form(payload: dict, context: Context, reader: Reader) -> ProviderEve
     )
     return ProviderEvent(kind="order_created", event_type="ORDER_CREATED", dedupe_key=f"{order_id}:created",
                          external_order_id=order_id, order=order, status="NEW")
+
+
+class CareemAdapter(ProviderAdapter):
+    name = PROVIDER
+    statuses = STATUSES
+    routes = {"generic": Route(parse)}
+
+    def branch_id_of(self, payload: Any, context: Context) -> str:
+        return branch_id_of(payload, context)

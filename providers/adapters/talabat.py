@@ -11,8 +11,10 @@ from typing import Any
 
 from providers.adapters.base import (
     Context,
+    ProviderAdapter,
     ProviderEvent,
     Reader,
+    Route,
     as_text,
     choose_currency,
     internal_order,
@@ -154,3 +156,16 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class TalabatAdapter(ProviderAdapter):
+    name = PROVIDER
+    statuses = STATUSES
+    routes = {
+        "generic": Route(parse_dispatch),
+        "dispatch": Route(parse_dispatch, plugin_dispatch=True),  # POST /api/webhooks/talabat/order/<remoteId>
+        "status": Route(parse_status),  # PUT …/remoteId/<remoteId>/remoteOrder/<remoteOrderId>/posOrderStatus
+    }
+
+    def branch_id_of(self, payload: Any, context: Context) -> str:
+        return branch_id_of(payload, context)

@@ -2,8 +2,9 @@
 The table (webhooks_inboundwebhook) and its rows stay where they are; the content type is renamed so
 that permissions granted on it (view, reprocess) are kept."""
 
-import django.utils.timezone
 import uuid
+
+import django.utils.timezone
 from django.db import migrations, models
 
 

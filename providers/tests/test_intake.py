@@ -1,7 +1,6 @@
 """Provider intake through the real URL routing, with the hub's own database and outbox."""
 
 import hashlib
-import hmac
 import json
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ import jwt
 import pytest
 from django.conf import settings
 
+from hub.signing import hex_hmac
 from providers.models import Branch, InboundWebhook, Order, OrderEvent, ProductMapping, Provider
 from webhooks.models import OutboxMessage
 from webhooks.tests.factories import DestinationFactory
@@ -35,7 +35,7 @@ def fixture(name: str) -> bytes:
 
 
 def sign(body: bytes, secret: str = CAREEM_SECRET) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hex_hmac(secret=secret, message=body)
 
 
 def post_careem(client, body: bytes, **headers):

@@ -1,7 +1,5 @@
 """Intake over real HTTP: the seed's curl example to the backend fake, and concurrent duplicates."""
 
-import hashlib
-import hmac
 import threading
 from pathlib import Path
 
@@ -10,6 +8,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from hub.signing import hex_hmac
 from hub.testing import wait_until
 from providers.models import InboundWebhook, Order, Provider
 from webhooks.models import OutboxMessage
@@ -22,7 +21,7 @@ SIMPLE = (Path(__file__).resolve().parents[2] / "providers/tests/fixtures/careem
 def careem_headers(body: bytes) -> dict:
     secret = settings.PROVIDER_INTAKE["careem"]["secret"]
     return {"Content-Type": "application/json",
-            "x-careem-signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+            "x-careem-signature": hex_hmac(secret=secret, message=body)}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,8 +3,6 @@ sends (unknown fields of any type at any depth, any number spelling, nulls, unic
 cannot store, deep nesting), the answer is 200, 202 or 422 with the documented body, and every
 request leaves exactly one audit row."""
 
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -18,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from hub.json_strategies import dumps, fresh_ids, mutated
+from hub.signing import hex_hmac
 from providers.models import Branch, InboundWebhook, Order, Provider
 from webhooks.tests.factories import DestinationFactory
 
@@ -47,7 +46,7 @@ def providers(settings):
 
 def send(method: str, path: str, raw: bytes, provider: str):
     secret = settings.PROVIDER_INTAKE[provider]["secret"]
-    signature = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    signature = hex_hmac(secret=secret, message=raw)
     call = getattr(Client(), method)
     return call(path, data=raw, content_type="application/json", **{f"HTTP_X_{provider.upper()}_SIGNATURE": signature})
 

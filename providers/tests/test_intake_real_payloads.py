@@ -1,8 +1,6 @@
 """Regression tests for what real provider traffic and a fuzz campaign broke: each shape once
 answered 500 (or lost the order); now 200/202/422, with one audit row per request."""
 
-import hashlib
-import hmac
 import json
 import time
 from io import StringIO
@@ -13,6 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import OperationalError
 
+from hub.signing import hex_hmac
 from providers.models import Branch, InboundWebhook, Order, Provider
 from webhooks.delivery import envelope_body
 from webhooks.models import OutboxMessage
@@ -41,7 +40,7 @@ def load(name: str) -> dict:
 
 
 def signed(body: bytes, secret: str) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hex_hmac(secret=secret, message=body)
 
 
 def post(client, provider: str, body: bytes | dict, *, path: str | None = None, secret: str | None = None,

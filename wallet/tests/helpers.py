@@ -5,14 +5,14 @@ import uuid
 from django.conf import settings
 from django.test import Client
 
-from hub.signing import wallet_signature
+from hub.signing import secret_list, wallet_signature
 
 
 def signed_headers(body: bytes, *, timestamp: int | None = None, secret: str | None = None, key: str | None = "auto") -> dict:
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     headers = {
         "HTTP_X_TIMESTAMP": stamp,
-        "HTTP_X_SIGNATURE": wallet_signature(body=body, timestamp=stamp, secret=secret or settings.WALLET_HMAC_SECRET.split(",")[0]),
+        "HTTP_X_SIGNATURE": wallet_signature(body=body, timestamp=stamp, secret=secret or secret_list(settings.WALLET_HMAC_SECRET)[0]),
     }
     if key is not None:
         headers["HTTP_IDEMPOTENCY_KEY"] = str(uuid.uuid4()) if key == "auto" else key

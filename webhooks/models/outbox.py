@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from hub.crypto import EncryptedTextField
+from hub.signing import secret_list
 
 
 class Destination(models.Model):
@@ -29,7 +30,7 @@ class Destination(models.Model):
 
     @property
     def secrets(self) -> list[str]:
-        return [s.strip() for s in self.signing_secrets.split(",") if s.strip()]
+        return secret_list(self.signing_secrets)
 
 
 class DestinationCircuit(models.Model):

@@ -1,9 +1,9 @@
 from collections import Counter
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from hub.cli import moment_arg
+from providers.adapters import ADAPTERS
 from providers.reprocess import failed_webhooks, inbound_reprocess_all
 
 
@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = "Process again the provider webhooks that were authenticated but failed to process (idempotent)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--provider", choices=sorted(settings.PROVIDER_INTAKE), help="only this provider")
+        parser.add_argument("--provider", choices=sorted(ADAPTERS), help="only this provider")
         parser.add_argument("--since", help="received at or after (ISO date or datetime, UTC)")
         parser.add_argument("--dry-run", action="store_true", help="only count")
 

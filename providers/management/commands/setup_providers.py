@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from providers.adapters import ADAPTERS
 from providers.models import Branch, Provider
 
 # The branches of the example payloads in docs/INTEGRATION.md (and shared/providers-formats.md).
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true", help="also create the demo branches")
 
     def handle(self, *args, demo: bool, **options) -> None:
-        for name in ("careem", "talabat"):
+        for name in ADAPTERS:
             _, created = Provider.objects.get_or_create(name=name)
             self.stdout.write(f"provider {name}: {'created' if created else 'exists'}")
         if demo:

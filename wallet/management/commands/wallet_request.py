@@ -9,7 +9,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from hub.signing import wallet_signature
+from hub.signing import secret_list, wallet_signature
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--secret", help="signing secret (default: the first of WALLET_HMAC_SECRET)")
 
     def handle(self, *args, operation: str, **o) -> None:
-        secret = o["secret"] or settings.WALLET_HMAC_SECRET.split(",")[0].strip()
+        secret = o["secret"] or secret_list(settings.WALLET_HMAC_SECRET)[0]
         ref_id = o["ref"] or f"ref-{uuid.uuid4().hex[:16]}"
         if operation == "get":
             method, path, body = "GET", f"/wallet/transactions/{quote(ref_id, safe='')}", b""
