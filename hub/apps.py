@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.conf import settings
+
+
+def make_runtime_directories() -> None:
+    """The SQLite file, static files and the filesystem broker live under HUB_VAR_DIR: created when
+    a process starts (Django's ready, or the Celery app before it sends or consumes), not by settings."""
+    for directory in settings.RUNTIME_DIRECTORIES:
+        directory.mkdir(parents=True, exist_ok=True)
 
 
 class HubConfig(AppConfig):
@@ -7,3 +15,5 @@ class HubConfig(AppConfig):
 
     def ready(self) -> None:
         from hub import checks  # noqa: F401  (registers the system checks)
+
+        make_runtime_directories()

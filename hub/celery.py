@@ -10,6 +10,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
 app = Celery("hub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@app.on_after_configure.connect
+def make_broker_directories(**kwargs) -> None:
+    from hub.apps import make_runtime_directories
+
+    make_runtime_directories()
+
+
 app.autodiscover_tasks()
 
 

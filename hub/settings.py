@@ -48,7 +48,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 VAR_DIR = Path(env.str("HUB_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+RUNTIME_DIRECTORIES = [VAR_DIR]  # created at startup by hub.apps (settings do no I/O)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -150,7 +150,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start until collectstatic ran
+RUNTIME_DIRECTORIES.append(STATIC_ROOT)  # whitenoise warns on every start until collectstatic ran
 
 # --- API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -180,8 +180,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = _url("CELERY_BROKER_URL", "filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem:"):
-    (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
-    (BROKER_DIR / "processed").mkdir(parents=True, exist_ok=True)
+    RUNTIME_DIRECTORIES += [BROKER_DIR / "queue", BROKER_DIR / "processed"]
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
