@@ -81,19 +81,31 @@ class NudgeSender:
             self.flush()
 
 
-def _send_delivery_task(message_ids: list[int]) -> None:
-    """One `deliver_due` task for these ids: its batch takes whatever is due, them included."""
+def _publish_deliver_due(message_ids: list[int]) -> None:
+    """One `deliver_due` task for a batch of committed ids. The task takes whatever is due, these
+    included, so the ids themselves need not travel."""
     from webhooks.tasks import deliver_due
 
     deliver_due.apply_async(retry=False)
 
 
-def _delivery_nudges() -> NudgeSender:
-    from django.conf import settings
-
-    return NudgeSender(_send_delivery_task, linger_seconds=settings.OUTBOX_NUDGE_LINGER_MS / 1000,
-                       max_batch=settings.OUTBOX_BATCH_SIZE)
+_trigger: NudgeSender | None = None
 
 
-delivery_nudges = _delivery_nudges()
-atexit.register(delivery_nudges.flush)
+def install_trigger(sender: NudgeSender | None = None) -> NudgeSender:
+    """Build the process's delivery trigger at startup (WebhooksConfig.ready), or put `sender` in its
+    place (tests). Whatever it still holds is sent when the process exits."""
+    global _trigger
+    if sender is None:
+        from django.conf import settings
+
+        sender = NudgeSender(_publish_deliver_due, linger_seconds=settings.OUTBOX_NUDGE_LINGER_MS / 1000,
+                             max_batch=settings.OUTBOX_BATCH_SIZE)
+        atexit.register(sender.flush)
+    _trigger = sender
+    return sender
+
+
+def nudge(message_id: int) -> None:
+    """Ask for the delivery of a committed message (after commit; never fails the caller)."""
+    (_trigger or install_trigger()).nudge(message_id)

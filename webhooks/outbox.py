@@ -21,10 +21,10 @@ from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from hub import metrics
+from webhooks import nudges
 from webhooks.circuit import circuit_gate, circuit_record, circuit_release_probe
 from webhooks.delivery import DeliveryResult, send
 from webhooks.models import DeliveryAttempt, Destination, OutboxMessage
-from webhooks.nudges import delivery_nudges
 from webhooks.retry import next_retry_delay
 
 logger = structlog.get_logger(__name__)
@@ -46,7 +46,7 @@ def new_event_id() -> str:
 
 def nudge_delivery(message_id: int, countdown: float) -> None:
     """Ask a worker to deliver in `countdown` seconds (a retry). Never fails the caller: the sweep
-    is the safety net. Immediate nudges go through `delivery_nudges`, coalesced."""
+    is the safety net. Immediate nudges go through `nudges.nudge`, coalesced."""
     from webhooks.tasks import deliver_message
 
     try:
@@ -89,7 +89,7 @@ def outbox_enqueue(
         occurred_at=occurred_at or timezone.now(),
     )
     del message.__dict__["destination_id"]  # the expression, not the id: read back if a caller asks
-    transaction.on_commit(partial(delivery_nudges.nudge, message.id))
+    transaction.on_commit(partial(nudges.nudge, message.id))
     return message
 
 
@@ -145,7 +145,7 @@ def _nudge_heads_of_line(ordering_keys: set[str]) -> None:
         .values_list("head", flat=True)
     )
     for next_id in heads:
-        transaction.on_commit(partial(delivery_nudges.nudge, next_id))
+        transaction.on_commit(partial(nudges.nudge, next_id))
 
 
 @transaction.atomic

@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from webhooks.nudges import NudgeSender
 
 
@@ -83,3 +85,21 @@ def test_nudges_within_the_linger_share_one_message():
     wait_until(lambda: sent)
     time.sleep(0.05)
     assert sent == [[1, 2, 3]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_trigger_is_built_at_startup_and_can_be_swapped():
+    from webhooks import nudges
+    from webhooks.outbox import outbox_enqueue
+    from webhooks.tests.factories import DestinationFactory
+
+    assert isinstance(nudges._trigger, NudgeSender)  # installed by WebhooksConfig.ready
+    started_with = nudges._trigger
+    sent: list[list[int]] = []
+    nudges.install_trigger(NudgeSender(sent.append))
+    try:
+        DestinationFactory(name="rgs")
+        message = outbox_enqueue(destination="rgs", event_type="t", data={})  # autocommit: nudged at once
+        wait_until(lambda: sent == [[message.id]])
+    finally:
+        nudges.install_trigger(started_with)
