@@ -132,7 +132,7 @@ def intake_receive(inbound: Inbound) -> IntakeAnswer:
     if not credentials_ok:
         return _unauthenticated(inbound)
     allowed, retry_after = rate_limit_hit(key=f"webhooks:{inbound.provider}", limit=settings.WEBHOOK_RATE_LIMIT,
-                                          window_ms=settings.WEBHOOK_RATE_WINDOW_MS, label=f"webhooks:{inbound.provider}")
+                                          window_ms=settings.WEBHOOK_RATE_WINDOW_MS)
     if not allowed:
         return _reject(inbound, Outcome.RATE_LIMITED, errors.RateLimited(headers={"Retry-After": str(retry_after)}))
     if payload is NOT_JSON:

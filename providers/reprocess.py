@@ -9,7 +9,6 @@ a request whose order meanwhile arrived through a provider retry becomes a dupli
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -45,12 +44,10 @@ def inbound_reprocess(*, webhook: InboundWebhook) -> Reprocessed | None:
     )
     if not claimed:
         return None
-    context = Context(**webhook.context)
-    context.default_currency = settings.PROVIDER_INTAKE[webhook.provider]["default_currency"]
     inbound = Inbound(
         provider=webhook.provider, route=webhook.route, method=webhook.method, path=webhook.path,
         headers=webhook.headers, body=webhook.body.encode(), client_address=webhook.remote_ip or "",
-        context=context, correlation_id=webhook.correlation_id,
+        context=Context(**webhook.context), correlation_id=webhook.correlation_id,
     )
     answer = intake_process(inbound, ADAPTERS[webhook.provider].routes[webhook.route], load_json(webhook.body))
     InboundWebhook.objects.filter(id=webhook.id).update(reprocessed_as=inbound.audit_id)
