@@ -75,15 +75,19 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
         baseline = sample(requests.get(f"{url}/metrics", timeout=5).text, "hub_http_requests_total", route="health")
         # Concurrent connections, so that more than one worker serves them (one at a time, a single
         # worker may win every accept on a busy machine).
-        with ThreadPoolExecutor(max_workers=10) as pool:
-            list(pool.map(lambda _: requests.get(f"{url}/health", timeout=5, headers={"Connection": "close"}),
-                          range(60)))
+        # A burst more while only one worker has served (it flaked when one won every accept).
+        sent = 0
+        while sent == 0 or (sent < 300 and len(list((tmp_path / "prometheus").glob("counter_*.db"))) < 2):
+            with ThreadPoolExecutor(max_workers=10) as pool:
+                list(pool.map(lambda _: requests.get(f"{url}/health", timeout=5, headers={"Connection": "close"}),
+                              range(60)))
+            sent += 60
         scrapes = [sample(requests.get(f"{url}/metrics", timeout=5).text, "hub_http_requests_total", route="health")
                    for _ in range(5)]
     finally:
         stop_process(process)
 
-    assert scrapes == [baseline + 60] * 5
+    assert scrapes == [baseline + sent] * 5
     assert len(list((tmp_path / "prometheus").glob("counter_*.db"))) >= 2  # more than one worker served
 
 
