@@ -1,11 +1,12 @@
-"""The wallet contract (SPEC §3) for the OpenAPI schema. Documentation only: the views read raw bytes."""
+"""The wallet contract (SPEC §3) in the OpenAPI schema. Request bodies come from `wallet.contract`, the
+declaration validation uses too; the views read raw bytes, so these serializers only document."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 
 from hub.openapi import error
-from wallet.validation import MAX_AMOUNT_CENTS
+from wallet.contract import MAX_AMOUNT_MINOR, MAX_ID_LENGTH, MONEY_BODY, ROLLBACK_BODY, BodyField, Kind
 
 HEADER = OpenApiParameter.HEADER
 SIGNED = [
@@ -19,18 +20,24 @@ SIGNED = [
 IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, HEADER, required=True,
                                    description="1–255 printable ASCII; a quoted sf-string is accepted.")
 
-MONEY_REQUEST = inline_serializer("WalletMoneyRequest", {
-    "playerId": serializers.CharField(min_length=1, max_length=64),
-    "amountCents": serializers.IntegerField(min_value=1, max_value=MAX_AMOUNT_CENTS, help_text="JSON integer, minor units."),
-    "currency": serializers.CharField(min_length=3, max_length=3, help_text="ISO 4217; see WALLET_SUPPORTED_CURRENCIES."),
-    "refId": serializers.CharField(min_length=1, max_length=64),
-    "meta": serializers.DictField(required=False, help_text="At most 4 KiB."),
-})
-ROLLBACK_REQUEST = inline_serializer("WalletRollbackRequest", {
-    "playerId": serializers.CharField(min_length=1, max_length=64),
-    "refId": serializers.CharField(min_length=1, max_length=64, help_text="The rollback's own id."),
-    "originalRefId": serializers.CharField(min_length=1, max_length=64, help_text="The debit to cancel."),
-})
+
+def _serializer_field(field: BodyField) -> serializers.Field:
+    common = {"required": field.required, "help_text": field.help or None}
+    if field.kind is Kind.AMOUNT:
+        return serializers.IntegerField(min_value=1, max_value=MAX_AMOUNT_MINOR, **common)
+    if field.kind is Kind.CURRENCY:
+        return serializers.CharField(min_length=3, max_length=3, **common)
+    if field.kind is Kind.OBJECT:
+        return serializers.DictField(allow_null=True, **common)
+    return serializers.CharField(min_length=1, max_length=MAX_ID_LENGTH, **common)
+
+
+def _request_body(name: str, body: tuple[BodyField, ...]) -> serializers.Serializer:
+    return inline_serializer(name, {field.name: _serializer_field(field) for field in body})
+
+
+MONEY_REQUEST = _request_body("WalletMoneyRequest", MONEY_BODY)
+ROLLBACK_REQUEST = _request_body("WalletRollbackRequest", ROLLBACK_BODY)
 SUCCESS = inline_serializer("WalletSuccess", {
     "status": serializers.CharField(default="OK"), "transactionId": serializers.UUIDField(),
     "refId": serializers.CharField(), "type": serializers.ChoiceField(["DEBIT", "CREDIT", "ROLLBACK"]),

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.signing import wallet_signature, wallet_signature_valid
-from wallet.validation import MAX_AMOUNT_CENTS, validate_money_request
+from wallet.contract import MAX_AMOUNT_MINOR, validate_money_request
 
 SECRETS = ["secret-current", "secret-next"]
 NOW = 1_800_000_000
@@ -62,7 +62,7 @@ def storable_text(max_size: int) -> st.SearchStrategy[str]:
 
 
 valid_bodies = st.fixed_dictionaries(
-    {"playerId": text_ids, "amountCents": st.integers(1, MAX_AMOUNT_CENTS), "currency": st.sampled_from(["USD", "EUR", "GBP"]),
+    {"playerId": text_ids, "amountCents": st.integers(1, MAX_AMOUNT_MINOR), "currency": st.sampled_from(["USD", "EUR", "GBP"]),
      "refId": text_ids},
     optional={"meta": st.dictionaries(storable_text(10), st.integers() | storable_text(20), max_size=5)},
 )
@@ -73,12 +73,12 @@ def test_every_well_formed_body_is_accepted_as_sent(body):
     request, errors = validate_money_request(json.loads(json.dumps(body)))
 
     assert errors == {}
-    assert (request.player_id, request.amount_cents, request.currency, request.ref_id) == (
+    assert (request.player_id, request.amount_minor, request.currency, request.ref_id) == (
         body["playerId"], body["amountCents"], body["currency"], body["refId"])
 
 
 not_an_integer = (st.floats(allow_nan=True) | st.text(max_size=8) | st.booleans() | st.none()
-                  | st.lists(st.integers(), max_size=2) | st.integers(max_value=0) | st.integers(min_value=MAX_AMOUNT_CENTS + 1))
+                  | st.lists(st.integers(), max_size=2) | st.integers(max_value=0) | st.integers(min_value=MAX_AMOUNT_MINOR + 1))
 
 
 @settings(max_examples=300)

@@ -1,0 +1,66 @@
+"""The wallet's refusals, in the one error family of `hub.errors` (SPEC §3's codes)."""
+
+from hub import errors
+
+
+class RefIdAnswered(errors.Conflict):
+    """A refId whose answer is final: kept under the Idempotency-Key like a settlement."""
+
+
+class DuplicateRefId(RefIdAnswered):
+    code = "DUPLICATE_REF_ID"
+    message = "This refId was already used for a different request."
+
+
+class RefIdRolledBack(RefIdAnswered):
+    code = "ALREADY_ROLLED_BACK"
+    message = "This refId was rolled back; the debit is refused."
+
+
+class AlreadyRolledBack(errors.Conflict):
+    code = "ALREADY_ROLLED_BACK"
+    message = "The original debit was already rolled back."
+
+
+class RequestInProgress(errors.Conflict):
+    code = "REQUEST_IN_PROGRESS"
+    message = "A request for this refId is in progress."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": "1"})
+
+
+class UnsupportedCurrency(errors.Unprocessable):
+    code = "UNSUPPORTED_CURRENCY"
+
+
+class InsufficientFunds(errors.ApplicationError):
+    status_code = 402
+    code = "INSUFFICIENT_FUNDS"
+    message = "Insufficient funds."
+
+
+class PlayerNotFound(errors.NotFound):
+    code = "PLAYER_NOT_FOUND"
+    message = "Unknown player."
+
+
+class OriginalNotFound(errors.NotFound):
+    code = "ORIGINAL_NOT_FOUND"
+    message = "No completed debit with originalRefId for this player."
+
+
+class OperatorRejected(errors.ApplicationError):
+    status_code = 502
+    code = "OPERATOR_REJECTED"
+    message = "The Operator rejected the request."
+
+
+class OperatorNotAnswering(errors.ServiceUnavailable):
+    """The outcome is unknown: the transaction stays PENDING for a retry or the resolver."""
+
+    code = "OPERATOR_UNAVAILABLE"
+    message = "The Operator did not answer; retry with the same Idempotency-Key."
+
+    def __init__(self, *, retry_after_seconds: int) -> None:
+        super().__init__(headers={"Retry-After": str(retry_after_seconds)})
