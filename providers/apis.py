@@ -5,8 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import Count
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from django.utils import timezone
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,11 +17,12 @@ from providers import openapi
 from providers.adapters import ADAPTERS
 from providers.adapters.base import Context
 from providers.auth import client_ip
+from providers.answers import intake_response
 from providers.intake import Inbound, intake_receive
-from providers.models import InboundWebhook
+from providers.selectors import inbound_counts_by_outcome
 
 
-def _inbound(request: HttpRequest, provider: str, route: str, context: Context | None = None) -> Inbound:
+def _inbound(request: Request, provider: str, route: str, context: Context | None = None) -> Inbound:
     try:
         body, too_large = request.body, False
     except RequestDataTooBig:
@@ -38,11 +38,7 @@ def _inbound(request: HttpRequest, provider: str, route: str, context: Context |
 
 
 def _respond(inbound: Inbound) -> JsonResponse:
-    answer = intake_receive(inbound)
-    response = JsonResponse(answer.body, status=answer.status)
-    for name, value in answer.headers.items():
-        response[name] = value
-    return response
+    return intake_response(intake_receive(inbound))
 
 
 class IntakeApi(APIView):
@@ -53,20 +49,20 @@ class IntakeApi(APIView):
 class ProviderWebhookApi(IntakeApi):
     @openapi.provider_webhook
     def post(self, request: Request, provider: str) -> JsonResponse:
-        return _respond(_inbound(request._request, provider, "generic"))
+        return _respond(_inbound(request, provider, "generic"))
 
 
 class TalabatDispatchApi(IntakeApi):
     @openapi.talabat_dispatch
     def post(self, request: Request, remote_id: str) -> JsonResponse:
-        return _respond(_inbound(request._request, "talabat", "dispatch", Context(branch_id=clean_text(remote_id))))
+        return _respond(_inbound(request, "talabat", "dispatch", Context(branch_id=clean_text(remote_id))))
 
 
 class TalabatStatusApi(IntakeApi):
     @openapi.talabat_status
     def put(self, request: Request, remote_id: str, remote_order_id: str) -> JsonResponse:
         context = Context(branch_id=clean_text(remote_id), remote_order_id=clean_text(remote_order_id))
-        return _respond(_inbound(request._request, "talabat", "status", context))
+        return _respond(_inbound(request, "talabat", "status", context))
 
 
 class WebhookStatsApi(APIView):
@@ -84,8 +80,6 @@ class WebhookStatsApi(APIView):
         if provider not in ADAPTERS:
             raise errors.NotFound("Unknown provider.")
         since = timezone.now() - timedelta(hours=24)
-        rows = (InboundWebhook.objects.filter(provider=provider, received_at__gte=since)
-                .values("outcome").annotate(n=Count("id")).order_by())
-        counts = {outcome: 0 for outcome in InboundWebhook.Outcome.values} | {r["outcome"]: r["n"] for r in rows}
+        counts = inbound_counts_by_outcome(provider=provider, since=since)
         return JsonResponse({"provider": provider, "since": since.isoformat(), "total": sum(counts.values()),
                              "byOutcome": counts})

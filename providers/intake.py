@@ -15,7 +15,8 @@ keeps nothing (it is answered 503 as well, and the provider's retry brings the r
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NoReturn
+from uuid import UUID
 
 import structlog
 from django.conf import settings
@@ -28,6 +29,7 @@ from hub.logs import redact
 from hub.ratelimit import rate_limit_hit
 from providers.adapters import ADAPTERS
 from providers.adapters.base import AdapterErrors, Context, ProviderEvent, Route
+from providers.answers import intake_status
 from providers.auth import authenticated, ip_allowed
 from providers.models import Branch, InboundWebhook, Order, OrderEvent, Provider
 from providers.services import ForeignOrder, UnknownOrder, order_apply_status, order_create
@@ -38,7 +40,6 @@ logger = structlog.get_logger(__name__)
 MAX_BRANCH_ID_LENGTH = 100  # Branch.external_id
 MAX_AUDIT_HEADERS = 50
 MAX_AUDIT_HEADER_CHARS = 1024
-FAILED_RETRY_AFTER_SECONDS = 30
 NOT_JSON = object()
 
 
@@ -58,11 +59,17 @@ class Inbound:
     audit_id: Any = None  # the audit row this request left, once written
 
 
-@dataclass(frozen=True)
-class IntakeAnswer:
-    status: int
-    body: dict
-    headers: dict = field(default_factory=dict)
+@dataclass(frozen=True, kw_only=True)
+class IntakeResult:
+    """What became of an authenticated request (`providers.answers` turns it into the provider's answer).
+    Refusals before that (unknown provider, too large, unauthenticated, rate limited, not JSON) are
+    raised as `hub.errors.ApplicationError`s once their audit row is written."""
+
+    outcome: str  # accepted, duplicate, invalid or failed
+    plugin_dispatch: bool = False  # Delivery Hero's POS plugin contract: 202 with remoteOrderId
+    webhook_id: UUID | None = None  # this request's audit row; a duplicate's: the first request's
+    order_id: UUID | None = None
+    problems: list[dict[str, str]] = field(default_factory=list)
 
 
 def _audit_headers(headers: Any) -> dict[str, str]:
@@ -86,10 +93,10 @@ def _audit(inbound: Inbound, outcome: str, status: int, *, authenticated_body: b
     return audit
 
 
-def _reject(inbound: Inbound, outcome: str, error: errors.ApplicationError, **audit: Any) -> IntakeAnswer:
+def _reject(inbound: Inbound, outcome: str, error: errors.ApplicationError, **audit: Any) -> NoReturn:
     _audit(inbound, outcome, error.status_code, **audit)
     logger.info("webhook_rejected", provider=inbound.provider, outcome=outcome)
-    return IntakeAnswer(error.status_code, error.as_body(), error.headers)
+    raise error
 
 
 def _payload(body: bytes) -> Any:
@@ -107,16 +114,16 @@ def _branch(provider: str, branch_id: str) -> Branch | None:
     return Branch.objects.filter(provider__name=provider, external_id=branch_id).first()
 
 
-def intake_receive(inbound: Inbound) -> IntakeAnswer:
+def intake_receive(inbound: Inbound) -> IntakeResult:
     adapter = ADAPTERS.get(inbound.provider)
     route = adapter.routes.get(inbound.route) if adapter else None
     config = settings.PROVIDER_INTAKE.get(inbound.provider)
     if adapter is None or route is None or config is None:
-        return _reject(inbound, Outcome.NOT_FOUND, errors.NotFound("Unknown provider."))
+        _reject(inbound, Outcome.NOT_FOUND, errors.NotFound("Unknown provider."))
     if inbound.too_large:
-        return _reject(inbound, Outcome.TOO_LARGE, errors.PayloadTooLarge("The body is larger than 1 MiB."))
+        _reject(inbound, Outcome.TOO_LARGE, errors.PayloadTooLarge("The body is larger than 1 MiB."))
     if not ip_allowed(inbound.client_address, config["ip_allowlist"]):
-        return _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized(), errors_=[{"field": "ip", "message": "not allowed"}])
+        _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized(), errors_=[{"field": "ip", "message": "not allowed"}])
 
     payload = _payload(inbound.body)
     branch_id = adapter.branch_id_of(payload, inbound.context) if isinstance(payload, dict) else inbound.context.branch_id
@@ -130,13 +137,13 @@ def intake_receive(inbound: Inbound) -> IntakeAnswer:
                           headers=inbound.headers, body=inbound.body)
     )
     if not credentials_ok:
-        return _unauthenticated(inbound)
+        _unauthenticated(inbound)
     allowed, retry_after = rate_limit_hit(key=f"webhooks:{inbound.provider}", limit=settings.WEBHOOK_RATE_LIMIT,
                                           window_ms=settings.WEBHOOK_RATE_WINDOW_MS)
     if not allowed:
-        return _reject(inbound, Outcome.RATE_LIMITED, errors.RateLimited(headers={"Retry-After": str(retry_after)}))
+        _reject(inbound, Outcome.RATE_LIMITED, errors.RateLimited(headers={"Retry-After": str(retry_after)}))
     if payload is NOT_JSON:
-        return _reject(inbound, Outcome.MALFORMED, errors.MalformedJson(), authenticated_body=True)
+        _reject(inbound, Outcome.MALFORMED, errors.MalformedJson(), authenticated_body=True)
     if isinstance(payload, TooDeep):
         return _invalid(inbound, [{"field": "body", "message": str(payload)}])
 
@@ -146,7 +153,7 @@ def intake_receive(inbound: Inbound) -> IntakeAnswer:
     return intake_process(inbound, route, payload)
 
 
-def _unauthenticated(inbound: Inbound) -> IntakeAnswer:
+def _unauthenticated(inbound: Inbound) -> NoReturn:
     """One 401 for every reason; an address that keeps failing gets 429 instead, counted apart
     from the provider's own limit so that it cannot lock the real provider out."""
     allowed, retry_after = rate_limit_hit(
@@ -154,12 +161,12 @@ def _unauthenticated(inbound: Inbound) -> IntakeAnswer:
         window_ms=settings.WEBHOOK_RATE_WINDOW_MS, label="webhooks:unauthenticated",
     )
     if not allowed:
-        return _reject(inbound, Outcome.RATE_LIMITED, errors.RateLimited(headers={"Retry-After": str(retry_after)}),
-                       errors_=[{"field": "credentials", "message": "too many failed attempts from this address"}])
-    return _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized())
+        _reject(inbound, Outcome.RATE_LIMITED, errors.RateLimited(headers={"Retry-After": str(retry_after)}),
+                errors_=[{"field": "credentials", "message": "too many failed attempts from this address"}])
+    _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized())
 
 
-def intake_process(inbound: Inbound, route: Route, payload: Any) -> IntakeAnswer:
+def intake_process(inbound: Inbound, route: Route, payload: Any) -> IntakeResult:
     """Parse and store an authenticated request; on any failure but a database outage, keep it."""
     try:
         try:
@@ -167,21 +174,23 @@ def intake_process(inbound: Inbound, route: Route, payload: Any) -> IntakeAnswer
         except AdapterErrors as exc:
             return _invalid(inbound, exc.errors)
         return _accept(inbound, route, event)
+    except errors.ApplicationError:
+        raise  # a refusal, audited already
     except Exception as exc:
         if database_unavailable(exc):
             raise
         return _failed(inbound, exc)
 
 
-def _invalid(inbound: Inbound, problems: list[dict]) -> IntakeAnswer:
-    _audit(inbound, Outcome.INVALID, 422, authenticated_body=True, errors_=problems)
-    return IntakeAnswer(422, {"success": False, "errors": problems})
+def _invalid(inbound: Inbound, problems: list[dict]) -> IntakeResult:
+    _audit(inbound, Outcome.INVALID, intake_status(Outcome.INVALID), authenticated_body=True, errors_=problems)
+    return IntakeResult(outcome=Outcome.INVALID, problems=problems)
 
 
-def _accept(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeAnswer:
+def _accept(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeResult:
     try:
         with transaction.atomic():
-            audit = _audit(inbound, Outcome.ACCEPTED, 202 if route.plugin_dispatch else 200,
+            audit = _audit(inbound, Outcome.ACCEPTED, intake_status(Outcome.ACCEPTED, route.plugin_dispatch),
                            authenticated_body=True, dedupe_key=event.dedupe_key[:300])
             order = None
             if event.kind == "order_created":
@@ -192,30 +201,31 @@ def _accept(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeAnswe
     except UnknownOrder:
         return _invalid(inbound, [{"field": "order", "message": "no such order; send the order before its status"}])
     except ForeignOrder:
-        return _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized(), authenticated_body=True,
-                       errors_=[{"field": "order", "message": "belongs to another branch than the one authenticated"}])
+        _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized(), authenticated_body=True,
+                errors_=[{"field": "order", "message": "belongs to another branch than the one authenticated"}])
     except IntegrityError as exc:
         if violates(exc, InboundWebhook, "inbound_dedupe"):
             return _duplicate(inbound, route, event)
         if violates(exc, Order, "order_per_provider"):
             return _same_order_again(inbound, route, event)
         raise
+    return IntakeResult(outcome=Outcome.ACCEPTED, plugin_dispatch=route.plugin_dispatch, webhook_id=audit.id,
+                        order_id=order.id if order else None)
+
+
+def _duplicate_answer(inbound: Inbound, route: Route, event: ProviderEvent, first_id, note: str = "") -> IntakeResult:
+    _audit(inbound, Outcome.DUPLICATE, intake_status(Outcome.DUPLICATE, route.plugin_dispatch), authenticated_body=True,
+           dedupe_key=event.dedupe_key[:300], duplicate_of=first_id,
+           errors_=[{"field": "order", "message": note}] if note else None)
+    order_id = None
     if route.plugin_dispatch:
-        return IntakeAnswer(202, {"remoteOrderId": str(order.id)})
-    return IntakeAnswer(200, {"success": True, "webhookId": str(audit.id), "status": "processed"})
+        order_id = (Order.objects.filter(provider=inbound.provider, external_order_id=event.external_order_id)
+                    .values_list("id", flat=True).first())
+    return IntakeResult(outcome=Outcome.DUPLICATE, plugin_dispatch=route.plugin_dispatch, webhook_id=first_id,
+                        order_id=order_id)
 
 
-def _duplicate_answer(inbound: Inbound, route: Route, event: ProviderEvent, first_id, note: str = "") -> IntakeAnswer:
-    _audit(inbound, Outcome.DUPLICATE, 200, authenticated_body=True, dedupe_key=event.dedupe_key[:300],
-           duplicate_of=first_id, errors_=[{"field": "order", "message": note}] if note else None)
-    body = {"success": True, "duplicate": True, "webhookId": str(first_id) if first_id else None, "status": "processed"}
-    if route.plugin_dispatch:
-        order = Order.objects.filter(provider=inbound.provider, external_order_id=event.external_order_id).first()
-        return IntakeAnswer(202, {**body, "remoteOrderId": str(order.id) if order else None})
-    return IntakeAnswer(200, body)
-
-
-def _duplicate(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeAnswer:
+def _duplicate(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeResult:
     """The same provider event again (a retry): the first accepted request's id."""
     first = InboundWebhook.objects.filter(
         provider=inbound.provider, dedupe_key=event.dedupe_key[:300], outcome=Outcome.ACCEPTED
@@ -223,7 +233,7 @@ def _duplicate(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeAn
     return _duplicate_answer(inbound, route, event, first)
 
 
-def _same_order_again(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeAnswer:
+def _same_order_again(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeResult:
     """A new event creating an order the hub already has (Talabat: the same `code` dispatched under
     another `token`): the order exists and is not created twice; the answer names the request that
     created it, and the audit row says why."""
@@ -233,16 +243,11 @@ def _same_order_again(inbound: Inbound, route: Route, event: ProviderEvent) -> I
                              note=f"order {event.external_order_id!r} already exists; created by webhook {first}")
 
 
-def _failed(inbound: Inbound, exc: Exception) -> IntakeAnswer:
+def _failed(inbound: Inbound, exc: Exception) -> IntakeResult:
     description = describe_error(exc)
     logger.error("webhook_processing_failed", provider=inbound.provider, error=description,
                  exc_info=not isinstance(exc, DatabaseError))  # whose text may quote row values
-    audit = _audit(inbound, Outcome.FAILED, 503, authenticated_body=True,
+    audit = _audit(inbound, Outcome.FAILED, intake_status(Outcome.FAILED), authenticated_body=True,
                    errors_=[{"field": "processing", "message": description}],
                    route=inbound.route, context=asdict(inbound.context))
-    error = errors.ServiceUnavailable(
-        "The webhook could not be processed now; it is kept and will be reprocessed. Retrying is safe.",
-        code="PROCESSING_FAILED", details={"webhookId": str(audit.id)},
-        headers={"Retry-After": str(FAILED_RETRY_AFTER_SECONDS)},
-    )
-    return IntakeAnswer(error.status_code, error.as_body(), error.headers)
+    return IntakeResult(outcome=Outcome.FAILED, webhook_id=audit.id)

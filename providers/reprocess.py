@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from hub import errors
 from hub.json_input import load_json
 from providers.adapters import ADAPTERS
 from providers.adapters.base import Context
@@ -49,10 +50,14 @@ def inbound_reprocess(*, webhook: InboundWebhook) -> Reprocessed | None:
         headers=webhook.headers, body=webhook.body.encode(), client_address=webhook.remote_ip or "",
         context=Context(**webhook.context), correlation_id=webhook.correlation_id,
     )
-    answer = intake_process(inbound, ADAPTERS[webhook.provider].routes[webhook.route], load_json(webhook.body))
+    try:
+        intake_process(inbound, ADAPTERS[webhook.provider].routes[webhook.route], load_json(webhook.body))
+    except errors.ApplicationError:
+        pass  # refused (another branch's order): audited like any answer
     InboundWebhook.objects.filter(id=webhook.id).update(reprocessed_as=inbound.audit_id)
-    outcome = InboundWebhook.objects.filter(id=inbound.audit_id).values_list("outcome", flat=True).first() or ""
-    return Reprocessed(webhook_id=str(webhook.id), outcome=outcome, status=answer.status)
+    outcome, status = (InboundWebhook.objects.filter(id=inbound.audit_id).values_list("outcome", "status_code")
+                       .first() or ("", 0))
+    return Reprocessed(webhook_id=str(webhook.id), outcome=outcome, status=status)
 
 
 def inbound_reprocess_all(*, webhooks: QuerySet[InboundWebhook]) -> list[Reprocessed]:
