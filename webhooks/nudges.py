@@ -109,3 +109,24 @@ def install_trigger(sender: NudgeSender | None = None) -> NudgeSender:
 def nudge(message_id: int) -> None:
     """Ask for the delivery of a committed message (after commit; never fails the caller)."""
     (_trigger or install_trigger()).nudge(message_id)
+
+
+def nudge_later(message_id: int, countdown: float) -> None:
+    """Ask a worker to deliver in `countdown` seconds (a retry). Never fails the caller: the sweep
+    is the safety net."""
+    from webhooks.tasks import deliver_message
+
+    try:
+        deliver_message.apply_async((message_id,), countdown=countdown, retry=False)
+    except Exception:  # broker down or misconfigured: the row is safe in the database
+        logger.warning("outbox_nudge_failed", message_id=message_id, exc_info=True)
+
+
+def nudge_sweep() -> None:
+    """Ask a worker to sweep now (after a replay)."""
+    from webhooks.tasks import sweep_outbox
+
+    try:
+        sweep_outbox.apply_async(retry=False)
+    except Exception:
+        logger.warning("outbox_sweep_nudge_failed", exc_info=True)

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from webhooks.models import OutboxMessage, ReplayAudit
-from webhooks.outbox import nudge_sweep
+from webhooks.nudges import nudge_sweep
 
 Status = OutboxMessage.Status
 

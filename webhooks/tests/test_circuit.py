@@ -7,7 +7,8 @@ import responses
 from django.utils import timezone
 
 from webhooks.models import DeliveryAttempt, DestinationCircuit, OutboxMessage
-from webhooks.outbox import outbox_claim, outbox_deliver_one, outbox_sweep
+from webhooks.claims import claim_due
+from webhooks.outbox import outbox_deliver, outbox_sweep
 from webhooks.tests.factories import DestinationFactory, OutboxMessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def destination(settings):
 
 def fail_messages(destination, count: int) -> None:
     for _ in range(count):
-        outbox_deliver_one(message_id=OutboxMessageFactory(destination=destination).id)
+        outbox_deliver(message_ids=[OutboxMessageFactory(destination=destination).id])
 
 
 def open_until(destination):
@@ -73,14 +74,14 @@ def test_half_open_lets_exactly_one_probe_through_and_a_success_closes(http, des
     DestinationCircuit.objects.filter(destination=destination).update(open_until=timezone.now() - timedelta(seconds=1))
     waiting = [OutboxMessageFactory(destination=destination) for _ in range(3)]
 
-    probe = outbox_claim(limit=10)
+    probe = claim_due(limit=10)
     assert [c.message.id for c in probe] == [waiting[0].id]
-    assert outbox_claim(limit=10) == []  # a second claimant gets nothing while the probe is out
+    assert claim_due(limit=10) == []  # a second claimant gets nothing while the probe is out
 
     http.replace(responses.POST, URL, status=200)
     OutboxMessage.objects.update(leased_until=None, lease_token="")
     DestinationCircuit.objects.filter(destination=destination).update(probe_until=None)
-    assert outbox_deliver_one(message_id=waiting[0].id)
+    assert outbox_deliver(message_ids=[waiting[0].id])
     assert open_until(destination) is None
     assert outbox_sweep(budget_seconds=2) == 2  # the rest flows again
 

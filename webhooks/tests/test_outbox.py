@@ -12,15 +12,8 @@ from standardwebhooks.webhooks import Webhook
 
 from webhooks.delivery import DeliveryResult
 from webhooks.models import DeliveryAttempt, OutboxMessage
-from webhooks.outbox import (
-    outbox_claim,
-    outbox_deliver_due,
-    outbox_deliver_ids,
-    outbox_deliver_one,
-    outbox_enqueue,
-    outbox_record,
-    outbox_sweep,
-)
+from webhooks.claims import claim_due, record_outcomes
+from webhooks.outbox import outbox_deliver, outbox_enqueue, outbox_sweep
 from webhooks.tests.factories import NEW_SECRET, RGS_SECRET, DestinationFactory, OutboxMessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,8 +36,9 @@ def test_enqueue_is_part_of_the_callers_transaction(django_capture_on_commit_cal
     assert OutboxMessage.objects.count() == 0
 
     with django_capture_on_commit_callbacks() as callbacks:
-        message = outbox_enqueue(destination="rgs", event_type="t", data={"a": 1}, ordering_key="k")
+        enqueued = outbox_enqueue(destination="rgs", event_type="t", data={"a": 1}, ordering_key="k")
     assert len(callbacks) == 1  # the after-commit hand-off to a worker
+    message = OutboxMessage.objects.get(id=enqueued.id)
     assert (message.status, message.attempts, message.event_id[:4]) == (Status.PENDING, 0, "msg_")
 
 
@@ -54,7 +48,7 @@ def test_a_delivery_is_signed_enveloped_and_recorded(http):
     message = OutboxMessageFactory(destination=destination, correlation_id="corr-1", payload={"refId": "r-9"})
     http.post(URL, status=200, body="ok " * 2000)
 
-    assert outbox_deliver_one(message_id=message.id) is True
+    assert outbox_deliver(message_ids=[message.id]) == 1
 
     sent = http.calls[0].request
     body = sent.body.decode()
@@ -80,13 +74,13 @@ def test_a_failure_schedules_the_next_retry_with_jitter(http):
     http.post(URL, status=500, body="boom")
     before = timezone.now()
 
-    outbox_deliver_one(message_id=message.id)
+    outbox_deliver(message_ids=[message.id])
 
     message.refresh_from_db()
     assert (message.status, message.attempts, message.last_error) == (Status.PENDING, 1, "HTTP 500")
     assert before + timedelta(seconds=0.8) <= message.next_attempt_at <= timezone.now() + timedelta(seconds=1.2)
     assert message.delivery_attempts.get().response_excerpt == "boom"
-    assert outbox_deliver_one(message_id=message.id) is False  # not due yet
+    assert outbox_deliver(message_ids=[message.id]) == 0  # not due yet
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -94,7 +88,7 @@ def test_retry_after_is_honoured(http, status):
     message = OutboxMessageFactory()
     http.post(URL, status=status, headers={"Retry-After": "120"})
 
-    outbox_deliver_one(message_id=message.id)
+    outbox_deliver(message_ids=[message.id])
 
     message.refresh_from_db()
     assert message.next_attempt_at >= timezone.now() + timedelta(seconds=119)
@@ -104,7 +98,7 @@ def test_redirects_are_not_followed(http):
     message = OutboxMessageFactory()
     http.post(URL, status=302, headers={"Location": "http://127.0.0.1:9/elsewhere"})
 
-    outbox_deliver_one(message_id=message.id)
+    outbox_deliver(message_ids=[message.id])
 
     assert len(http.calls) == 1
     message.refresh_from_db()
@@ -115,7 +109,7 @@ def test_timeouts_and_connection_errors_are_failed_attempts(http):
     message = OutboxMessageFactory()
     http.post(URL, body=requests.exceptions.ReadTimeout("read timed out"))
 
-    outbox_deliver_one(message_id=message.id)
+    outbox_deliver(message_ids=[message.id])
 
     attempt = DeliveryAttempt.objects.get()
     assert (attempt.succeeded, attempt.status_code) == (False, None)
@@ -126,7 +120,7 @@ def test_the_last_allowed_attempt_dead_letters(http):
     message = OutboxMessageFactory(destination=DestinationFactory(max_attempts=3), attempts=2)
     http.post(URL, status=500)
 
-    outbox_deliver_one(message_id=message.id)
+    outbox_deliver(message_ids=[message.id])
 
     message.refresh_from_db()
     assert (message.status, message.attempts) == (Status.DEAD_LETTER, 3)
@@ -134,23 +128,23 @@ def test_the_last_allowed_attempt_dead_letters(http):
 
 def test_a_leased_message_is_not_claimed_twice_until_the_lease_runs_out(settings):
     message = OutboxMessageFactory()
-    first = outbox_claim(limit=10)
+    first = claim_due(limit=10)
 
     assert [c.message.id for c in first] == [message.id]
-    assert outbox_claim(limit=10) == []
+    assert claim_due(limit=10) == []
     OutboxMessage.objects.filter(id=message.id).update(leased_until=timezone.now() - timedelta(seconds=1))
-    second = outbox_claim(limit=10)
+    second = claim_due(limit=10)
     assert [c.message.id for c in second] == [message.id]
     assert second[0].token != first[0].token
 
 
 def test_a_stale_lease_holder_cannot_move_the_message_on():
     message = OutboxMessageFactory()
-    stale = outbox_claim(limit=1)[0]
+    stale = claim_due(limit=1)[0]
     OutboxMessage.objects.filter(id=message.id).update(leased_until=timezone.now() - timedelta(seconds=1))
-    outbox_claim(limit=1)  # someone else holds it now
+    claim_due(limit=1)  # someone else holds it now
 
-    outbox_record([(stale, DeliveryResult(succeeded=False, duration_ms=5, status_code=500, error="HTTP 500"))])
+    record_outcomes([(stale, DeliveryResult(succeeded=False, duration_ms=5, status_code=500, error="HTTP 500"))])
 
     message.refresh_from_db()
     assert (message.attempts, message.status) == (0, Status.PENDING)
@@ -160,7 +154,7 @@ def test_a_stale_lease_holder_cannot_move_the_message_on():
 def test_disabled_destinations_wait():
     OutboxMessageFactory(destination=DestinationFactory(enabled=False))
 
-    assert outbox_claim(limit=10) == []
+    assert claim_due(limit=10) == []
 
 
 def test_messages_sharing_an_ordering_key_go_one_at_a_time_in_order(http):
@@ -169,12 +163,12 @@ def test_messages_sharing_an_ordering_key_go_one_at_a_time_in_order(http):
     other = OutboxMessageFactory(destination=destination, ordering_key="order-2")
     http.post(URL, status=500)
 
-    assert sorted(c.message.id for c in outbox_claim(limit=10)) == [first.id, other.id]
+    assert sorted(c.message.id for c in claim_due(limit=10)) == [first.id, other.id]
     OutboxMessage.objects.update(leased_until=None, lease_token="")
-    outbox_deliver_one(message_id=first.id)  # fails: stays pending, retry later
+    outbox_deliver(message_ids=[first.id])  # fails: stays pending, retry later
     OutboxMessage.objects.filter(id=first.id).update(next_attempt_at=timezone.now() + timedelta(hours=1))
 
-    assert outbox_deliver_one(message_id=second.id) is False  # still waits behind the first
+    assert outbox_deliver(message_ids=[second.id]) == 0  # still waits behind the first
 
     http.replace(responses.POST, URL, status=200)
     OutboxMessage.objects.filter(id=first.id).update(next_attempt_at=timezone.now())
@@ -189,11 +183,11 @@ def test_a_dead_lettered_message_no_longer_blocks_its_ordering_key(http):
     second = OutboxMessageFactory(destination=destination, ordering_key="order-1")
     http.post(URL, status=500)
 
-    outbox_deliver_one(message_id=first.id)
+    outbox_deliver(message_ids=[first.id])
 
     first.refresh_from_db()
     assert first.status == Status.DEAD_LETTER
-    assert [c.message.id for c in outbox_claim(limit=10)] == [second.id]
+    assert [c.message.id for c in claim_due(limit=10)] == [second.id]
 
 
 def test_a_batch_is_recorded_in_one_transaction_whatever_its_size(http, django_assert_max_num_queries):
@@ -204,7 +198,7 @@ def test_a_batch_is_recorded_in_one_transaction_whatever_its_size(http, django_a
     # claim (circuit gate, lock, lease, read) + record (attempts, one update, circuit) + transactions;
     # one query per message would be 40 more.
     with django_assert_max_num_queries(12):
-        assert outbox_deliver_ids(message_ids=[message.id for message in messages]) == 40
+        assert outbox_deliver(message_ids=[message.id for message in messages]) == 40
 
     assert OutboxMessage.objects.filter(status=Status.DELIVERED, attempts=1).count() == 40
     assert DeliveryAttempt.objects.filter(succeeded=True).count() == 40
@@ -219,7 +213,7 @@ def test_a_batch_with_failures_moves_each_message_its_own_way(http):
     http.add_callback(responses.POST, URL, callback=lambda request: (
         500 if json.loads(request.body)["data"]["n"] == "fail" else 200, {}, ""))
 
-    assert outbox_deliver_ids(message_ids=[ok.id, failing.id, last_try.id]) == 3
+    assert outbox_deliver(message_ids=[ok.id, failing.id, last_try.id]) == 3
 
     statuses = dict(OutboxMessage.objects.values_list("id", "status"))
     assert statuses == {ok.id: Status.DELIVERED, failing.id: Status.PENDING, last_try.id: Status.DEAD_LETTER}
@@ -234,7 +228,7 @@ def test_a_delivery_nudges_the_next_message_of_its_ordering_key(http, django_cap
     http.post(URL, status=200)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        outbox_deliver_ids(message_ids=[first.id, second.id, third.id])  # only the head of the line goes
+        outbox_deliver(message_ids=[first.id, second.id, third.id])  # only the head of the line goes
 
     assert list(OutboxMessage.objects.filter(status=Status.DELIVERED).values_list("id", flat=True)) == [first.id]
     assert [callback.args for callback in callbacks] == [(second.id,)]
@@ -247,7 +241,7 @@ def test_a_nudge_delivers_one_batch_of_whatever_is_due(http, settings):
     later = OutboxMessageFactory(destination=destination, next_attempt_at=timezone.now() + timedelta(minutes=5))
     http.post(URL, status=200)
 
-    assert [outbox_deliver_due() for _ in range(3)] == [3, 2, 0]
+    assert [outbox_deliver() for _ in range(3)] == [3, 2, 0]
 
     delivered = set(OutboxMessage.objects.filter(status=Status.DELIVERED).values_list("id", flat=True))
     assert delivered == {message.id for message in due}
@@ -269,7 +263,7 @@ def test_a_message_that_cannot_be_sent_fails_on_its_own_without_holding_its_batc
     monkeypatch.setattr(delivery, "envelope_body", envelope)
     http.post(URL, status=200)
 
-    assert outbox_deliver_due() == 2
+    assert outbox_deliver() == 2
 
     broken.refresh_from_db()
     fine.refresh_from_db()
@@ -277,4 +271,4 @@ def test_a_message_that_cannot_be_sent_fails_on_its_own_without_holding_its_batc
     assert (broken.status, broken.attempts) == (Status.DEAD_LETTER, 1)
     assert broken.last_error.startswith("cannot be sent: UnicodeEncodeError")
     assert len(http.calls) == 1
-    assert outbox_deliver_due() == 0  # never claimed again
+    assert outbox_deliver() == 0  # never claimed again

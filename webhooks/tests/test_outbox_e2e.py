@@ -13,7 +13,8 @@ from django.db import connection, transaction
 from hub.testing import BASE_DIR, database_url_of_test_db, subprocess_env, wait_until
 from mock_services.testing import start_mock
 from webhooks.models import DeliveryAttempt, Destination, OutboxMessage
-from webhooks.outbox import nudge_sweep, outbox_enqueue, outbox_sweep
+from webhooks.nudges import nudge_sweep
+from webhooks.outbox import outbox_enqueue, outbox_sweep
 from webhooks.tests.factories import NEW_SECRET, RGS_SECRET, OutboxMessageFactory
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,8 @@ def rgs_destination(mock, **fields) -> Destination:
 
 def enqueue(event_type: str = "wallet.transaction.completed") -> OutboxMessage:
     with transaction.atomic():
-        return outbox_enqueue(destination="rgs", event_type=event_type, data={"refId": "r-1", "amountCents": 150})
+        enqueued = outbox_enqueue(destination="rgs", event_type=event_type, data={"refId": "r-1", "amountCents": 150})
+    return OutboxMessage.objects.get(id=enqueued.id)
 
 
 def wait_for_status(message: OutboxMessage, status: str, timeout: float = 30, log=None) -> OutboxMessage:
