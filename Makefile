@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test chaos bench setup venv clean
+.PHONY: run test lint chaos bench setup venv clean
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -32,6 +32,11 @@ run: setup
 
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# ruff, and mypy with django-stubs (strict on services and selectors; configured in pyproject.toml).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
 
 # The chaos test (not part of `make test`): kills its own PostgreSQL and Redis (server binaries
 # needed) and the hub's processes under load; .ci/run runs it.

@@ -9,6 +9,7 @@ from django.utils.timezone import is_naive, make_aware
 
 def moment_arg(text: str, *, end_of_day: bool) -> datetime:
     """ISO date or datetime; a bare date means its start (--since) or its end (--until), UTC."""
+    moment: datetime | None
     if day := parse_date(text):
         moment = datetime.combine(day, datetime.max.time() if end_of_day else datetime.min.time())
     else:

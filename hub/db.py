@@ -51,7 +51,7 @@ def violates(exc: IntegrityError, model: type[Model], constraint: str) -> bool:
         return diagnostics.constraint_name == constraint
     unique = next(c for c in model._meta.constraints if c.name == constraint)
     table = model._meta.db_table
-    columns = ", ".join(f"{table}.{model._meta.get_field(name).column}" for name in unique.fields)  # type: ignore[attr-defined]
+    columns = ", ".join(f"{table}.{model._meta.get_field(name).column}" for name in unique.fields)  # type: ignore[attr-defined,union-attr]
     return str(exc).endswith(f"UNIQUE constraint failed: {columns}")
 
 

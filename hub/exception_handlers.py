@@ -59,7 +59,7 @@ def to_application_error(exc: Exception, route: str = "") -> errors.ApplicationE
     if isinstance(exc, drf.ValidationError):
         return errors.ValidationFailed(details=exc.detail)
     if isinstance(exc, drf.Throttled):
-        wait = math.ceil(exc.wait or 1)
+        wait = math.ceil(getattr(exc, "wait", None) or 1)
         return errors.RateLimited(headers={"Retry-After": str(wait)})
     for drf_class, application_class in _DRF_TO_APPLICATION:
         if isinstance(exc, drf_class):

@@ -5,9 +5,11 @@ under sensitive keys are redacted before rendering.
 """
 
 import re
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
+from structlog.typing import Processor
 
 SENSITIVE_KEY = re.compile(r"secret|signature|password|authorization|api[_-]?key|token|x-auth|cookie|phone|mobile", re.I)
 REDACTED = "[redacted]"
@@ -22,11 +24,11 @@ def redact(value: Any) -> Any:
     return value
 
 
-def redact_sensitive(_logger: Any, _method: str, event_dict: dict) -> dict:
+def redact_sensitive(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
     return redact(event_dict)
 
 
-SHARED_PROCESSORS = [
+SHARED_PROCESSORS: list[Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,

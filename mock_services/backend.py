@@ -31,26 +31,27 @@ class BackendMock(MockService):
         return hmac.compare_digest(request.headers.get("X-AUTH", "").encode(), self._api_key)
 
     @staticmethod
-    def _envelope(request: Request) -> tuple[dict | None, Response | None]:
+    def _envelope(request: Request) -> dict | Response:
+        """The parsed envelope, or the error answer."""
         try:
             envelope = read_json(request)
         except ValueError:
-            return None, json_response({"error": "malformed_json"}, status=400)
+            return json_response({"error": "malformed_json"}, status=400)
         valid = (
             isinstance(envelope, dict)
             and isinstance(envelope.get("id"), str)
             and isinstance(envelope.get("data"), dict)
         )
         if not valid:
-            return None, json_response({"error": "invalid_envelope", "details": ["need id and data"]}, status=400)
-        return envelope, None
+            return json_response({"error": "invalid_envelope", "details": ["need id and data"]}, status=400)
+        return envelope
 
     def create_order(self, request: Request) -> Response:
         if not self._authorized(request):
             return json_response({"error": "unauthorized"}, status=401)
-        envelope, error = self._envelope(request)
-        if error:
-            return error
+        envelope = self._envelope(request)
+        if isinstance(envelope, Response):
+            return envelope
         order_id = envelope["data"].get("id")
         if not isinstance(order_id, str) or not order_id:
             return json_response({"error": "invalid_order", "details": ["data.id is required"]}, status=400)
@@ -63,9 +64,9 @@ class BackendMock(MockService):
     def change_status(self, request: Request, order_id: str) -> Response:
         if not self._authorized(request):
             return json_response({"error": "unauthorized"}, status=401)
-        envelope, error = self._envelope(request)
-        if error:
-            return error
+        envelope = self._envelope(request)
+        if isinstance(envelope, Response):
+            return envelope
         status = envelope["data"].get("status")
         if not isinstance(status, str) or not status:
             return json_response({"error": "invalid_status", "details": ["data.status is required"]}, status=400)

@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -105,7 +105,7 @@ class MockService:
             return self._control[endpoint].handler(request, **values)
         return self._serve(self._routes[endpoint], request, values)
 
-    def _serve(self, route: MockRoute, request: Request, values: dict) -> Response:
+    def _serve(self, route: MockRoute, request: Request, values: Mapping[str, Any]) -> Response:
         record = self._record(route.name, request)
         with self.lock:
             scripted = self._scripts[route.name].popleft() if self._scripts[route.name] else None
@@ -149,12 +149,12 @@ class MockService:
         if not isinstance(payload, dict):
             return json_response({"error": "invalid_script", "details": ["body must be an object"]}, 400)
         route, responses = payload.get("route"), payload.get("responses")
-        errors = [] if route in self._routes else [f"route must be one of {sorted(self._routes)}"]
+        errors = [] if isinstance(route, str) and route in self._routes else [f"route must be one of {sorted(self._routes)}"]
         if not isinstance(responses, list):
             errors.append("responses must be a list")
         else:
             errors += [error for i, entry in enumerate(responses) for error in _script_errors(entry, i)]
-        if errors:
+        if errors or not isinstance(route, str) or not isinstance(responses, list):
             return json_response({"error": "invalid_script", "details": errors}, status=400)
         with self.lock:
             self._scripts[route] = deque(responses)

@@ -37,9 +37,9 @@ def _parse_time(text: str) -> str:
     return utc_timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
-def _fields(payload, names: tuple[str, ...]) -> tuple[dict | None, list[str]]:
+def _fields(payload, names: tuple[str, ...]) -> tuple[dict, list[str]]:
     if not isinstance(payload, dict):
-        return None, ["body must be a JSON object"]
+        return {}, ["body must be a JSON object"]
     errors = [f"{name} must be a non-empty string" for name in names if not isinstance(payload.get(name), str) or not payload[name]]
     return payload, errors
 

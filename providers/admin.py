@@ -59,8 +59,8 @@ class ProductMappingAdmin(admin.ModelAdmin):
 
 class OrderEventInline(admin.TabularInline):
     model = OrderEvent
-    fields = ["created_at", "event_type", "provider_status", "status", "previous_status", "applied", "occurred_at", "webhook_id"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "event_type", "provider_status", "status", "previous_status", "applied",
+                                "occurred_at", "webhook_id")
     extra = 0
     can_delete = False
     ordering = ["id"]

@@ -1,12 +1,14 @@
 """Provider webhook endpoints (SPEC §7) for the OpenAPI schema. Documentation only."""
 
+from typing import Literal
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 
 from hub.openapi import error
 
-HEADER = OpenApiParameter.HEADER
+HEADER: Literal["header"] = "header"
 AUTH = [
     OpenApiParameter("x-careem-signature", OpenApiTypes.STR, HEADER, required=False,
                      description="hmac mode: hex HMAC-SHA256 of the raw body (x-talabat-signature for Talabat)."),

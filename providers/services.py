@@ -4,6 +4,11 @@ Runs inside the intake's transaction, so the audit row, the order change and its
 commit together or not at all.
 """
 
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
 from django.db import transaction
 
 from hub.json_input import storable
@@ -12,7 +17,7 @@ from providers.models import Order, OrderEvent, ProductMapping
 from webhooks.outbox import outbox_enqueue
 
 Status = Order.Status
-RANK = {Status.NEW: 0, Status.ACCEPTED: 1, Status.PREPARING: 2, Status.READY: 3, Status.PICKED_UP: 4, Status.DELIVERED: 5}
+RANK: dict[str, int] = {Status.NEW: 0, Status.ACCEPTED: 1, Status.PREPARING: 2, Status.READY: 3, Status.PICKED_UP: 4, Status.DELIVERED: 5}
 FINAL = {Status.DELIVERED, Status.CANCELLED}
 
 
@@ -32,13 +37,13 @@ def can_move(current: str, new: str) -> bool:
     return new == Status.CANCELLED or RANK[new] > RANK[current]
 
 
-def _walk(entries: list[dict]):
+def _walk(entries: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for entry in entries:
         yield entry
         yield from _walk(entry.get("modifiers", []))
 
 
-def apply_product_mappings(*, provider: str, order: dict) -> None:
+def apply_product_mappings(*, provider: str, order: dict[str, Any]) -> None:
     """Fill productId from the mapping table; an unmapped item passes through with a warning."""
     entries = list(_walk(order["items"]))
     keys = {key for entry in entries for key in entry.get("mappingKeys") or [entry["externalId"]]}
@@ -53,14 +58,16 @@ def apply_product_mappings(*, provider: str, order: dict) -> None:
             order["warnings"].append(f"unmapped item {candidates[0]!r} ({entry['name']}) passed through")
 
 
-def _status_message(order: Order, previous: str, occurred_at) -> dict:
+def _status_message(order: Order, previous: str, occurred_at: datetime | None) -> dict[str, Any]:
     return {"orderId": str(order.id), "provider": order.provider, "externalOrderId": order.external_order_id,
             "status": order.status, "previousStatus": previous, "occurredAt": occurred_at.isoformat() if occurred_at else None}
 
 
 @transaction.atomic(savepoint=False)  # all or nothing with the caller's audit row
-def order_create(*, provider: str, event: ProviderEvent, webhook_id) -> Order:
+def order_create(*, provider: str, event: ProviderEvent, webhook_id: UUID) -> Order:
     data = event.order
+    if data is None:
+        raise ValueError("an order_created event carries its order")
     apply_product_mappings(provider=provider, order=data)
     order = Order(provider=provider, external_order_id=event.external_order_id, branch_id=data["branchId"],
                   currency=data["currency"], total_minor=data["totals"]["totalMinor"], warnings=data["warnings"],
@@ -77,7 +84,8 @@ def order_create(*, provider: str, event: ProviderEvent, webhook_id) -> Order:
 
 
 @transaction.atomic(savepoint=False)
-def order_apply_status(*, provider: str, event: ProviderEvent, webhook_id, acting_branch: str = "") -> tuple[Order, bool]:
+def order_apply_status(*, provider: str, event: ProviderEvent, webhook_id: UUID,
+                       acting_branch: str = "") -> tuple[Order, bool]:
     """Record the event; move the order and tell the backend only when the lifecycle allows.
     With `acting_branch` (a branch authenticated with its own secret) only that branch's orders."""
     orders = Order.objects.select_for_update()

@@ -11,19 +11,22 @@ in batches. The CSV is written to a temporary name and renamed only when the run
 import csv
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]
 
 from reconciliation.models import Mismatch, ReconciliationRun
 from reconciliation.sources import IncompleteRead, Record, hub_records, operator_records
+from wallet.models import WalletTransaction
 
 Kind = Mismatch.Kind
+TxStatus = WalletTransaction.Status
+MOVED_MONEY = {TxStatus.COMPLETED, TxStatus.ROLLED_BACK}  # moved (or moved and came back)
 CSV_HEADER = ["kind", "ref_id", "hub_amount", "operator_amount", "currency", "hub_status", "operator_status",
               "hub_type", "operator_type", "time"]
 BATCH = 2000
@@ -45,7 +48,7 @@ def merge(hub: Iterator[Record], operator: Iterator[Record]) -> Iterator[tuple[R
 
 
 def mismatch_kinds(hub: Record, operator: Record) -> list[str]:
-    kinds = []
+    kinds: list[str] = []
     if hub.type != operator.type:
         kinds.append(Kind.TYPE_MISMATCH)
     if hub.currency != operator.currency:
@@ -63,18 +66,20 @@ class Tally:
     operator: int = 0
     matched: int = 0
     pending: int = 0
-    kinds: Counter = field(default_factory=Counter)
-    totals: dict = field(default_factory=lambda: {"hub": defaultdict(lambda: [0, 0]), "operator": defaultdict(lambda: [0, 0])})
+    kinds: Counter[str] = field(default_factory=Counter)
+    # per side and currency: [count, amount]
+    totals: dict[str, defaultdict[str, list[int]]] = field(default_factory=lambda: {"hub": defaultdict(lambda: [0, 0]), "operator": defaultdict(lambda: [0, 0])})
 
     def add_total(self, side: str, record: Record) -> None:
-        if record.status in ("COMPLETED", "ROLLED_BACK"):  # money that moved (or moved and came back)
+        if record.status in MOVED_MONEY:
             entry = self.totals[side][record.currency]
             entry[0] += 1
             entry[1] += record.amount
 
 
-def _row(kind: str, hub: Record | None, operator: Record | None) -> list:
+def _row(kind: str, hub: Record | None, operator: Record | None) -> list[str | int]:
     either = hub or operator
+    assert either is not None, "a row has at least one side"
     currency = hub.currency if hub and operator and hub.currency == operator.currency else "/".join(
         dict.fromkeys(r.currency for r in (hub, operator) if r))
     return [kind, either.ref_id, hub.amount if hub else "", operator.amount if operator else "", currency,
@@ -82,13 +87,14 @@ def _row(kind: str, hub: Record | None, operator: Record | None) -> list:
             operator.type if operator else "", either.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
 
 
-def _compare(pairs, start: datetime, end: datetime, grace: timedelta, tally: Tally, emit) -> None:
+def _compare(pairs: Iterator[tuple[Record | None, Record | None]], start: datetime, end: datetime, grace: timedelta,
+             tally: Tally, emit: Callable[[str, Record | None, Record | None], None]) -> None:
     def near_edge(at: datetime) -> bool:
         return at < start + grace or at >= end - grace
 
     for hub, operator in pairs:
-        at = hub.at if hub else operator.at
-        if not start <= at < end:
+        either = hub or operator
+        if either is None or not start <= either.at < end:
             continue  # another day's run judges it
         tally.hub += hub is not None
         tally.operator += operator is not None
@@ -96,21 +102,21 @@ def _compare(pairs, start: datetime, end: datetime, grace: timedelta, tally: Tal
             tally.add_total("hub", hub)
         if operator:
             tally.add_total("operator", operator)
-        if hub is not None and hub.status == "PENDING":
+        if hub is not None and hub.status == TxStatus.PENDING:
             tally.pending += 1
-        elif operator is None:
-            if hub.status == "FAILED":
+        elif hub is not None and operator is None:
+            if hub.status == TxStatus.FAILED:
                 tally.matched += 1  # refused: the Operator never had it
             elif near_edge(hub.at):
                 tally.pending += 1
             else:
                 emit(Kind.MISSING_IN_OPERATOR, hub, None)
-        elif hub is None:
+        elif hub is None and operator is not None:
             if near_edge(operator.at):
                 tally.pending += 1
             else:
                 emit(Kind.MISSING_IN_HUB, None, operator)
-        elif kinds := mismatch_kinds(hub, operator):
+        elif hub is not None and operator is not None and (kinds := mismatch_kinds(hub, operator)):
             for kind in kinds:
                 emit(kind, hub, operator)
         else:

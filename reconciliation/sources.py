@@ -18,8 +18,9 @@ from hub.money import MoneyError, to_minor
 from wallet.models import WalletTransaction
 from wallet.operator_client import OperatorUnavailable, operator_request
 
-OPERATOR_TYPES = {"withdraw": "DEBIT", "deposit": "CREDIT", "rollback": "ROLLBACK"}
-OPERATOR_STATUSES = {"approved": "COMPLETED", "rolled_back": "ROLLED_BACK"}
+Type, Status = WalletTransaction.Type, WalletTransaction.Status
+OPERATOR_TYPES = {"withdraw": Type.DEBIT, "deposit": Type.CREDIT, "rollback": Type.ROLLBACK}
+OPERATOR_STATUSES = {"approved": Status.COMPLETED, "rolled_back": Status.ROLLED_BACK}
 PAGE_SIZE = 1000
 
 

@@ -105,7 +105,7 @@ class WalletOperationApi(APIView):
             idempotency.idempotency_release(record_id=record_id)
             raise
         tx = result.transaction
-        answer = Answer(tx.response_status, tx.response_body, replayed=result.replayed)
+        answer = Answer(tx.response_status or 0, tx.response_body, replayed=result.replayed)  # settled: both set
         if not result.answer_stored:  # a refId settled earlier: its answer, under this key too
             store_answer(answer)
         return answer

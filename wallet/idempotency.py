@@ -72,12 +72,13 @@ def idempotency_begin(*, client_id: str, key: str, fingerprint: str) -> Started 
         except IntegrityError:
             pass
         with transaction.atomic():
-            record = IdempotencyKey.objects.select_for_update().filter(client_id=client_id, key=key).first()
-            if record is None:
+            existing = IdempotencyKey.objects.select_for_update().filter(client_id=client_id, key=key).first()
+            if existing is None:
                 continue
+            record = existing
             if record.fingerprint != fingerprint:
                 return Reused()
-            if record.status == IdempotencyKey.Status.COMPLETED:
+            if record.status == IdempotencyKey.Status.COMPLETED and record.response_status is not None:
                 return Replay(status=record.response_status, body=record.response_body)
             if record.locked_until > now:
                 return InFlight()

@@ -1,6 +1,8 @@
 """The wallet contract (SPEC §3) in the OpenAPI schema. Request bodies come from `wallet.contract`, the
 declaration validation uses too; the views read raw bytes, so these serializers only document."""
 
+from typing import Literal
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -8,7 +10,7 @@ from rest_framework import serializers
 from hub.openapi import error
 from wallet.contract import MAX_AMOUNT_MINOR, MAX_ID_LENGTH, MONEY_BODY, ROLLBACK_BODY, BodyField, Kind
 
-HEADER = OpenApiParameter.HEADER
+HEADER: Literal["header"] = "header"
 SIGNED = [
     OpenApiParameter("X-Timestamp", OpenApiTypes.STR, HEADER, required=True,
                      description="Unix seconds; refused beyond ±WALLET_SIGNATURE_TOLERANCE_SECONDS (300)."),
@@ -22,14 +24,14 @@ IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, HEADER, 
 
 
 def _serializer_field(field: BodyField) -> serializers.Field:
-    common = {"required": field.required, "help_text": field.help or None}
+    required, help_text = field.required, field.help or None
     if field.kind is Kind.AMOUNT:
-        return serializers.IntegerField(min_value=1, max_value=MAX_AMOUNT_MINOR, **common)
+        return serializers.IntegerField(min_value=1, max_value=MAX_AMOUNT_MINOR, required=required, help_text=help_text)
     if field.kind is Kind.CURRENCY:
-        return serializers.CharField(min_length=3, max_length=3, **common)
+        return serializers.CharField(min_length=3, max_length=3, required=required, help_text=help_text)
     if field.kind is Kind.OBJECT:
-        return serializers.DictField(allow_null=True, **common)
-    return serializers.CharField(min_length=1, max_length=MAX_ID_LENGTH, **common)
+        return serializers.DictField(allow_null=True, required=required, help_text=help_text)
+    return serializers.CharField(min_length=1, max_length=MAX_ID_LENGTH, required=required, help_text=help_text)
 
 
 def _request_body(name: str, body: tuple[BodyField, ...]) -> serializers.Serializer:

@@ -98,7 +98,7 @@ def _send(method: str, path: str, payload: dict | None) -> OperatorAnswer:
 
 
 def _before_retry(path: str, state: RetryCallState) -> None:
-    reason = str(state.outcome.exception())
+    reason = str(state.outcome.exception()) if state.outcome else ""
     metrics.OPERATOR_RETRIES.labels(_operation(path), reason).inc()
     logger.info("operator_retry", path=path, attempt=state.attempt_number, reason=reason, sleep=round(state.upcoming_sleep, 3))
 

@@ -1,7 +1,9 @@
+from typing import Any
+
 from wallet.models import WalletTransaction
 
 
-def wallet_transaction_data(tx: WalletTransaction) -> dict:
+def wallet_transaction_data(tx: WalletTransaction) -> dict[str, Any]:
     """A transaction as the RGS sees it: in its webhook, and (with times) from the lookup API."""
     return {
         "transactionId": str(tx.transaction_id), "refId": tx.ref_id, "type": tx.type, "status": tx.status,
@@ -11,7 +13,7 @@ def wallet_transaction_data(tx: WalletTransaction) -> dict:
     }
 
 
-def wallet_transaction_view(*, ref_id: str) -> dict | None:
+def wallet_transaction_view(*, ref_id: str) -> dict[str, Any] | None:
     tx = WalletTransaction.objects.filter(ref_id=ref_id, is_tombstone=False).first()
     if tx is None:
         return None

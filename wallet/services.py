@@ -9,6 +9,7 @@ drive the Operator call. Settlement, its RGS webhook (outbox) and the stored ans
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -31,7 +32,7 @@ from wallet.selectors import wallet_transaction_data
 from webhooks.outbox import outbox_enqueue
 
 Type, Status = WalletTransaction.Type, WalletTransaction.Status
-OPERATIONS = {Type.DEBIT: "withdraw", Type.CREDIT: "deposit", Type.ROLLBACK: "rollback"}
+OPERATIONS: dict[str, str] = {Type.DEBIT: "withdraw", Type.CREDIT: "deposit", Type.ROLLBACK: "rollback"}
 
 # Runs inside the settlement's transaction with the answer being stored (the API keeps it under
 # the Idempotency-Key there: one commit fewer, and never a settlement whose key answer is missing).
@@ -64,7 +65,7 @@ def _same_request(tx: WalletTransaction, *, type_: str, player_id: str, amount_m
 
 
 def _claim(*, type_: str, ref_id: str, player_id: str, amount_minor: int, currency: str, original_ref_id: str = "",
-           meta: dict | None = None) -> WalletTransaction | WalletResult:
+           meta: dict[str, Any] | None = None) -> WalletTransaction | WalletResult:
     """The new PENDING transaction to drive, or the settled one this refId already has."""
     now = timezone.now()
     try:
@@ -148,7 +149,7 @@ def _original_or_tombstone(request: RollbackRequest) -> WalletTransaction | None
 
 
 # --- Operator call and settlement ----------------------------------------------------------
-def _operator_payload(tx: WalletTransaction) -> dict:
+def _operator_payload(tx: WalletTransaction) -> dict[str, Any]:
     if tx.type == Type.ROLLBACK:
         return {"transaction_id": tx.ref_id, "original_transaction_id": tx.original_ref_id, "player_id": tx.player_id}
     return {"player_id": tx.player_id, "amount": to_major_string(tx.amount_cents, tx.currency), "currency": tx.currency,

@@ -1,5 +1,8 @@
+from collections.abc import Sequence
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -7,7 +10,7 @@ from django.urls import path, reverse
 
 from hub.admin import ReadOnlyModelAdmin
 from webhooks.models import DeliveryAttempt, Destination, OutboxMessage, ReplayAudit
-from webhooks.replay import outbox_replay
+from webhooks.replay import outbox_replay, staff_user
 
 Status = OutboxMessage.Status
 WRITE_ONLY_HELP = "Write-only: leave empty to keep the stored value."
@@ -55,8 +58,7 @@ class DestinationAdmin(admin.ModelAdmin):
 
 class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
-    fields = ["attempted_at", "succeeded", "status_code", "duration_ms", "error", "response_excerpt"]
-    readonly_fields = fields
+    fields = readonly_fields = ("attempted_at", "succeeded", "status_code", "duration_ms", "error", "response_excerpt")
     ordering = ["-attempted_at"]
     extra = 0
     can_delete = False
@@ -90,7 +92,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
         return super().changelist_view(request, {**(extra_context or {}), **context})
 
     def _confirm(
-        self, request: HttpRequest, queryset: QuerySet, *, title: str, hidden: list[tuple[str, object]]
+        self, request: HttpRequest, queryset: QuerySet, *, title: str, hidden: Sequence[tuple[str, object]]
     ) -> TemplateResponse:
         total = queryset.count()
         dead = queryset.filter(status=Status.DEAD_LETTER).count()
@@ -108,12 +110,12 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
     def replay_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         if request.POST.get("confirm") != "yes":
             hidden = [("action", "replay_selected")] + [
-                (admin.helpers.ACTION_CHECKBOX_NAME, pk) for pk in queryset.values_list("pk", flat=True)
+                (helpers.ACTION_CHECKBOX_NAME, pk) for pk in queryset.values_list("pk", flat=True)
             ]
             return self._confirm(request, queryset, title="Replay selected dead letters", hidden=hidden)
-        selected = sorted(int(pk) for pk in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME))
+        selected = sorted(int(pk) for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
         count = outbox_replay(
-            messages=queryset, actor=request.user.get_username(), user=request.user, filters={"selected": selected}
+            messages=queryset, actor=request.user.get_username(), user=staff_user(request), filters={"selected": selected}
         )
         self.message_user(request, f"Replayed {count} dead-lettered messages.", messages.SUCCESS)
         return None
@@ -126,7 +128,7 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
         if request.method != "POST" or request.POST.get("confirm") != "yes":
             return self._confirm(request, queryset, title="Replay all matching the current filter", hidden=[])
         count = outbox_replay(
-            messages=queryset, actor=request.user.get_username(), user=request.user, filters=request.GET.dict()
+            messages=queryset, actor=request.user.get_username(), user=staff_user(request), filters=request.GET.dict()
         )
         self.message_user(request, f"Replayed {count} dead-lettered messages.", messages.SUCCESS)
         changelist = reverse("admin:webhooks_outboxmessage_changelist")

@@ -13,7 +13,7 @@ def circuit_gate(*, now: datetime, lease: timedelta) -> tuple[set[int], set[int]
     blocked: set[int] = set()
     probes: set[int] = set()
     for circuit in DestinationCircuit.objects.filter(open_until__isnull=False):
-        if circuit.open_until > now:
+        if circuit.open_until is not None and circuit.open_until > now:
             blocked.add(circuit.destination_id)
             continue
         # Conditional update: of all concurrent claimants exactly one wins the probe.

@@ -70,7 +70,8 @@ class PostgresCluster:
 
 class RedisServer:
     def __init__(self, log: Path) -> None:
-        self.port, self.log, self.process = free_port(), log, None
+        self.port, self.log = free_port(), log
+        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -79,6 +80,7 @@ class RedisServer:
                    == b"PONG\n", timeout=10, what="redis")
 
     def kill(self) -> None:
+        assert self.process is not None, "started"
         self.process.kill()
         self.process.wait()
 
@@ -300,13 +302,14 @@ def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost
     assert requests.get(f"{stack['hub']}/health", timeout=5).json()["status"] == "ok"
 
 
-def _operator_withdrawals(operator_url: str) -> Counter:
+def _operator_withdrawals(operator_url: str) -> Counter[str]:
     from django.conf import settings
 
-    today, applied, cursor = datetime.now(UTC).date(), Counter(), None
+    today, applied, cursor = datetime.now(UTC).date(), Counter[str](), None
     while True:
+        query: dict[str, str | int] = {"from": f"{today}T00:00:00Z", "to": f"{today}T23:59:59Z", "limit": 1000}
         page = requests.get(f"{operator_url}/api/v1/transactions", timeout=10, params={
-            "from": f"{today}T00:00:00Z", "to": f"{today}T23:59:59Z", "limit": 1000, **({"cursor": cursor} if cursor else {})},
+            **query, **({"cursor": cursor} if cursor else {})},
             headers={"Authorization": f"Bearer {settings.OPERATOR_API_KEY}"}).json()
         applied.update(item["transaction_id"] for item in page["items"] if item["type"] == "withdraw")
         if not (cursor := page["next_cursor"]):

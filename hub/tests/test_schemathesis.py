@@ -28,7 +28,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # Loaded from the app itself (WSGI); every documented operation is fuzzed. (Driven through Hypothesis
 # directly: schemathesis' own pytest plugin does not run under pytest 9.)
 API = schemathesis.openapi.from_wsgi("/api/schema/", application)
-OPERATIONS = {result.ok().label: result.ok() for result in API.get_all_operations()}
+OPERATIONS = {result.ok().label: result.ok() for result in API.get_all_operations()}  # type: ignore[union-attr]
 
 
 def signed_request(case, base_url: str) -> dict:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from hub.money import EXPONENTS, MoneyError, exponent, to_minor
 
@@ -107,11 +107,10 @@ class Reader:
             return 0
         return int(number)
 
-    def require_object(self, payload: Any) -> dict:
+    def require_object(self, payload: Any) -> dict[str, Any]:
         """The body must be a JSON object; anything else stops here with that one error."""
         if not isinstance(payload, dict):
-            self.error("body", "must be a JSON object")
-            self.check()
+            self.fail("body", "must be a JSON object")
         return payload
 
     def text(self, value: Any) -> str:
@@ -130,6 +129,11 @@ class Reader:
     def check(self) -> None:
         if self.errors:
             raise AdapterErrors(self.errors)
+
+    def fail(self, where: str, message: str) -> NoReturn:
+        """Stop here with this error and every one collected before it."""
+        self.error(where, message)
+        raise AdapterErrors(self.errors)
 
 
 def as_text(value: Any) -> str:

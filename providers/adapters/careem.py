@@ -46,17 +46,14 @@ def parse(payload: Any, context: Context) -> ProviderEvent:
         return _envelope(payload, context, reader)
     if "order_id" in payload:
         return _simple_form(payload, context, reader)
-    reader.error("event_type", "is required (or order_id for the simple form)")
-    reader.check()
-    raise AssertionError("unreachable")
+    reader.fail("event_type", "is required (or order_id for the simple form)")
 
 
 def _envelope(payload: dict, context: Context, reader: Reader) -> ProviderEvent:
     event_type = reader.text(payload.get("event_type"))
     details = payload.get("details")
     if not isinstance(details, dict):
-        reader.error("details", "must be an object")
-        reader.check()
+        reader.fail("details", "must be an object")
     order_id = reader.identifier(details.get("id"), "details.id")
     provider_status = reader.identifier(details.get("status"), "details.status", max_length=64).lower()
     if event_type == "ORDER_CREATED":
@@ -190,7 +187,7 @@ def _simple_form(payload: dict, context: Context, reader: Reader) -> ProviderEve
     if not isinstance(raw_items, list) or not raw_items:
         reader.error("items", "must be a non-empty list")
         raw_items = []
-    items = []
+    items: list[dict[str, Any]] = []
     for n, item in enumerate(raw_items):
         if not isinstance(item, dict):
             reader.error(f"items[{n}]", "must be an object")

@@ -47,7 +47,7 @@ def debit_through_the_api(client, ref_id: str, amount: int = 150) -> None:
     assert answer.status_code == 201, answer.content
 
 
-def reconcile(tmp_path, *args: str) -> tuple[int, ReconciliationRun]:
+def reconcile(tmp_path, *args: str) -> tuple[str | int | None, ReconciliationRun]:
     with pytest.raises(SystemExit) as exited:
         call_command("reconcile", *args, "--output-dir", str(tmp_path))
     return exited.value.code, ReconciliationRun.objects.latest("id")

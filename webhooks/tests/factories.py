@@ -8,7 +8,7 @@ RGS_SECRET = "whsec_dGVzdC1yZ3Mtc2lnbmluZy1zZWNyZXQtMDAx"
 NEW_SECRET = "whsec_dGVzdC1yZ3Mtcm90YXRlZC1zZWNyZXQtMDAy"
 
 
-class DestinationFactory(factory.django.DjangoModelFactory):
+class DestinationFactory(factory.django.DjangoModelFactory[Destination]):
     class Meta:
         model = Destination
 
@@ -20,7 +20,7 @@ class DestinationFactory(factory.django.DjangoModelFactory):
     timeout_seconds = 2.0
 
 
-class OutboxMessageFactory(factory.django.DjangoModelFactory):
+class OutboxMessageFactory(factory.django.DjangoModelFactory[OutboxMessage]):
     class Meta:
         model = OutboxMessage
 

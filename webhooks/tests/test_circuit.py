@@ -31,7 +31,7 @@ def destination(settings):
 
 def fail_messages(destination, count: int) -> None:
     for _ in range(count):
-        outbox_deliver(message_ids=[OutboxMessageFactory(destination=destination).id])
+        outbox_deliver(message_ids=[OutboxMessageFactory.create(destination=destination).id])
 
 
 def open_until(destination):

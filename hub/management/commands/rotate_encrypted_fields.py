@@ -14,7 +14,7 @@ class Command(BaseCommand):
             if not fields:
                 continue
             with transaction.atomic():
-                rows = model.objects.select_for_update().only(model._meta.pk.name, *fields)
+                rows = model._default_manager.select_for_update().only(model._meta.pk.name, *fields)
                 for row in rows:
                     row.save(update_fields=fields)  # read with any key, written with the first
                 count = rows.count()
