@@ -83,3 +83,9 @@ def test_the_admin_login_page_carries_the_hub_name(client):
 
     assert answer.status_code == 200
     assert "Integration Hub" in answer.content.decode()
+
+
+def test_readiness_needs_database_and_broker(client):
+    answer = client.get("/health/ready")
+
+    assert answer.status_code == 200 and answer.json()["broker"] == "connected"

@@ -1,10 +1,8 @@
-"""Production hardening: deploy checks, headers, admin brute force, nothing secret in logs."""
+"""Nothing secret in the logs: no secret, signature or phone number, in logs or error bodies."""
 
 import io
 import json
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,47 +11,9 @@ import structlog
 
 from hub.logs import SHARED_PROCESSORS
 from hub.signing import hex_hmac
-from hub.testing import BASE_DIR, subprocess_env
-from hub.tests.test_production_checks import SAFE
 from providers.models import Provider
 from wallet.tests.helpers import debit_body, wallet_post
 from webhooks.tests.factories import DestinationFactory
-
-
-def test_check_deploy_is_clean_with_production_settings():
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=BASE_DIR,
-                            env=subprocess_env(**SAFE), capture_output=True, text=True, timeout=60)
-
-    assert result.returncode == 0, result.stderr
-    assert "no issues" in result.stdout
-
-
-@pytest.mark.django_db
-def test_security_headers(client):
-    answer = client.get("/health")
-
-    assert (answer["X-Content-Type-Options"], answer["X-Frame-Options"], answer["Referrer-Policy"]) == (
-        "nosniff", "DENY", "same-origin")
-
-
-@pytest.mark.django_db
-def test_readiness_needs_database_and_broker(client):
-    answer = client.get("/health/ready")
-
-    assert answer.status_code == 200 and answer.json()["broker"] == "connected"
-
-
-@pytest.mark.django_db
-def test_admin_login_is_locked_after_repeated_failures(client, django_user_model):
-    django_user_model.objects.create_superuser("ops", password="the-right-password-123")
-    form = {"username": "ops", "next": "/admin/"}
-
-    failures = [client.post("/admin/login/", {**form, "password": f"wrong-{n}"}).status_code for n in range(5)]
-    locked = client.post("/admin/login/", {**form, "password": "the-right-password-123"})
-
-    assert failures == [200, 200, 200, 200, 429]  # the fifth failure locks (ADMIN_LOGIN_FAILURE_LIMIT)
-    assert locked.status_code == 429  # even the right password, until the cool-off ends
-    assert "_auth_user_id" not in client.session
 
 
 @pytest.fixture
