@@ -13,22 +13,12 @@ from wallet.models import IdempotencyKey, WalletTransaction
 from wallet.services import wallet_resolve_pending
 from wallet.tests.helpers import debit_body, signed_headers, wallet_post
 from webhooks.models import OutboxMessage
-from webhooks.tests.factories import DestinationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("operator")]
 Status = WalletTransaction.Status
 WITHDRAW = "http://operator.test/api/v1/wallet/withdraw"
 DEPOSIT = "http://operator.test/api/v1/wallet/deposit"
 ROLLBACK = "http://operator.test/api/v1/wallet/rollback"
-
-
-@pytest.fixture(autouse=True)
-def operator(settings):
-    settings.OPERATOR_BASE_URL = "http://operator.test"
-    settings.OPERATOR_RETRY_DEADLINE_SECONDS = 2
-    DestinationFactory(name="rgs")
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def approve(mock, url=WITHDRAW, balance="87.66", tx="op-1"):

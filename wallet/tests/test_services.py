@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import responses
 
 from wallet import errors as wallet_errors
 from wallet.answers import Answer
@@ -11,20 +10,10 @@ from wallet.models import WalletTransaction
 from wallet.services import wallet_credit, wallet_debit, wallet_rollback
 from wallet.tests.factories import WalletTransactionFactory, money_request, rollback_request
 from webhooks.models import OutboxMessage
-from webhooks.tests.factories import DestinationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("operator")]
 Status = WalletTransaction.Status
-OPERATOR = "http://operator.test/api/v1/wallet"
-
-
-@pytest.fixture(autouse=True)
-def operator(settings):
-    settings.OPERATOR_BASE_URL = "http://operator.test"
-    settings.OPERATOR_RETRY_DEADLINE_SECONDS = 1
-    DestinationFactory(name="rgs")
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+OPERATOR = "http://operator.test/api/v1/wallet"  # the conftest fixture's base URL
 
 
 def test_a_debit_settles_stores_its_answer_with_the_settlement_and_enqueues_one_webhook(operator):
