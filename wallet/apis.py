@@ -1,7 +1,7 @@
 """The RGS-facing wallet API (SPEC §3). Thin: checks in the contract's order, then a service."""
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -15,7 +15,7 @@ from hub.json_input import NotJson, TooDeep, load_json
 from hub.signing import secret_list, wallet_signature_valid
 from wallet import idempotency, openapi
 from wallet.answers import Answer, error_answer, http_response, replayed_answer, transaction_response
-from wallet.contract import validate_money_request, validate_rollback_request
+from wallet.contract import MoneyRequest, RollbackRequest, validate_money_request, validate_rollback_request
 from wallet.errors import RefIdAnswered
 from wallet.selectors import wallet_transaction_view
 from wallet.services import OnSettled, WalletResult, wallet_credit, wallet_debit, wallet_rollback
@@ -23,6 +23,7 @@ from wallet.services import OnSettled, WalletResult, wallet_credit, wallet_debit
 # Keys are scoped to the calling client; the wallet API has one client today, the RGS that
 # holds WALLET_HMAC_SECRET (several secrets are one client's rotation, not several clients).
 CLIENT_ID = "rgs"
+Request_ = TypeVar("Request_", MoneyRequest, RollbackRequest)
 
 
 def authenticate(headers: Mapping[str, str], body: bytes) -> None:
@@ -42,25 +43,23 @@ def _payload(body: bytes) -> Any:
         raise errors.ValidationFailed("The request body is not valid JSON.", details={"body": ["Malformed JSON."]}) from None
 
 
-def debit(payload: Any, on_settled: OnSettled) -> WalletResult:
-    request, problems = validate_money_request(payload)
+def _valid(checked: tuple[Request_ | None, dict[str, list[str]]]) -> Request_:
+    request, problems = checked
     if request is None:
         raise errors.ValidationFailed(details=problems)
-    return wallet_debit(request=request, on_settled=on_settled)
+    return request
+
+
+def debit(payload: Any, on_settled: OnSettled) -> WalletResult:
+    return wallet_debit(request=_valid(validate_money_request(payload)), on_settled=on_settled)
 
 
 def credit(payload: Any, on_settled: OnSettled) -> WalletResult:
-    request, problems = validate_money_request(payload)
-    if request is None:
-        raise errors.ValidationFailed(details=problems)
-    return wallet_credit(request=request, on_settled=on_settled)
+    return wallet_credit(request=_valid(validate_money_request(payload)), on_settled=on_settled)
 
 
 def rollback(payload: Any, on_settled: OnSettled) -> WalletResult:
-    request, problems = validate_rollback_request(payload)
-    if request is None:
-        raise errors.ValidationFailed(details=problems)
-    return wallet_rollback(request=request, on_settled=on_settled)
+    return wallet_rollback(request=_valid(validate_rollback_request(payload)), on_settled=on_settled)
 
 
 class WalletOperationApi(APIView):
