@@ -44,6 +44,7 @@ from bench.common import (  # noqa: E402
     stop,
 )
 from hub.signing import hex_hmac, secret_list, wallet_signature  # noqa: E402
+from providers.config import intake_settings
 
 HUB, OPERATOR, RGS, BACKEND, RECEIVER = (f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813, 18814))
 THREADS, PLAYERS = 2, 200
@@ -253,9 +254,9 @@ def main() -> None:
     results = {}
     try:
         runs = {"wallet": lambda: bench_wallet(args.seconds, secret),
-                "intake": lambda: bench_intake(args.seconds, settings.PROVIDER_INTAKE["careem"]["secret"]),
+                "intake": lambda: bench_intake(args.seconds, intake_settings("careem").secret),
                 "e2e": lambda: bench_e2e(secret), "outbox": bench_outbox}
-        warm_up(secret, settings.PROVIDER_INTAKE["careem"]["secret"])
+        warm_up(secret, intake_settings("careem").secret)
         for name in suites:
             results[name] = runs[name]()
             print(name, json.dumps(results[name]), flush=True)

@@ -13,7 +13,7 @@ TAG = "hub_settings"
 DEMO_MARKER = "dev-insecure"
 
 
-def _is_demo_secret(value: str, dev_default: str) -> bool:
+def is_demo_secret(value: str, dev_default: str) -> bool:
     parts = [part.strip() for part in value.split(",")]
     return not value.strip() or DEMO_MARKER in value or dev_default in parts
 
@@ -29,7 +29,7 @@ def production_problems() -> list[str]:
     for name, dev_default in settings.DEV_DEFAULT_SECRETS.items():
         value = getattr(settings, name, "")
         text = ",".join(value) if isinstance(value, (list, tuple)) else str(value)
-        if _is_demo_secret(text, dev_default):
+        if is_demo_secret(text, dev_default):
             problems.append(f"{name} is empty or a demo secret; set a real one.")
     return problems
 

@@ -29,8 +29,6 @@ DEV_DEFAULT_SECRETS: dict[str, str] = {
     "BACKEND_API_KEY": "dev-insecure-backend-api-key",
     "OPERATOR_API_KEY": "dev-insecure-operator-api-key",
     "WALLET_HMAC_SECRET": "dev-insecure-wallet-hmac-secret",
-    "CAREEM_WEBHOOK_SECRET": "dev-insecure-careem-webhook-secret",
-    "TALABAT_WEBHOOK_SECRET": "dev-insecure-talabat-webhook-secret-long-enough-for-hs512-signing",
     # Fernet key = urlsafe base64 of b"dev-insecure-field-key-32-bytes!"
     "FIELD_ENCRYPTION_KEYS": "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0zMi1ieXRlcyE=",
 }
@@ -278,24 +276,10 @@ OPERATOR_MAX_ATTEMPTS = env.int("OPERATOR_MAX_ATTEMPTS", default=4)
 OPERATOR_RETRY_DEADLINE_SECONDS = env.float("OPERATOR_RETRY_DEADLINE_SECONDS", default=10.0)
 
 # --- Provider intake (SPEC §7) ------------------------------------------------------
-# Per provider: auth mode hmac | api_key | jwt, the secret it uses, the currency when neither
-# payload nor branch names one, and an optional IP allowlist (CIDRs; empty = any address).
-PROVIDER_INTAKE = {
-    "careem": {
-        "auth_mode": env.str("CAREEM_AUTH_MODE", default="hmac"),
-        "secret": _secret("CAREEM_WEBHOOK_SECRET", "CAREEM_WEBHOOK_SECRET"),
-        "default_currency": env.str("CAREEM_DEFAULT_CURRENCY", default="JOD"),
-        "ip_allowlist": env.list("CAREEM_IP_ALLOWLIST", default=[]),
-    },
-    "talabat": {
-        "auth_mode": env.str("TALABAT_AUTH_MODE", default="hmac"),
-        "secret": _secret("TALABAT_WEBHOOK_SECRET", "TALABAT_WEBHOOK_SECRET"),
-        "default_currency": env.str("TALABAT_DEFAULT_CURRENCY", default="KWD"),
-        "ip_allowlist": env.list("TALABAT_IP_ALLOWLIST", default=[]),
-    },
-}
-CAREEM_WEBHOOK_SECRET = PROVIDER_INTAKE["careem"]["secret"]
-TALABAT_WEBHOOK_SECRET = PROVIDER_INTAKE["talabat"]["secret"]
+# Each provider's auth mode, secret, default currency and IP allowlist are read from its own
+# `<NAME>_AUTH_MODE`, `<NAME>_WEBHOOK_SECRET`, `<NAME>_DEFAULT_CURRENCY`, `<NAME>_IP_ALLOWLIST`
+# by `providers.config`, with its adapter's defaults; this dict may override them per provider.
+PROVIDER_INTAKE: dict[str, dict] = {}
 WEBHOOK_RATE_LIMIT = env.int("WEBHOOK_RATE_LIMIT", default=100)
 WEBHOOK_RATE_WINDOW_MS = env.int("WEBHOOK_RATE_WINDOW_MS", default=60000)
 # Failed authentications per client address and window, counted apart from the providers' limit.

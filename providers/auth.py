@@ -2,6 +2,7 @@
 
 import hmac
 import ipaddress
+from collections.abc import Sequence
 
 import jwt
 
@@ -59,7 +60,7 @@ def client_ip(*, remote_addr: str, forwarded_for: str, trusted_proxies: list[str
         return ""
 
 
-def ip_allowed(address: str, allowlist: list[str]) -> bool:
+def ip_allowed(address: str, allowlist: Sequence[str]) -> bool:
     if not allowlist:
         return True
     try:

@@ -31,6 +31,7 @@ from providers.adapters import ADAPTERS
 from providers.adapters.base import AdapterErrors, Context, ProviderEvent, Route
 from providers.answers import intake_status
 from providers.auth import authenticated, ip_allowed
+from providers.config import intake_settings
 from providers.models import Branch, InboundWebhook, Order, OrderEvent, Provider
 from providers.services import ForeignOrder, UnknownOrder, order_apply_status, order_create
 
@@ -117,12 +118,12 @@ def _branch(provider: str, branch_id: str) -> Branch | None:
 def intake_receive(inbound: Inbound) -> IntakeResult:
     adapter = ADAPTERS.get(inbound.provider)
     route = adapter.routes.get(inbound.route) if adapter else None
-    config = settings.PROVIDER_INTAKE.get(inbound.provider)
-    if adapter is None or route is None or config is None:
+    if adapter is None or route is None:
         _reject(inbound, Outcome.NOT_FOUND, errors.NotFound("Unknown provider."))
+    config = intake_settings(inbound.provider)
     if inbound.too_large:
         _reject(inbound, Outcome.TOO_LARGE, errors.PayloadTooLarge("The body is larger than 1 MiB."))
-    if not ip_allowed(inbound.client_address, config["ip_allowlist"]):
+    if not ip_allowed(inbound.client_address, config.ip_allowlist):
         _reject(inbound, Outcome.UNAUTHORIZED, errors.Unauthorized(), errors_=[{"field": "ip", "message": "not allowed"}])
 
     payload = _payload(inbound.body)
@@ -132,8 +133,8 @@ def intake_receive(inbound: Inbound) -> IntakeResult:
     credentials_ok = (
         provider is not None and provider.enabled
         and (not branch_id or (branch is not None and branch.enabled))
-        and authenticated(mode=config["auth_mode"], provider=inbound.provider,
-                          secret=(branch.secret if branch and branch.secret else config["secret"]),
+        and authenticated(mode=config.auth_mode, provider=inbound.provider,
+                          secret=(branch.secret if branch and branch.secret else config.secret),
                           headers=inbound.headers, body=inbound.body)
     )
     if not credentials_ok:
@@ -149,7 +150,7 @@ def intake_receive(inbound: Inbound) -> IntakeResult:
 
     inbound.context.acting_branch = branch.external_id if branch and branch.secret else ""
     inbound.context.branch_currency = branch.currency if branch else ""
-    inbound.context.default_currency = config["default_currency"]
+    inbound.context.default_currency = config.default_currency
     return intake_process(inbound, route, payload)
 
 

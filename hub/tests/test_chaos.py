@@ -29,6 +29,7 @@ import requests
 from hub.signing import hex_hmac, secret_list, wallet_signature
 from hub.testing import BASE_DIR, free_port, http_ok, start_process, stop_process, subprocess_env, wait_until
 from mock_services.testing import start_mock
+from providers.config import intake_settings
 
 pytestmark = pytest.mark.chaos
 INITDB = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
@@ -144,10 +145,9 @@ class Load:
 
     def orders(self) -> None:
 
-        from django.conf import settings
 
         template = json.loads((BASE_DIR / "providers/tests/fixtures/careem/order_created_jod.json").read_text())
-        secret = settings.PROVIDER_INTAKE["careem"]["secret"]
+        secret = intake_settings("careem").secret
         while not self.stop.is_set():
             order_id = f"chaos-{uuid.uuid4().hex[:12]}"
             template["details"]["id"] = order_id

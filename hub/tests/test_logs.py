@@ -14,6 +14,7 @@ from hub.signing import hex_hmac
 from providers.models import Provider
 from wallet.tests.helpers import debit_body, wallet_post
 from webhooks.tests.factories import DestinationFactory
+from providers.config import intake_settings
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_no_secret_signature_or_phone_number_reaches_the_logs_or_error_bodies(cl
     DestinationFactory(name="backend")
     Provider.objects.create(name="careem")
     order = (Path(settings.BASE_DIR) / "providers/tests/fixtures/careem/order_created_jod.json").read_bytes()
-    careem_secret = settings.PROVIDER_INTAKE["careem"]["secret"]
+    careem_secret = intake_settings("careem").secret
     signature = hex_hmac(secret=careem_secret, message=order)
     bodies = []
     with responses.RequestsMock() as operator:

@@ -12,6 +12,7 @@ from hub.testing import free_port, start_process, stop_process, subprocess_env, 
 from providers.models import Provider
 from wallet.tests.helpers import debit_body, wallet_post
 from webhooks.tests.factories import DestinationFactory
+from providers.config import intake_settings
 
 SIMPLE = (Path(settings.BASE_DIR) / "providers/tests/fixtures/careem/simple_form.json").read_bytes()
 
@@ -37,7 +38,7 @@ def test_metrics_count_requests_wallet_outcomes_intake_and_read_the_backlog(clie
         operator.post("http://operator.test/api/v1/wallet/withdraw", json={
             "transaction_id": "ref-1", "operator_tx_id": "op-1", "status": "approved", "balance": "87.66", "currency": "USD"})
         wallet_post(client, "debit", debit_body())
-    secret = settings.PROVIDER_INTAKE["careem"]["secret"]
+    secret = intake_settings("careem").secret
     client.post("/api/webhooks/careem", data=SIMPLE, content_type="application/json",
                 HTTP_X_CAREEM_SIGNATURE=hex_hmac(secret=secret, message=SIMPLE))
     after = client.get("/metrics")

@@ -48,6 +48,8 @@ def test_safe_production_settings_pass_the_check():
             {"RGS_WEBHOOK_SECRET": "whsec_new,whsec_ZGV2LWluc2VjdXJlLXJncy13ZWJob29rLXNlY3JldCE="},
             "RGS_WEBHOOK_SECRET is empty or a demo secret",
         ),
+        ({"CAREEM_WEBHOOK_SECRET": "dev-insecure-careem-webhook-secret"}, "CAREEM_WEBHOOK_SECRET is empty or a demo secret"),
+        ({"TALABAT_WEBHOOK_SECRET": ""}, "TALABAT_WEBHOOK_SECRET is empty or a demo secret"),
     ],
 )
 def test_unsafe_production_settings_fail_the_check(override, complaint):

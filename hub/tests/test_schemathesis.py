@@ -21,6 +21,7 @@ from hub.signing import hex_hmac, secret_list, wallet_signature
 from hub.wsgi import application
 from providers.models import Provider
 from webhooks.tests.factories import DestinationFactory
+from providers.config import intake_settings
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -45,7 +46,7 @@ def signed_request(case, base_url: str) -> dict:
             body=raw, timestamp=stamp, secret=secret_list(settings.WALLET_HMAC_SECRET)[0])})
     for provider in ("careem", "talabat"):
         if path.startswith(f"/api/webhooks/{provider}"):
-            secret = settings.PROVIDER_INTAKE[provider]["secret"]
+            secret = intake_settings(provider).secret
             headers[f"x-{provider}-signature"] = hex_hmac(secret=secret, message=raw)
     headers["Content-Type"] = "application/json"
     return {"method": generated["method"], "url": base_url + path, "params": generated.get("query_string") or {},

@@ -57,10 +57,14 @@ class Route:
 class ProviderAdapter:
     """One delivery provider, defined in one module (docs/ADDING_A_PROVIDER.md): its routes (how each
     URL's payload becomes a `ProviderEvent`), where a payload names its branch, and how its statuses
-    map to the hub's lifecycle. Authentication mode, secret, default currency and allowlist are
-    settings (`settings.PROVIDER_INTAKE[name]`), read from `<NAME>_…` variables."""
+    map to the hub's lifecycle. Its settings (`providers.config`) are read from `<NAME>_AUTH_MODE`,
+    `<NAME>_WEBHOOK_SECRET`, `<NAME>_DEFAULT_CURRENCY` and `<NAME>_IP_ALLOWLIST`, defaulting to the
+    class attributes below."""
 
     name: ClassVar[str]
+    auth_mode: ClassVar[str] = "hmac"  # hmac | api_key | jwt
+    default_currency: ClassVar[str]  # when neither payload nor branch names one
+    dev_secret: ClassVar[str]  # the development default: obviously fake, refused in production
     statuses: ClassVar[dict[str, str]]  # provider status → lifecycle status; others are kept as events only
     routes: ClassVar[dict[str, Route]]  # "generic" serves POST /api/webhooks/<name>
 

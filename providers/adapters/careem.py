@@ -218,6 +218,8 @@ def _simple_form(payload: dict, context: Context, reader: Reader) -> ProviderEve
 
 class CareemAdapter(ProviderAdapter):
     name = PROVIDER
+    default_currency = "JOD"
+    dev_secret = "dev-insecure-careem-webhook-secret"
     statuses = STATUSES
     routes = {"generic": Route(parse)}
 

@@ -160,6 +160,8 @@ def _is_uuid(text: str) -> bool:
 
 class TalabatAdapter(ProviderAdapter):
     name = PROVIDER
+    default_currency = "KWD"
+    dev_secret = "dev-insecure-talabat-webhook-secret-long-enough-for-hs512-signing"
     statuses = STATUSES
     routes = {
         "generic": Route(parse_dispatch),

@@ -13,13 +13,14 @@ from hub.testing import wait_until
 from providers.models import InboundWebhook, Order, Provider
 from webhooks.models import OutboxMessage
 from webhooks.tests.factories import DestinationFactory
+from providers.config import intake_settings
 
 pytestmark = pytest.mark.e2e
 SIMPLE = (Path(__file__).resolve().parents[2] / "providers/tests/fixtures/careem/simple_form.json").read_bytes()
 
 
 def careem_headers(body: bytes) -> dict:
-    secret = settings.PROVIDER_INTAKE["careem"]["secret"]
+    secret = intake_settings("careem").secret
     return {"Content-Type": "application/json",
             "x-careem-signature": hex_hmac(secret=secret, message=body)}
 

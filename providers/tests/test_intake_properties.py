@@ -9,7 +9,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -19,6 +18,7 @@ from hub.json_strategies import dumps, fresh_ids, mutated
 from hub.signing import hex_hmac
 from providers.models import Branch, InboundWebhook, Order, Provider
 from webhooks.tests.factories import DestinationFactory
+from providers.config import intake_settings
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).resolve().parents[2] / "providers" / "tests" / "fixtures"
@@ -45,7 +45,7 @@ def providers(settings):
 
 
 def send(method: str, path: str, raw: bytes, provider: str):
-    secret = settings.PROVIDER_INTAKE[provider]["secret"]
+    secret = intake_settings(provider).secret
     signature = hex_hmac(secret=secret, message=raw)
     call = getattr(Client(), method)
     return call(path, data=raw, content_type="application/json", **{f"HTTP_X_{provider.upper()}_SIGNATURE": signature})

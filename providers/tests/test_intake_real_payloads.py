@@ -7,7 +7,6 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.db import OperationalError
 
@@ -16,11 +15,12 @@ from providers.models import Branch, InboundWebhook, Order, Provider
 from webhooks.delivery import envelope_body
 from webhooks.models import OutboxMessage
 from webhooks.tests.factories import DestinationFactory
+from providers.config import intake_settings
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).resolve().parents[2] / "providers" / "tests" / "fixtures"
-CAREEM_SECRET = settings.PROVIDER_INTAKE["careem"]["secret"]
-TALABAT_SECRET = settings.PROVIDER_INTAKE["talabat"]["secret"]
+CAREEM_SECRET = intake_settings("careem").secret
+TALABAT_SECRET = intake_settings("talabat").secret
 BRANCH_B_SECRET = "branch-b-own-secret-for-tests"
 
 

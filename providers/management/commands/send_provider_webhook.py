@@ -6,11 +6,11 @@ from urllib.parse import quote
 
 import jwt
 import requests
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from hub.signing import hex_hmac
 from providers.adapters import ADAPTERS
+from providers.config import intake_settings
 
 
 def auth_headers(provider: str, body: bytes, mode: str, secret: str) -> dict[str, str]:
@@ -38,13 +38,13 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"no such file: {file}")
         body = file.read_bytes()
-        config = settings.PROVIDER_INTAKE[provider]
+        config = intake_settings(provider)
         path = f"/api/webhooks/talabat/order/{quote(plugin_order, safe='')}" if plugin_order else f"/api/webhooks/{provider}"
         headers = {"Content-Type": "application/json",
-                   **auth_headers(provider, body, config["auth_mode"], secret or config["secret"])}
+                   **auth_headers(provider, body, config.auth_mode, secret or config.secret)}
         try:
             answer = requests.post(url.rstrip("/") + path, data=body, headers=headers, timeout=30)
         except requests.RequestException as exc:
             raise CommandError(f"cannot reach the hub at {url}: {exc}") from exc
-        self.stdout.write(f"POST {path} ({config['auth_mode']}) → HTTP {answer.status_code}")
+        self.stdout.write(f"POST {path} ({config.auth_mode}) → HTTP {answer.status_code}")
         self.stdout.write(answer.text)
