@@ -27,6 +27,9 @@ DEV_DEFAULT_SECRETS: dict[str, str] = {
     # base64 of b"dev-insecure-rgs-webhook-secret!"
     "RGS_WEBHOOK_SECRET": "whsec_ZGV2LWluc2VjdXJlLXJncy13ZWJob29rLXNlY3JldCE=",
     "BACKEND_API_KEY": "dev-insecure-backend-api-key",
+    "BACKEND_CALLBACK_KEY": "dev-insecure-backend-callback-key",
+    "CAREEM_CLIENT_SECRET": "dev-insecure-careem-client-secret",
+    "TALABAT_MIDDLEWARE_PASSWORD": "dev-insecure-talabat-middleware-password",
     "OPERATOR_API_KEY": "dev-insecure-operator-api-key",
     "WALLET_HMAC_SECRET": "dev-insecure-wallet-hmac-secret",
     # Fernet key = urlsafe base64 of b"dev-insecure-field-key-32-bytes!"
@@ -280,6 +283,20 @@ OPERATOR_RETRY_DEADLINE_SECONDS = env.float("OPERATOR_RETRY_DEADLINE_SECONDS", d
 # `<NAME>_AUTH_MODE`, `<NAME>_WEBHOOK_SECRET`, `<NAME>_DEFAULT_CURRENCY`, `<NAME>_IP_ALLOWLIST`
 # by `providers.config`, with its adapter's defaults; this dict may override them per provider.
 PROVIDER_INTAKE: dict[str, dict] = {}
+
+# --- Order decisions back to the providers (SPEC §7b) ---------------------------------
+BACKEND_CALLBACK_KEY = _secret("BACKEND_CALLBACK_KEY", "BACKEND_CALLBACK_KEY")  # X-AUTH of /api/orders/<id>/…
+CAREEM_API_BASE_URL = env.str("CAREEM_API_BASE_URL", default="http://127.0.0.1:8004/pos/api/v1")
+CAREEM_TOKEN_URL = env.str("CAREEM_TOKEN_URL", default="http://127.0.0.1:8004/token")
+CAREEM_CLIENT_ID = env.str("CAREEM_CLIENT_ID", default="dev-careem-client")
+CAREEM_CLIENT_SECRET = _secret("CAREEM_CLIENT_SECRET", "CAREEM_CLIENT_SECRET")
+CAREEM_ACCEPT_DEADLINE_MINUTES = env.int("CAREEM_ACCEPT_DEADLINE_MINUTES", default=10)
+TALABAT_MIDDLEWARE_URL = env.str("TALABAT_MIDDLEWARE_URL", default="http://127.0.0.1:8005")
+TALABAT_MIDDLEWARE_USERNAME = env.str("TALABAT_MIDDLEWARE_USERNAME", default="dev-talabat-plugin")
+TALABAT_MIDDLEWARE_PASSWORD = _secret("TALABAT_MIDDLEWARE_PASSWORD", "TALABAT_MIDDLEWARE_PASSWORD")
+PROVIDER_CALL_TIMEOUT_SECONDS = env.float("PROVIDER_CALL_TIMEOUT_SECONDS", default=10.0)
+ORDER_NEAR_DEADLINE_SECONDS = env.int("ORDER_NEAR_DEADLINE_SECONDS", default=180)
+
 WEBHOOK_RATE_LIMIT = env.int("WEBHOOK_RATE_LIMIT", default=100)
 WEBHOOK_RATE_WINDOW_MS = env.int("WEBHOOK_RATE_WINDOW_MS", default=60000)
 # Failed authentications per client address and window, counted apart from the providers' limit.

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("wallet/", include("wallet.urls")),
     path("api/webhooks/", include("providers.urls")),
+    path("api/orders/", include("providers.order_urls")),
 ]
 
 handler404 = "hub.exception_handlers.json_not_found"

@@ -17,6 +17,8 @@ from providers import openapi
 from providers.adapters import ADAPTERS
 from providers.adapters.base import Context
 from providers.auth import client_ip
+from providers.decision_input import decision_command
+from providers.decisions import order_decide
 from providers.answers import intake_response
 from providers.intake import Inbound, intake_receive
 from providers.selectors import inbound_counts_by_outcome
@@ -83,3 +85,22 @@ class WebhookStatsApi(APIView):
         counts = inbound_counts_by_outcome(provider=provider, since=since)
         return JsonResponse({"provider": provider, "since": since.isoformat(), "total": sum(counts.values()),
                              "byOutcome": counts})
+
+
+class OrderDecisionApi(APIView):
+    """POST /api/orders/<id>/accept|reject|ready|picked-up from the restaurant backend (SPEC §7b)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @openapi.order_decision
+    def post(self, request: Request, order_id: str, action: str) -> JsonResponse:
+        given = request.headers.get("X-AUTH", "").encode()
+        if not hmac.compare_digest(given, settings.BACKEND_CALLBACK_KEY.encode()):
+            raise errors.Unauthorized()
+        command = decision_command(action, request.body)
+        result = order_decide(order_id=order_id, action=action, decided_by="backend", **command)
+        body = {"orderId": str(result.order_id), "action": result.action, "status": result.status, "call": result.call}
+        if result.duplicate:
+            return JsonResponse({**body, "duplicate": True}, status=200)
+        return JsonResponse(body, status=202)

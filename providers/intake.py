@@ -32,7 +32,8 @@ from providers.adapters.base import AdapterErrors, Context, ProviderEvent, Route
 from providers.answers import intake_status
 from providers.auth import authenticated, ip_allowed
 from providers.config import intake_settings
-from providers.models import Branch, InboundWebhook, Order, OrderEvent, Provider
+from providers.decisions import order_decide
+from providers.models import Branch, InboundWebhook, Order, OrderDecision, OrderEvent, Provider
 from providers.services import ForeignOrder, UnknownOrder, order_apply_status, order_create
 
 Outcome = InboundWebhook.Outcome
@@ -183,6 +184,13 @@ def intake_process(inbound: Inbound, route: Route, payload: Any) -> IntakeResult
         return _failed(inbound, exc)
 
 
+def _auto_accept(order: Order) -> None:
+    """A branch set to auto_accept: the hub accepts at the provider and tells the backend."""
+    if order.branch_id and Branch.objects.filter(provider__name=order.provider, external_id=order.branch_id,
+                                                 auto_accept=True).exists():
+        order_decide(order_id=order.id, action=OrderDecision.Action.ACCEPT, decided_by="auto", notify_backend=True)
+
+
 def _invalid(inbound: Inbound, problems: list[dict]) -> IntakeResult:
     _audit(inbound, Outcome.INVALID, intake_status(Outcome.INVALID), authenticated_body=True, errors_=problems)
     return IntakeResult(outcome=Outcome.INVALID, problems=problems)
@@ -196,6 +204,7 @@ def _accept(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeResul
             order = None
             if event.kind == "order_created":
                 order = order_create(provider=inbound.provider, event=event, webhook_id=audit.id)
+                _auto_accept(order)
             elif event.kind == "status_update":
                 order, _ = order_apply_status(provider=inbound.provider, event=event, webhook_id=audit.id,
                                               acting_branch=inbound.context.acting_branch)

@@ -26,6 +26,9 @@ class Branch(models.Model):
     currency = models.CharField(max_length=3, blank=True, help_text="ISO 4217; used when the payload has none.")
     secret = EncryptedTextField(blank=True, help_text="Overrides the provider's secret for this branch.")
     enabled = models.BooleanField(default=True)
+    auto_accept = models.BooleanField(default=False, help_text="The hub accepts this branch's new orders itself.")
+    preparation_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Default preparation time of an acceptance (else 20 minutes).")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "external_id"], name="branch_per_provider")]
@@ -65,12 +68,19 @@ class Order(models.Model):
     data = models.JSONField(help_text="The internal order as sent to the restaurant backend.")
     warnings = models.JSONField(default=list)
     placed_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True, help_text="The provider cancels it if undecided by then.")
+    provider_refs = models.JSONField(
+        default=dict, blank=True, help_text="What the provider needs to hear decisions (brand id, callback URLs).")
+    flag = models.CharField(max_length=300, blank=True, help_text="A problem an operator must look at.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "external_order_id"], name="order_per_provider")]
-        indexes = [models.Index(fields=["status", "created_at"], name="order_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="order_status_created"),
+            models.Index(fields=["deadline_at"], condition=Q(status="NEW"), name="order_undecided_deadline"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.external_order_id}"
@@ -88,6 +98,34 @@ class OrderEvent(models.Model):
     occurred_at = models.DateTimeField(null=True, blank=True)
     webhook_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+
+class OrderDecision(models.Model):
+    """The restaurant's decision on an order, once per action; its call to the provider goes through the outbox."""
+
+    class Action(models.TextChoices):
+        ACCEPT = "accept"
+        REJECT = "reject"
+        READY = "ready"
+        PICKED_UP = "picked-up"
+
+    class Call(models.TextChoices):
+        QUEUED = "queued", "queued in the outbox"
+        NOT_APPLICABLE = "not_applicable", "not applicable (no callback URL)"
+        REFUSED = "refused", "refused (callback URL on a foreign host)"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="decisions")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reason = models.CharField(max_length=64, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    preparation_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    decided_by = models.CharField(max_length=150, help_text="backend, auto, or admin:<username>")
+    call = models.CharField(max_length=16, choices=Call.choices)
+    outbox_event_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "action"], name="one_decision_per_action")]
 
 
 class InboundWebhook(models.Model):

@@ -54,3 +54,21 @@ stats = extend_schema(
     responses={200: OpenApiTypes.OBJECT, 401: error("staff session or Bearer WEBHOOK_STATS_TOKEN needed"),
                404: error("unknown provider")},
 )
+order_decision = extend_schema(
+    operation_id="order_decision", tags=["order decisions"],
+    summary="The restaurant's decision on an order, sent on to its provider (accept, reject, ready, picked-up)",
+    description=("accept: {\"preparationMinutes\": 1-120 (optional)}; reject: {\"reason\": Delivery Hero code, "
+                 "\"message\" (optional)}; ready and picked-up: no body. Auth: X-AUTH = BACKEND_CALLBACK_KEY."),
+    parameters=[OpenApiParameter("X-AUTH", OpenApiTypes.STR, HEADER, required=True),
+                OpenApiParameter("action", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                 enum=["accept", "reject", "ready", "picked-up"])],
+    request=OpenApiTypes.OBJECT,
+    responses={
+        202: inline_serializer("DecisionQueued", {
+            "orderId": serializers.UUIDField(), "action": serializers.CharField(), "status": serializers.CharField(),
+            "call": serializers.ChoiceField(["queued", "not_applicable", "refused"])}),
+        200: OpenApiResponse(OpenApiTypes.OBJECT, description="The same action again: \"duplicate\": true, nothing sent"),
+        400: error("VALIDATION_ERROR or MALFORMED_JSON"), 401: error("UNAUTHORIZED"), 404: error("ORDER_NOT_FOUND"),
+        409: error("INVALID_TRANSITION"), 422: error("INVALID_REASON"),
+    },
+)

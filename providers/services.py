@@ -10,8 +10,10 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.utils import timezone
 
 from hub.json_input import storable
+from providers.adapters import ADAPTERS
 from providers.adapters.base import ProviderEvent
 from providers.models import Order, OrderEvent, ProductMapping
 from webhooks.outbox import outbox_enqueue
@@ -58,7 +60,7 @@ def apply_product_mappings(*, provider: str, order: dict[str, Any]) -> None:
             order["warnings"].append(f"unmapped item {candidates[0]!r} ({entry['name']}) passed through")
 
 
-def _status_message(order: Order, previous: str, occurred_at: datetime | None) -> dict[str, Any]:
+def status_message(order: Order, previous: str, occurred_at: datetime | None) -> dict[str, Any]:
     return {"orderId": str(order.id), "provider": order.provider, "externalOrderId": order.external_order_id,
             "status": order.status, "previousStatus": previous, "occurredAt": occurred_at.isoformat() if occurred_at else None}
 
@@ -71,7 +73,8 @@ def order_create(*, provider: str, event: ProviderEvent, webhook_id: UUID) -> Or
     apply_product_mappings(provider=provider, order=data)
     order = Order(provider=provider, external_order_id=event.external_order_id, branch_id=data["branchId"],
                   currency=data["currency"], total_minor=data["totals"]["totalMinor"], warnings=data["warnings"],
-                  placed_at=event.occurred_at)
+                  placed_at=event.occurred_at, provider_refs=storable(event.provider_refs),
+                  deadline_at=ADAPTERS[provider].deadline_of(event, timezone.now()))
     # Passed-through sections (an address with coordinates) may hold the provider's JSON numbers.
     order.data = storable({"id": str(order.id), **{k: v for k, v in data.items() if k != "warnings"},
                            "status": Status.NEW, "warnings": data["warnings"]})
@@ -105,7 +108,7 @@ def order_apply_status(*, provider: str, event: ProviderEvent, webhook_id: UUID,
         order.data = {**order.data, "status": event.status}
         order.save(update_fields=["status", "data", "updated_at"])
         outbox_enqueue(destination="backend", event_type="order.status_changed",
-                       data=_status_message(order, previous, event.occurred_at),
+                       data=status_message(order, previous, event.occurred_at),
                        path=f"/api/v1/orders/{order.id}/status", ordering_key=f"order:{order.id}",
                        occurred_at=event.occurred_at)
     return order, applied

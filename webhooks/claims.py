@@ -135,14 +135,14 @@ def _record_failure(claim: Claim, result: DeliveryResult, now: datetime) -> None
     attempts = message.attempts + 1
     owned = OutboxMessage.objects.filter(id=message.id, status=Status.PENDING, lease_token=claim.token)
     released = {"leased_until": None, "lease_token": ""}
-    if result.permanent or attempts >= destination.max_attempts:
+    if result.permanent or (attempts >= destination.max_attempts and result.retry_in is None):
         if owned.update(status=Status.DEAD_LETTER, attempts=attempts, last_error=result.error, **released):
             logger.warning("outbox_dead_letter", event_id=message.event_id, destination=destination.name,
                            attempts=attempts)
             if message.ordering_key:  # a dead letter unblocks its successors
                 _nudge_heads_of_line({message.ordering_key})
     else:
-        retry_in = next_retry_delay(
+        retry_in = result.retry_in if result.retry_in is not None else next_retry_delay(
             delays=destination.retry_delays, failed_attempts=attempts, retry_after=result.retry_after
         )
         owned.update(
@@ -150,6 +150,6 @@ def _record_failure(claim: Claim, result: DeliveryResult, now: datetime) -> None
         )
         if retry_in <= NUDGE_MAX_COUNTDOWN_SECONDS:
             transaction.on_commit(partial(nudges.nudge_later, message.id, retry_in))
-    if not result.permanent:  # the message's own fault says nothing about the destination
+    if not result.permanent and result.retry_in is None:  # the message's own state says nothing of the destination
         circuit_record(destination_id=destination.id, succeeded=False, now=now)
     metrics.DELIVERY_ATTEMPTS.labels(destination.name, "failed").inc()

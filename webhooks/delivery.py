@@ -10,6 +10,7 @@ from django.utils import timezone
 from hub.http import parse_retry_after, session
 from hub.signing import standard_webhook_headers
 from webhooks.models import OutboxMessage
+from webhooks.senders import Sender, sender_for
 
 EXCERPT_BYTES = 2048
 RETRY_AFTER_STATUSES = {429, 503}
@@ -24,6 +25,9 @@ class DeliveryResult:
     error: str = ""
     retry_after: float | None = None
     permanent: bool = False  # the message itself cannot be sent: no retry, and no fault of the destination
+    # The receiver's own schedule for this one message (Delivery Hero's 409 rule): retry after exactly
+    # this many seconds, not counted against max_attempts nor the circuit.
+    retry_in: float | None = None
 
 
 def envelope_body(message: OutboxMessage) -> str:
@@ -65,6 +69,8 @@ def _request(message: OutboxMessage) -> requests.PreparedRequest:
 
 
 def send(message: OutboxMessage) -> DeliveryResult:
+    if custom := sender_for(message.destination.name):
+        return _send_with(custom, message)
     started = time.perf_counter()
     elapsed = lambda: int((time.perf_counter() - started) * 1000)  # noqa: E731
     try:
@@ -91,3 +97,12 @@ def send(message: OutboxMessage) -> DeliveryResult:
         error="" if succeeded else f"HTTP {response.status_code}",
         retry_after=retry_after,
     )
+
+
+def _send_with(sender: Sender, message: OutboxMessage) -> DeliveryResult:
+    started = time.perf_counter()
+    try:
+        return sender(message)
+    except Exception as exc:  # noqa: BLE001 - a sender's bug must not take the batch down; the message retries
+        return DeliveryResult(succeeded=False, duration_ms=int((time.perf_counter() - started) * 1000),
+                              error=f"sender failed: {type(exc).__name__}: {exc}"[:1000])

@@ -20,6 +20,9 @@ SAFE = {
     "TALABAT_WEBHOOK_SECRET": "prod-talabat-secret-c42d",
     "WALLET_HMAC_SECRET": "prod-wallet-hmac-8b2c,prod-wallet-hmac-next",
     "DJANGO_ALLOWED_HOSTS": "hub.example.com",
+    "BACKEND_CALLBACK_KEY": "prod-callback-key-2e9d",
+    "CAREEM_CLIENT_SECRET": "prod-careem-client-3a7f",
+    "TALABAT_MIDDLEWARE_PASSWORD": "prod-talabat-password-61bb",
 }
 
 

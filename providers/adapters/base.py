@@ -33,6 +33,8 @@ class ProviderEvent:
     provider_status: str = ""
     status: str = ""  # lifecycle status it maps to; "" = informational
     occurred_at: datetime | None = None
+    deadline_at: datetime | None = None  # when the provider cancels an undecided order
+    provider_refs: dict[str, Any] = field(default_factory=dict)  # what decisions need (brand id, callback URLs)
 
 
 @dataclass
@@ -54,6 +56,45 @@ class Route:
     plugin_dispatch: bool = False  # Talabat's plugin answers 202 {"remoteOrderId"}
 
 
+@dataclass(frozen=True)
+class Decision:
+    """The restaurant's decision, as an adapter needs it to build its call to the provider."""
+
+    action: str  # accept | reject | ready | picked-up
+    hub_order_id: str
+    external_order_id: str
+    branch_id: str
+    provider_refs: dict[str, Any]
+    reason: str = ""  # the hub's vocabulary: Delivery Hero's codes
+    message: str = ""
+    preparation_minutes: int = 20
+    decided_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    """One HTTP call to a provider, stored as an outbox message's data and sent by `providers.calls`."""
+
+    method: str
+    url: str  # absolute
+    body: dict[str, Any] | None = None  # None: an empty body
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NoCall:
+    """The provider has no call for this decision (no callback URL), or the hub refuses to make it."""
+
+    call: str  # OrderDecision.Call: "not_applicable" or "refused"
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    expires_in: float  # seconds, as the provider said
+
+
 class ProviderAdapter:
     """One delivery provider, defined in one module (docs/ADDING_A_PROVIDER.md): its routes (how each
     URL's payload becomes a `ProviderEvent`), where a payload names its branch, and how its statuses
@@ -71,6 +112,51 @@ class ProviderAdapter:
     def branch_id_of(self, payload: Any, context: Context) -> str:
         """The branch a payload (or its URL) names, read before authentication: "" when none."""
         raise NotImplementedError
+
+    def deadline_of(self, event: ProviderEvent, received_at: datetime) -> datetime | None:
+        """When the provider cancels the new order if it is still undecided."""
+        return event.deadline_at
+
+    # --- decisions back to the provider (SPEC §7b); a provider without them keeps these defaults ---
+    def decision_call(self, decision: Decision) -> ProviderCall | NoCall:
+        """The call that tells the provider; pure (no I/O)."""
+        return NoCall("not_applicable", f"{self.name} takes no decisions")
+
+    def api_host(self) -> str:
+        """The only host the provider's bearer token may be sent to."""
+        return ""
+
+    def login(self) -> Token:
+        """Fetch a new bearer token from the provider (HTTP); `providers.tokens` caches it."""
+        raise NotImplementedError
+
+
+class LoginFailed(Exception):
+    """The provider refused or garbled a token request; the message says which, never the secret."""
+
+
+def token_from(answer: Any) -> Token:
+    """A login answer `{"access_token", "expires_in"}` (a requests.Response) as a Token."""
+    if answer.status_code != 200:
+        raise LoginFailed(f"token request answered HTTP {answer.status_code}")
+    try:
+        data = answer.json()
+        value, expires_in = data["access_token"], float(data.get("expires_in", 0))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LoginFailed(f"token answer unreadable: {type(exc).__name__}") from exc
+    if not isinstance(value, str) or not value or not expires_in > 0:
+        raise LoginFailed("token answer without access_token or a positive expires_in")
+    return Token(value=value, expires_in=expires_in)
+
+
+# The hub's reject reasons: Delivery Hero's 24 codes (providers-formats.md).
+REJECT_REASONS = frozenset({
+    "ADDRESS_INCOMPLETE_MISSTATED", "BAD_WEATHER", "BLACKLISTED", "CARD_READER_NOT_AVAILABLE", "CLOSED",
+    "CONTENT_WRONG_MISLEADING", "FOOD_QUALITY_SPILLAGE", "FRAUD_PRANK", "ITEM_UNAVAILABLE", "LATE_DELIVERY",
+    "MENU_ACCOUNT_SETTINGS", "MOV_NOT_REACHED", "NO_COURIER", "NO_PICKER", "NO_RESPONSE", "OUTSIDE_DELIVERY_AREA",
+    "TECHNICAL_PROBLEM", "TEST_ORDER", "TOO_BUSY", "UNABLE_TO_FIND", "UNABLE_TO_PAY", "UNPROFESSIONAL_BEHAVIOUR",
+    "WILL_NOT_WORK_WITH_PLATFORM", "WRONG_ORDER_ITEMS_DELIVERED",
+})
 
 
 @dataclass

@@ -5,11 +5,19 @@ CAREEM_DEFAULT_CURRENCY). Items carry no names, only the integrator's ids. With
 `delivery_type: "careem"` Careem's captain delivers and the customer block is blank by design.
 """
 
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import quote, urlsplit
 
+from django.conf import settings
+
+from hub.http import USER_AGENT, session
 from providers.adapters.base import (
     Context,
+    Decision,
+    NoCall,
+    ProviderCall,
     ProviderAdapter,
     ProviderEvent,
     Reader,
@@ -20,6 +28,8 @@ from providers.adapters.base import (
     invalid_item,
     object_at,
     parse_time,
+    Token,
+    token_from,
 )
 
 PROVIDER = "careem"
@@ -29,6 +39,13 @@ STATUSES = {
     "cancelled": "CANCELLED", "canceled": "CANCELLED",
     # driver_coming / driver_here say where the captain is, not what the kitchen does: kept as events only.
 }
+# The hub's reject reasons (Delivery Hero's codes) as Careem cancellation reasons; any other → OTHER.
+CANCELLATION_REASONS = {
+    "TOO_BUSY": "KITCHEN_TOO_BUSY_TO_PREPARE_ORDER", "CLOSED": "OUTLET_CLOSED",
+    "ITEM_UNAVAILABLE": "ITEM_TEMPORARILY_UNAVAILABLE", "TECHNICAL_PROBLEM": "PARTNER_POS_OUTAGE",
+    "NO_RESPONSE": "PARTNER_ORDER_TIMEOUT",
+}
+STATES = {"accept": {"state": "accepted"}, "ready": {"state": "ready"}}
 DISCOUNT_FIELDS = ("merchant_discount_amount", "careem_discount_amount", "merchant_promo_amount",
                    "careem_promo_amount", "free_delivery_discount_value")
 
@@ -61,9 +78,11 @@ def _envelope(payload: dict, context: Context, reader: Reader) -> ProviderEvent:
             reader.error("details.id", "is required")
         order = _order(details, context, reader, order_id)
         reader.check()
+        brand_id = reader.identifier(object_at(details, "branch").get("brand_id"), "details.branch.brand_id")
         return ProviderEvent(kind="order_created", event_type=event_type, dedupe_key=f"{order_id}:created",
                              external_order_id=order_id, branch_id=order["branchId"], order=order,
-                             provider_status=provider_status, status="NEW", occurred_at=parse_time(details.get("created_at")))
+                             provider_status=provider_status, status="NEW", occurred_at=parse_time(details.get("created_at")),
+                             provider_refs={"brandId": brand_id})
     if event_type == "ORDER_STATUS_UPDATED":
         if not order_id:
             reader.error("details.id", "is required")
@@ -225,3 +244,28 @@ class CareemAdapter(ProviderAdapter):
 
     def branch_id_of(self, payload: Any, context: Context) -> str:
         return branch_id_of(payload, context)
+
+    def deadline_of(self, event: ProviderEvent, received_at: datetime) -> datetime | None:
+        return (event.occurred_at or received_at) + timedelta(minutes=settings.CAREEM_ACCEPT_DEADLINE_MINUTES)
+
+    def decision_call(self, decision: Decision) -> ProviderCall | NoCall:
+        if decision.action == "reject":
+            body = {"state": "cancelled", "cancellation_reason": CANCELLATION_REASONS.get(decision.reason, "OTHER")}
+        elif decision.action in STATES:
+            body = STATES[decision.action]
+        else:  # the captain's pickup is Careem's own event
+            return NoCall("not_applicable", "Careem learns of the pickup from its captain")
+        return ProviderCall(
+            method="PUT", url=f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/orders/{quote(decision.external_order_id, safe='')}",
+            body=body, headers={"Brand-Id": str(decision.provider_refs.get("brandId", "")),
+                                "Branch-Id": decision.branch_id, "User-Agent": USER_AGENT})
+
+    def api_host(self) -> str:
+        return urlsplit(settings.CAREEM_API_BASE_URL).netloc
+
+    def login(self) -> Token:
+        """OAuth2 client credentials."""
+        answer = session().post(settings.CAREEM_TOKEN_URL, timeout=settings.PROVIDER_CALL_TIMEOUT_SECONDS, data={
+            "grant_type": "client_credentials", "client_id": settings.CAREEM_CLIENT_ID,
+            "client_secret": settings.CAREEM_CLIENT_SECRET, "scope": "pos"})
+        return token_from(answer)

@@ -7,10 +7,18 @@ else the branch's, else TALABAT_DEFAULT_CURRENCY.
 """
 
 import uuid
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
+
+from hub.http import session
 from providers.adapters.base import (
     Context,
+    Decision,
+    NoCall,
+    ProviderCall,
     ProviderAdapter,
     ProviderEvent,
     Reader,
@@ -22,9 +30,15 @@ from providers.adapters.base import (
     list_at,
     object_at,
     parse_time,
+    Token,
+    token_from,
 )
 
 PROVIDER = "talabat"
+CALLBACKS = ("orderAcceptedUrl", "orderRejectedUrl", "orderPickedUpUrl", "orderPreparedUrl")
+CALLBACK_OF = {"accept": "orderAcceptedUrl", "reject": "orderRejectedUrl", "picked-up": "orderPickedUpUrl",
+               "ready": "orderPreparedUrl"}
+MIN_ACCEPTANCE_MINUTES = 2  # Delivery Hero refuses an acceptanceTime closer than this
 STATUSES = {"ORDER_CANCELLED": "CANCELLED", "ORDER_PICKED_UP": "PICKED_UP"}
 # COURIER_ARRIVED_AT_VENDOR and PRODUCT_ORDER_MODIFICATION_* are kept as events only.
 
@@ -87,9 +101,13 @@ def parse_dispatch(payload: Any, context: Context) -> ProviderEvent:
         notes=_comment(payload), warnings=[],
     )
     order["expedition"] = _expedition(payload)
+    callbacks = object_at(payload, "callbackUrls")
     return ProviderEvent(kind="order_created", event_type="orderDispatch", dedupe_key=f"{token}:created",
                          external_order_id=code, branch_id=order["branchId"], order=order, status="NEW",
-                         occurred_at=parse_time(payload.get("createdAt")))
+                         occurred_at=parse_time(payload.get("createdAt")),
+                         deadline_at=parse_time(payload.get("expiryDate")),
+                         provider_refs={"token": token, "callbackUrls": {
+                             name: url for name in CALLBACKS if (url := reader.text(callbacks.get(name)))}})
 
 
 def _product(product: Any, where: str, reader: Reader) -> dict:
@@ -158,6 +176,19 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
+def _decision_body(decision: Decision) -> dict[str, Any] | None:
+    if decision.action == "accept":
+        minutes = max(decision.preparation_minutes, MIN_ACCEPTANCE_MINUTES)
+        acceptance = decision.decided_at + timedelta(minutes=minutes)
+        return {"status": "order_accepted", "acceptanceTime": acceptance.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "remoteOrderId": decision.hub_order_id}
+    if decision.action == "reject":
+        return {"status": "order_rejected", "reason": decision.reason, "message": decision.message}
+    if decision.action == "picked-up":
+        return {"status": "order_picked_up"}
+    return None  # ready: an empty POST to orderPreparedUrl
+
+
 class TalabatAdapter(ProviderAdapter):
     name = PROVIDER
     default_currency = "KWD"
@@ -171,3 +202,23 @@ class TalabatAdapter(ProviderAdapter):
 
     def branch_id_of(self, payload: Any, context: Context) -> str:
         return branch_id_of(payload, context)
+
+    def decision_call(self, decision: Decision) -> ProviderCall | NoCall:
+        url = decision.provider_refs.get("callbackUrls", {}).get(CALLBACK_OF[decision.action], "")
+        if not url:
+            return NoCall("not_applicable", f"the order has no {CALLBACK_OF[decision.action]}")
+        if urlsplit(url).scheme not in {"http", "https"} or urlsplit(url).netloc != self.api_host():
+            # the bearer token may only ever reach the middleware itself
+            return NoCall("refused", f"{CALLBACK_OF[decision.action]} is not on the middleware's host {self.api_host()}")
+        return ProviderCall(method="POST", url=url, body=_decision_body(decision))
+
+    def api_host(self) -> str:
+        return urlsplit(settings.TALABAT_MIDDLEWARE_URL).netloc
+
+    def login(self) -> Token:
+        answer = session().post(f"{settings.TALABAT_MIDDLEWARE_URL.rstrip('/')}/v2/login",
+                                timeout=settings.PROVIDER_CALL_TIMEOUT_SECONDS,
+                                data={"username": settings.TALABAT_MIDDLEWARE_USERNAME,
+                                      "password": settings.TALABAT_MIDDLEWARE_PASSWORD,
+                                      "grant_type": "client_credentials"})
+        return token_from(answer)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from providers.adapters import ADAPTERS
+from providers.destinations import ensure_provider_destination
 from providers.models import Branch, Provider
 
 # The branches of the example payloads in docs/INTEGRATION.md (and shared/providers-formats.md).
@@ -11,7 +12,7 @@ DEMO_BRANCHES = [
 
 
 class Command(BaseCommand):
-    help = "Create the careem and talabat providers (idempotent); --demo adds the example branches."
+    help = "Create the careem and talabat providers and their outbox destinations (idempotent); --demo adds the example branches."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--demo", action="store_true", help="also create the demo branches")
@@ -20,6 +21,8 @@ class Command(BaseCommand):
         for name in ADAPTERS:
             _, created = Provider.objects.get_or_create(name=name)
             self.stdout.write(f"provider {name}: {'created' if created else 'exists'}")
+            if ADAPTERS[name].api_host():
+                ensure_provider_destination(ADAPTERS[name])
         if demo:
             for provider, external_id, name, currency in DEMO_BRANCHES:
                 _, created = Branch.objects.get_or_create(

@@ -1,0 +1,111 @@
+"""Send one decision call to a provider: the outbox's sender for the `careem` and `talabat` destinations.
+
+The call was built by the adapter when the decision was taken and stored as the message's data. Here
+it gets its bearer token (`providers.tokens`), is sent, and its answer becomes a `DeliveryResult`:
+2xx delivered; 401 → the token is dropped and the call sent once more with a new one; 408, 429 and
+5xx retried on the destination's schedule; Delivery Hero's 409 with `currentState`
+ASSIGNED_TO_TRANSPORT or WAITING_FOR_ACKNOWLEDGEMENT retried every 10 s for 5 minutes from the
+first 409; any other 4xx is permanent (a dead letter, replayable in the admin).
+"""
+
+import json
+import time
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from hub import metrics
+from hub.http import parse_retry_after, session
+from providers.adapters import ADAPTERS
+from providers.adapters.base import LoginFailed, ProviderAdapter, ProviderCall
+from providers.tokens import bearer_token, drop_token
+from webhooks.delivery import EXCERPT_BYTES, DeliveryResult
+from webhooks.models import DeliveryAttempt, OutboxMessage
+from webhooks.senders import Sender, register_sender
+
+RETRYABLE_CONFLICT_STATES = {"ASSIGNED_TO_TRANSPORT", "WAITING_FOR_ACKNOWLEDGEMENT"}
+CONFLICT_RETRY_SECONDS = 10.0
+CONFLICT_RETRY_WINDOW = timedelta(minutes=5)
+TRANSIENT_STATUSES = {408, 425, 429}
+
+
+def register_provider_senders() -> None:
+    """Every adapter's destination (its name) gets its calls sent by this module."""
+    for adapter in ADAPTERS.values():
+        register_sender(adapter.name, _sender(adapter))
+
+
+def _sender(adapter: ProviderAdapter) -> Sender:
+    return lambda message: send_call(adapter, message)
+
+
+def stored_call(message: OutboxMessage) -> ProviderCall:
+    data = message.payload
+    return ProviderCall(method=data["method"], url=data["url"], body=data.get("body"), headers=data.get("headers", {}))
+
+
+def send_call(adapter: ProviderAdapter, message: OutboxMessage) -> DeliveryResult:
+    started = time.perf_counter()
+    call = stored_call(message)
+    if urlsplit(call.url).netloc != adapter.api_host():  # checked when queued; the bearer must never leave
+        return _done(adapter, started, permanent=True, error=f"refused: {call.url!r} is not on {adapter.api_host()}")
+    try:
+        token = bearer_token(adapter)
+        response = _send(call, token)
+        if response.status_code == 401:
+            drop_token(adapter, token)
+            response = _send(call, bearer_token(adapter))
+    except LoginFailed as exc:
+        return _done(adapter, started, error=f"login failed: {exc}")
+    except requests.RequestException as exc:
+        return _done(adapter, started, error=f"{type(exc).__name__}: {exc}")
+    return _outcome(adapter, message, response, started)
+
+
+def _send(call: ProviderCall, token: str) -> requests.Response:
+    body = b"" if call.body is None else json.dumps(call.body, separators=(",", ":")).encode()
+    headers = {**call.headers, "Authorization": f"Bearer {token}"}
+    if call.body is not None:
+        headers["Content-Type"] = "application/json"
+    return session().request(call.method, call.url, data=body, headers=headers, allow_redirects=False,
+                             timeout=settings.PROVIDER_CALL_TIMEOUT_SECONDS)
+
+
+def _outcome(adapter: ProviderAdapter, message: OutboxMessage, response: requests.Response,
+             started: float) -> DeliveryResult:
+    status, excerpt = response.status_code, response.content[:EXCERPT_BYTES].decode("utf-8", errors="replace")
+    answer = {"status_code": status, "excerpt": excerpt}
+    if 200 <= status < 300:
+        return _done(adapter, started, succeeded=True, **answer)
+    if status == 409 and _conflict_state(response) in RETRYABLE_CONFLICT_STATES and _within_conflict_window(message):
+        return _done(adapter, started, error=f"HTTP 409 {_conflict_state(response)}: retried in 10 s",
+                     retry_in=CONFLICT_RETRY_SECONDS, **answer)
+    if status >= 500 or status in TRANSIENT_STATUSES:
+        return _done(adapter, started, error=f"HTTP {status}", retry_after=parse_retry_after(
+            response.headers.get("Retry-After")), **answer)
+    return _done(adapter, started, permanent=True, error=f"HTTP {status}: refused by {adapter.name}", **answer)
+
+
+def _conflict_state(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("currentState", "")) if isinstance(body, dict) else ""
+
+
+def _within_conflict_window(message: OutboxMessage) -> bool:
+    first = (DeliveryAttempt.objects.filter(message_id=message.id, status_code=409)
+             .order_by("attempted_at").values_list("attempted_at", flat=True).first())
+    return first is None or timezone.now() - first < CONFLICT_RETRY_WINDOW
+
+
+def _done(adapter: ProviderAdapter, started: float, **result) -> DeliveryResult:
+    outcome = DeliveryResult(duration_ms=int((time.perf_counter() - started) * 1000),
+                             **{"succeeded": False, **result})
+    label = "delivered" if outcome.succeeded else "permanent" if outcome.permanent else "retry"
+    metrics.PROVIDER_CALLS.labels(adapter.name, label).inc()
+    return outcome

@@ -1,0 +1,47 @@
+"""The decision API's request bodies: read leniently (unknown fields ignored), refused with every problem."""
+
+from decimal import Decimal
+from typing import Any
+
+from hub import errors
+from hub.json_input import NotJson, TooDeep, load_json
+
+MAX_MESSAGE_CHARS = 500
+
+
+def decision_command(action: str, body: bytes) -> dict[str, Any]:
+    """The keyword arguments of `order_decide` a body carries; 400 with every problem otherwise."""
+    payload = _payload(body)
+    problems: list[dict[str, str]] = []
+    command: dict[str, Any] = {}
+    if action == "accept" and payload.get("preparationMinutes") is not None:
+        minutes = payload["preparationMinutes"]
+        if isinstance(minutes, bool) or not isinstance(minutes, int | Decimal) or minutes != int(minutes) \
+                or not 1 <= minutes <= 120:
+            problems.append({"field": "preparationMinutes", "message": "must be a whole number from 1 to 120"})
+        else:
+            command["preparation_minutes"] = int(minutes)
+    if action == "reject":
+        reason, message = payload.get("reason"), payload.get("message", "")
+        if not isinstance(reason, str) or not reason:
+            problems.append({"field": "reason", "message": "is required: one of the reject reasons"})
+        if not isinstance(message, str) or len(message) > MAX_MESSAGE_CHARS:
+            problems.append({"field": "message", "message": f"must be text of at most {MAX_MESSAGE_CHARS} characters"})
+        command.update(reason=reason if isinstance(reason, str) else "", message=message if isinstance(message, str) else "")
+    if problems:
+        raise errors.ValidationFailed(details=problems)
+    return command
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        payload = load_json(body)
+    except NotJson as exc:
+        raise errors.MalformedJson() from exc
+    except TooDeep as exc:
+        raise errors.ValidationFailed(details=[{"field": "body", "message": str(exc)}]) from exc
+    if not isinstance(payload, dict):
+        raise errors.ValidationFailed(details=[{"field": "body", "message": "must be a JSON object"}])
+    return payload

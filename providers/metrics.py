@@ -1,0 +1,16 @@
+"""Read at scrape time: orders still waiting for the restaurant's decision."""
+
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from providers.selectors import undecided_orders_by_provider
+
+
+def collect() -> Iterator[Metric]:
+    awaiting = GaugeMetricFamily("hub_orders_awaiting_decision",
+                                 "NEW orders with a provider deadline, by provider and whether it is near",
+                                 labels=["provider", "near_deadline"])
+    for (provider, near), count in sorted(undecided_orders_by_provider().items()):
+        awaiting.add_metric([provider, "true" if near else "false"], count)
+    yield awaiting
