@@ -6,6 +6,7 @@ from django.conf import settings
 
 from hub.signing import secret_list
 from mock_services.backend import BackendMock
+from mock_services.delivery_providers import CareemMock, TalabatMock
 from mock_services.framework import MockService
 from mock_services.operator import OperatorMock
 from mock_services.rgs import RgsMock
@@ -14,5 +15,11 @@ MOCKS: dict[str, Callable[[], MockService]] = {
     "operator": lambda: OperatorMock(api_key=settings.OPERATOR_API_KEY),
     "rgs": lambda: RgsMock(secrets=secret_list(settings.RGS_WEBHOOK_SECRET)),
     "backend": lambda: BackendMock(api_key=settings.BACKEND_API_KEY),
+    "careem": lambda: CareemMock(
+        credentials={"client_id": settings.CAREEM_CLIENT_ID, "client_secret": settings.CAREEM_CLIENT_SECRET},
+        token_seconds=settings.MOCK_PROVIDER_TOKEN_SECONDS),
+    "talabat": lambda: TalabatMock(
+        credentials={"username": settings.TALABAT_MIDDLEWARE_USERNAME, "password": settings.TALABAT_MIDDLEWARE_PASSWORD},
+        token_seconds=settings.MOCK_PROVIDER_TOKEN_SECONDS),
 }
-DEFAULT_PORTS = {"operator": 8001, "rgs": 8002, "backend": 8003}
+DEFAULT_PORTS = {"operator": 8001, "rgs": 8002, "backend": 8003, "careem": 8004, "talabat": 8005}
