@@ -1,12 +1,18 @@
 import structlog
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
+from hub import errors
 from hub.admin import ReadOnlyModelAdmin
-from providers.models import Branch, InboundWebhook, Order, OrderEvent, ProductMapping, Provider
+from providers.adapters.base import REJECT_REASONS
+from providers.decisions import order_decide
+from providers.models import Branch, InboundWebhook, Order, OrderDecision, OrderEvent, ProductMapping, Provider
 from providers.reprocess import inbound_reprocess_all
+from providers.selectors import near_deadline_cutoff
 
 logger = structlog.get_logger(__name__)
 
@@ -39,8 +45,8 @@ class BranchForm(forms.ModelForm):
 @admin.register(Branch)
 class BranchAdmin(admin.ModelAdmin):
     form = BranchForm
-    list_display = ["external_id", "provider", "name", "currency", "enabled", "has_secret"]
-    list_filter = ["provider", "enabled", "currency"]
+    list_display = ["external_id", "provider", "name", "currency", "enabled", "auto_accept", "has_secret"]
+    list_filter = ["provider", "enabled", "auto_accept", "currency"]
     search_fields = ["external_id", "name"]
     list_select_related = ["provider"]
 
@@ -69,19 +75,98 @@ class OrderEventInline(admin.TabularInline):
         return False
 
 
+class OrderDecisionInline(admin.TabularInline):
+    model = OrderDecision
+    fields = readonly_fields = ("created_at", "action", "reason", "message", "preparation_minutes", "decided_by",
+                                "call", "outbox_event_id")
+    extra = 0
+    can_delete = False
+    ordering = ["id"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class AwaitingDecisionFilter(admin.SimpleListFilter):
+    title = "awaiting a decision"
+    parameter_name = "awaiting"
+
+    def lookups(self, request, model_admin):
+        return [("near_deadline", "near the deadline"), ("yes", "yes (NEW with a deadline)")]
+
+    def queryset(self, request, queryset):
+        undecided = queryset.filter(status=Order.Status.NEW, deadline_at__isnull=False)
+        if self.value() == "near_deadline":
+            return undecided.filter(deadline_at__lte=near_deadline_cutoff())
+        if self.value() == "yes":
+            return undecided
+        return queryset
+
+
+class DecisionActionForm(ActionForm):
+    reason = forms.ChoiceField(required=False, label="Reject reason",
+                               choices=[("", "— reason (reject) —"), *[(r, r) for r in sorted(REJECT_REASONS)]])
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyModelAdmin):
-    list_display = ["external_order_id", "provider", "branch_id", "status", "total_minor", "currency", "has_warnings", "created_at"]
-    list_filter = ["provider", "status", "currency", "created_at"]
+    list_display = ["external_order_id", "provider", "branch_id", "status", "attention", "deadline_at", "total_minor",
+                    "currency", "has_warnings", "created_at"]
+    list_filter = [AwaitingDecisionFilter, "provider", "status", "currency", "created_at"]
     search_fields = ["external_order_id", "id", "branch_id"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
-    inlines = [OrderEventInline]
+    inlines = [OrderDecisionInline, OrderEventInline]
     readonly_fields = [f.name for f in Order._meta.fields]
+    action_form = DecisionActionForm
+    actions = ["accept_selected", "reject_selected", "mark_ready_selected"]
 
     @admin.display(boolean=True, description="warnings")
     def has_warnings(self, obj: Order) -> bool:
         return bool(obj.warnings)
+
+    @admin.display(description="attention")
+    def attention(self, obj: Order) -> str:
+        near = obj.status == Order.Status.NEW and obj.deadline_at is not None and obj.deadline_at <= near_deadline_cutoff()
+        late = near and obj.deadline_at is not None and obj.deadline_at <= timezone.now()
+        notes = ["⚠ deadline passed" if late else "⚠ near deadline" if near else "", obj.flag]
+        return " · ".join(note for note in notes if note)
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("providers.decide_order")
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet, action: str, **kwargs) -> None:
+        done, refused = [], []
+        for order in queryset:
+            try:
+                result = order_decide(order_id=order.id, action=action, decided_by=f"admin:{request.user.get_username()}",
+                                      notify_backend=True, **kwargs)
+            except errors.ApplicationError as exc:
+                refused.append(f"{order.external_order_id} ({exc.code}: {order.status})")
+                continue
+            done.append(f"{order.external_order_id}{' (already)' if result.duplicate else ''} → {result.call}")
+        logger.info("orders_decided", actor=request.user.get_username(), action=action, done=len(done),
+                    refused=len(refused))
+        if done:
+            self.message_user(request, f"{action}: {', '.join(done)}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"{action} refused for {', '.join(refused)}.", messages.WARNING)
+
+    @admin.action(description="Accept selected orders (tells the provider)", permissions=["decide"])
+    def accept_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._decide(request, queryset, OrderDecision.Action.ACCEPT)
+
+    @admin.action(description="Reject selected orders with the chosen reason (tells the provider)", permissions=["decide"])
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        reason = request.POST.get("reason", "")
+        if reason not in REJECT_REASONS:
+            self.message_user(request, "Choose a reject reason first.", messages.ERROR)
+            return
+        self._decide(request, queryset, OrderDecision.Action.REJECT, reason=reason)
+
+    @admin.action(description="Mark selected orders ready (tells the provider)", permissions=["decide"])
+    def mark_ready_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._decide(request, queryset, OrderDecision.Action.READY)
 
 
 @admin.register(InboundWebhook)

@@ -81,6 +81,7 @@ class Order(models.Model):
             models.Index(fields=["status", "created_at"], name="order_status_created"),
             models.Index(fields=["deadline_at"], condition=Q(status="NEW"), name="order_undecided_deadline"),
         ]
+        permissions = [("decide_order", "Can accept, reject or mark orders ready (sent to the provider)")]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.external_order_id}"
