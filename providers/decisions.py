@@ -66,7 +66,7 @@ def preparation_minutes_for(order: Order, requested: int | None) -> int:
     return (branch.preparation_minutes if branch and branch.preparation_minutes else None) or DEFAULT_PREPARATION_MINUTES
 
 
-@transaction.atomic(savepoint=False)
+@transaction.atomic  # a savepoint when nested: a refusal must not break the caller's transaction
 def order_decide(*, order_id: UUID | str, action: str, decided_by: str, reason: str = "", message: str = "",
                  preparation_minutes: int | None = None, notify_backend: bool = False) -> DecisionResult:
     """Record the decision and queue its call to the provider. The same action twice is a duplicate
