@@ -31,7 +31,7 @@ def destinations(settings):
 
 
 def careem_order(**fields) -> Order:
-    return OrderFactory(provider="careem", external_order_id="62504546", branch_id="loc_amman_abdoun",
+    return OrderFactory.create(provider="careem", external_order_id="62504546", branch_id="loc_amman_abdoun",
                         provider_refs={"brandId": "brand_shawarma_x"}, **fields)
 
 
@@ -42,7 +42,7 @@ def talabat_order(callbacks: dict | None = None, **fields) -> Order:
         "orderRejectedUrl": f"{MIDDLEWARE}/v2/order/status/{token}",
         "orderPreparedUrl": f"{MIDDLEWARE}/v2/orders/{token}/preparation-completed",
     }
-    return OrderFactory(provider="talabat", external_order_id="ord-1", branch_id="kw-684213",
+    return OrderFactory.create(provider="talabat", external_order_id="ord-1", branch_id="kw-684213",
                         provider_refs={"token": token, "callbackUrls": callbacks}, **fields)
 
 

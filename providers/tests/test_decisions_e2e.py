@@ -53,7 +53,7 @@ def talabat(mock_processes, settings):
 
 
 def careem_order(external_id: str = "62504546") -> Order:
-    return OrderFactory(provider="careem", external_order_id=external_id, branch_id="loc_amman_abdoun",
+    return OrderFactory.create(provider="careem", external_order_id=external_id, branch_id="loc_amman_abdoun",
                         provider_refs={"brandId": "brand_shawarma_x"})
 
 
@@ -61,7 +61,7 @@ def talabat_order(mock, token: str = "5f373562") -> Order:
     callbacks = {"orderAcceptedUrl": f"{mock.url}/v2/order/status/{token}",
                  "orderRejectedUrl": f"{mock.url}/v2/order/status/{token}",
                  "orderPreparedUrl": f"{mock.url}/v2/orders/{token}/preparation-completed"}
-    return OrderFactory(provider="talabat", external_order_id="ord-1", branch_id="kw-684213",
+    return OrderFactory.create(provider="talabat", external_order_id="ord-1", branch_id="kw-684213",
                         provider_refs={"token": token, "callbackUrls": callbacks})
 
 
