@@ -277,3 +277,12 @@ def test_a_database_outage_answers_503(client, monkeypatch):
     answer = post(client, order.id, "accept")
 
     assert answer.status_code == 503 and answer.has_header("Retry-After")
+
+
+def test_a_huge_body_is_refused_with_413(client):
+    order = careem_order()
+
+    answer = post(client, order.id, "reject", b'{"reason": "TOO_BUSY", "message": "' + b"x" * (2 * 1024 * 1024) + b'"}')
+
+    assert answer.status_code == 413 and answer.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert provider_calls("careem") == []
