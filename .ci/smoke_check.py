@@ -1,4 +1,4 @@
-"""Wait until `make run` serves the hub and the three mocks; log in to the admin."""
+"""Wait until `make run` serves the hub and the five mocks; log in to the admin; send what the README shows."""
 
 import argparse
 import subprocess
@@ -17,6 +17,8 @@ ENDPOINTS = {
     "operator mock": "http://127.0.0.1:8001/__control/requests",
     "rgs mock": "http://127.0.0.1:8002/__control/requests",
     "backend mock": "http://127.0.0.1:8003/__control/requests",
+    "careem mock": "http://127.0.0.1:8004/__control/requests",
+    "talabat mock": "http://127.0.0.1:8005/__control/requests",
 }
 
 
@@ -87,6 +89,18 @@ def order_reaches_the_backend(deadline: float) -> bool:
                                 "HTTP 200", arrived, deadline)
 
 
+def acceptance_reaches_careem(deadline: float) -> bool:
+    """decide_order accept with the hub order id the backend fake received (as a backend would), then the
+    order accepted at the Careem fake."""
+    def arrived() -> bool:
+        orders = requests.get("http://127.0.0.1:8004/__control/orders", timeout=5).json()["orders"]
+        return orders.get("62504546", {}).get("state") == "accepted"
+
+    orders = requests.get("http://127.0.0.1:8003/__control/orders", timeout=5).json()["orders"]
+    order_id = next(o["orderId"] for o in orders if o["order"].get("externalOrderId") == "62504546")
+    return command_then_arrival(["decide_order", "accept", order_id], "HTTP 202", arrived, deadline)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--timeout", type=float, default=300)
@@ -116,6 +130,10 @@ def main() -> int:
         print("FAIL send_provider_webhook careem did not reach the backend fake")
         return 1
     print("ok   send_provider_webhook careem → order at the backend fake (X-AUTH)")
+    if not acceptance_reaches_careem(time.monotonic() + 60):
+        print("FAIL decide_order accept did not reach the Careem fake")
+        return 1
+    print("ok   decide_order accept careem → PUT accepted at the Careem fake (OAuth2 bearer)")
     return 0
 
 

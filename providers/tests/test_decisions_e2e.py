@@ -1,5 +1,6 @@
 """Decisions reach the real Careem and Talabat fakes over HTTP: tokens, headers, 401 and 409 rules, real workers."""
 
+import io
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from hub.signing import hex_hmac
@@ -217,3 +219,16 @@ def test_an_auto_accept_branch_is_accepted_at_careem_with_no_backend_call(client
     assert (order.status, decision.decided_by, decision.call) == ("ACCEPTED", "auto", "queued")
     assert order.deadline_at == order.placed_at + timedelta(minutes=settings.CAREEM_ACCEPT_DEADLINE_MINUTES)
     assert careem.control("orders")["orders"]["62504546"]["state"] == "accepted"
+
+
+def test_decide_order_sends_the_backends_call_by_provider_and_id(live_server, careem):
+    order = careem_order()
+    out = io.StringIO()
+
+    call_command("decide_order", "accept", "careem:62504546", "--url", live_server.url, stdout=out)
+    outbox_deliver()
+
+    assert f"POST /api/orders/{order.id}/accept → HTTP 202" in out.getvalue()
+    assert careem.control("orders")["orders"]["62504546"]["state"] == "accepted"
+    with pytest.raises(CommandError, match="no careem order"):
+        call_command("decide_order", "accept", "careem:nope", "--url", live_server.url)
