@@ -1,8 +1,6 @@
 """Dead-letter replay from the admin: permissions (test client) and the whole flow (real browser)."""
 
-import os
 import re
-import shutil
 
 import pytest
 from django.conf import settings
@@ -15,9 +13,6 @@ from webhooks.models import Destination, OutboxMessage, ReplayAudit
 from webhooks.tests.factories import DestinationFactory, OutboxMessageFactory
 
 Status = OutboxMessage.Status
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                  "--disable-background-networking", "--disable-component-update"]
 CHANGELIST = "admin:webhooks_outboxmessage_changelist"
 REPLAY_MATCHING = "admin:webhooks_outboxmessage_replay_matching"
 
@@ -63,26 +58,6 @@ def test_replay_selected_asks_for_confirmation_then_replays_only_dead_letters(cl
     assert OutboxMessage.objects.get(id=delivered.id).status == Status.DELIVERED
     audit = ReplayAudit.objects.get()
     assert (audit.actor, audit.count, audit.filters) == ("viewer", 1, {"selected": sorted([dead.id, delivered.id])})
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM} (apt-get install chromium)")
-        pytest.skip("needs Debian's chromium package (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    expect.set_options(timeout=15_000)
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API keeps an event loop running
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-            yield chromium
-            chromium.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.mark.e2e
