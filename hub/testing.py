@@ -91,3 +91,11 @@ def start_worker(*, queue: str, log: Path, **env: str) -> subprocess.Popen:
     )
     wait_until(lambda: b"ready." in log.read_bytes(), timeout=60, what="the Celery worker", log=log)
     return process
+
+
+def admin_log_in(page, base_url: str, username: str, password: str) -> None:
+    """Log a Playwright page in to the admin."""
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")

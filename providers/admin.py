@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from hub import errors
-from hub.admin import ReadOnlyModelAdmin
+from hub.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from providers.adapters.base import REJECT_REASONS
 from providers.decisions import order_decide
 from providers.models import Branch, InboundWebhook, Order, OrderDecision, OrderEvent, ProductMapping, Provider
@@ -63,28 +63,16 @@ class ProductMappingAdmin(admin.ModelAdmin):
     list_select_related = ["provider"]
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
     fields = readonly_fields = ("created_at", "event_type", "provider_status", "status", "previous_status", "applied",
                                 "occurred_at", "webhook_id")
-    extra = 0
-    can_delete = False
-    ordering = ["id"]
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
-class OrderDecisionInline(admin.TabularInline):
+class OrderDecisionInline(ReadOnlyTabularInline):
     model = OrderDecision
     fields = readonly_fields = ("created_at", "action", "reason", "message", "preparation_minutes", "decided_by",
                                 "call", "outbox_event_id")
-    extra = 0
-    can_delete = False
-    ordering = ["id"]
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class AwaitingDecisionFilter(admin.SimpleListFilter):

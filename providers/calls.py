@@ -2,8 +2,8 @@
 
 The call was built by the adapter when the decision was taken and stored as the message's data. Here
 it gets its bearer token (`providers.tokens`), is sent, and its answer becomes a `DeliveryResult`:
-2xx delivered; 401 → the token is dropped and the call sent once more with a new one; 408, 429 and
-5xx retried on the destination's schedule; Delivery Hero's 409 with `currentState`
+2xx delivered; 401 → the token is dropped and the call sent once more with a new one (a second 401
+is retried later); 408, 425, 429 and 5xx retried on the destination's schedule; Delivery Hero's 409 with `currentState`
 ASSIGNED_TO_TRANSPORT or WAITING_FOR_ACKNOWLEDGEMENT retried every 10 s for 5 minutes from the
 first 409; any other 4xx is permanent (a dead letter, replayable in the admin).
 """
@@ -29,7 +29,7 @@ from webhooks.senders import Sender, register_sender
 RETRYABLE_CONFLICT_STATES = {"ASSIGNED_TO_TRANSPORT", "WAITING_FOR_ACKNOWLEDGEMENT"}
 CONFLICT_RETRY_SECONDS = 10.0
 CONFLICT_RETRY_WINDOW = timedelta(minutes=5)
-TRANSIENT_STATUSES = {408, 425, 429}
+TRANSIENT_STATUSES = {401, 408, 425, 429}  # 401: even a fresh token was refused (revoked, rotated): retry later
 
 
 def register_provider_senders() -> None:

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from hub.testing import wait_until
+from hub.testing import admin_log_in, wait_until
 from providers.models import OrderDecision
 from providers.tests.factories import OrderFactory
 from webhooks.tests.factories import DestinationFactory
@@ -34,10 +34,7 @@ def test_an_operator_rejects_an_order_near_its_deadline_and_careem_hears_it(
     start_worker(**env)
     page = browser.new_page()
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "ops")
-    page.fill("#id_password", "ops-browser-pass-123")
-    page.click("input[type=submit]")
+    admin_log_in(page, live_server.url, "ops", "ops-browser-pass-123")
     page.goto(f"{live_server.url}/admin/providers/order/")
     page.click("#changelist-filter >> text=near the deadline")
     rows = page.locator("#result_list tbody tr")

@@ -38,20 +38,21 @@ def point_at(mock, settings) -> None:
     cache.delete(f"provider-token:{mock.name}")
 
 
+def provider_fake(name: str, mock_processes, settings):
+    mock = mock_processes(name)
+    point_at(mock, settings)
+    DestinationFactory(name="backend", url="http://127.0.0.1:9", enabled=False)  # backend messages stay queued
+    return mock
+
+
 @pytest.fixture
 def careem(mock_processes, settings):
-    mock = mock_processes("careem")
-    point_at(mock, settings)
-    DestinationFactory(name="backend", url="http://127.0.0.1:9", enabled=False)
-    return mock
+    return provider_fake("careem", mock_processes, settings)
 
 
 @pytest.fixture
 def talabat(mock_processes, settings):
-    mock = mock_processes("talabat")
-    point_at(mock, settings)
-    DestinationFactory(name="backend", url="http://127.0.0.1:9", enabled=False)
-    return mock
+    return provider_fake("talabat", mock_processes, settings)
 
 
 def careem_order(external_id: str = "62504546") -> Order:

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from hub.testing import wait_until
+from hub.testing import admin_log_in, wait_until
 from webhooks.models import Destination, OutboxMessage, ReplayAudit
 from webhooks.tests.factories import DestinationFactory, OutboxMessageFactory
 
@@ -71,10 +71,7 @@ def test_an_operator_replays_all_matching_dead_letters_in_the_browser(
     start_worker()
     page = browser.new_page()
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "ops")
-    page.fill("#id_password", "ops-browser-pass-123")
-    page.click("input[type=submit]")
+    admin_log_in(page, live_server.url, "ops", "ops-browser-pass-123")
     page.goto(f"{live_server.url}{reverse(CHANGELIST)}")
     page.click("#changelist-filter >> text=Dead Letter")
     expect(page).to_have_url(re.compile(r"status__exact=DEAD_LETTER"))
