@@ -151,6 +151,7 @@ def intake_receive(inbound: Inbound) -> IntakeResult:
 
     inbound.context.acting_branch = branch.external_id if branch and branch.secret else ""
     inbound.context.branch_currency = branch.currency if branch else ""
+    inbound.context.auto_accept = bool(branch and branch.auto_accept)
     inbound.context.default_currency = config.default_currency
     return intake_process(inbound, route, payload)
 
@@ -184,13 +185,6 @@ def intake_process(inbound: Inbound, route: Route, payload: Any) -> IntakeResult
         return _failed(inbound, exc)
 
 
-def _auto_accept(order: Order) -> None:
-    """A branch set to auto_accept: the hub accepts at the provider and tells the backend."""
-    if order.branch_id and Branch.objects.filter(provider__name=order.provider, external_id=order.branch_id,
-                                                 auto_accept=True).exists():
-        order_decide(order_id=order.id, action=OrderDecision.Action.ACCEPT, decided_by="auto", notify_backend=True)
-
-
 def _invalid(inbound: Inbound, problems: list[dict]) -> IntakeResult:
     _audit(inbound, Outcome.INVALID, intake_status(Outcome.INVALID), authenticated_body=True, errors_=problems)
     return IntakeResult(outcome=Outcome.INVALID, problems=problems)
@@ -204,7 +198,9 @@ def _accept(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeResul
             order = None
             if event.kind == "order_created":
                 order = order_create(provider=inbound.provider, event=event, webhook_id=audit.id)
-                _auto_accept(order)
+                if inbound.context.auto_accept:
+                    order_decide(order_id=order.id, action=OrderDecision.Action.ACCEPT, decided_by="auto",
+                                 notify_backend=True)
             elif event.kind == "status_update":
                 order, _ = order_apply_status(provider=inbound.provider, event=event, webhook_id=audit.id,
                                               acting_branch=inbound.context.acting_branch)

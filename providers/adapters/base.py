@@ -46,6 +46,7 @@ class Context:
     default_currency: str = "USD"
     remote_order_id: str = ""
     acting_branch: str = ""  # the branch whose own secret authenticated the request: it acts on its orders only
+    auto_accept: bool = False  # the branch accepts its new orders itself (the hub accepts at the provider)
 
 
 @dataclass(frozen=True)
