@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint chaos bench setup venv clean
+.PHONY: run test lint alerts chaos bench setup venv clean
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -37,6 +37,11 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+
+# The Prometheus alert rules: syntax and their unit tests (promtool: Debian's prometheus package).
+alerts:
+	promtool check rules deploy/prometheus/alerts.yml
+	cd deploy/prometheus && promtool test rules alerts_test.yml
 
 # The chaos test (not part of `make test`): kills its own PostgreSQL and Redis (server binaries
 # needed) and the hub's processes under load; .ci/run runs it.

@@ -1,4 +1,8 @@
+from datetime import timedelta
 from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
 
 from wallet.models import WalletTransaction
 
@@ -19,3 +23,9 @@ def wallet_transaction_view(*, ref_id: str) -> dict[str, Any] | None:
         return None
     return {**wallet_transaction_data(tx), "createdAt": tx.created_at.isoformat(),
             "settledAt": tx.settled_at.isoformat() if tx.settled_at else None}
+
+
+def stale_pending_count() -> int:
+    """PENDING transactions older than WALLET_PENDING_RESOLVE_AFTER_SECONDS: the resolver should have settled them."""
+    cutoff = timezone.now() - timedelta(seconds=settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS)
+    return WalletTransaction.objects.filter(status=WalletTransaction.Status.PENDING, created_at__lt=cutoff).count()

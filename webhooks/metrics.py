@@ -1,6 +1,7 @@
+from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
-from webhooks.selectors import circuit_states, outbox_backlog
+from webhooks.selectors import circuit_states, oldest_pending_by_destination, outbox_backlog
 
 CIRCUIT_VALUES = {"closed": 0, "half-open": 1, "open": 2}
 
@@ -16,3 +17,9 @@ def collect():
     for destination, state in sorted(circuit_states().items()):
         circuits.add_metric([destination], CIRCUIT_VALUES[state])
     yield circuits
+    oldest = GaugeMetricFamily("hub_outbox_oldest_pending_age_seconds",
+                               "Age of the oldest PENDING message per destination (read at scrape)", labels=["destination"])
+    now = timezone.now()
+    for destination, created in sorted(oldest_pending_by_destination().items()):
+        oldest.add_metric([destination], (now - created).total_seconds())
+    yield oldest

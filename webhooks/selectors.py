@@ -1,6 +1,8 @@
 """Reads about the outbox, for the admin and for metrics."""
 
-from django.db.models import Count
+from datetime import datetime
+
+from django.db.models import Count, Min
 
 from webhooks.models import DestinationCircuit, OutboxMessage
 
@@ -15,3 +17,10 @@ def circuit_states() -> dict[str, str]:
     """'closed', 'open' or 'half-open' per destination."""
     return {c.destination.name: c.state for c in DestinationCircuit.objects.select_related("destination")}
 
+
+
+def oldest_pending_by_destination() -> dict[str, datetime]:
+    """When each destination's oldest pending message was created (the claim index's rows only)."""
+    rows = (OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).values("destination__name")
+            .annotate(oldest=Min("created_at")).order_by())
+    return {row["destination__name"]: row["oldest"] for row in rows}

@@ -1,0 +1,14 @@
+"""Read at scrape time: wallet transactions stuck PENDING."""
+
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from wallet.selectors import stale_pending_count
+
+
+def collect() -> Iterator[Metric]:
+    stale = GaugeMetricFamily("hub_wallet_pending_stale_transactions",
+                              "PENDING wallet transactions older than WALLET_PENDING_RESOLVE_AFTER_SECONDS")
+    stale.add_metric([], stale_pending_count())
+    yield stale
