@@ -1,17 +1,21 @@
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 import responses
 from django.conf import settings
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub.signing import hex_hmac
 from hub.testing import free_port, start_process, stop_process, subprocess_env, wait_until
 from providers.models import Provider
 from wallet.tests.helpers import debit_body, wallet_post
-from webhooks.tests.factories import DestinationFactory
+from wallet.models import WalletTransaction
+from wallet.tests.factories import WalletTransactionFactory
+from webhooks.tests.factories import DestinationFactory, OutboxMessageFactory
 from providers.config import intake_settings
 
 SIMPLE = (Path(settings.BASE_DIR) / "providers/tests/fixtures/careem/simple_form.json").read_bytes()
@@ -97,3 +101,20 @@ def _up(url: str) -> bool:
         return requests.get(f"{url}/health", timeout=2).status_code in (200, 503)
     except requests.RequestException:
         return False
+
+
+@pytest.mark.django_db
+def test_metrics_read_the_oldest_pending_age_and_stale_pending_wallet_transactions(client, settings):
+    settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS = 60
+    rgs = DestinationFactory(name="rgs")
+    OutboxMessageFactory(destination=rgs, created_at=timezone.now() - timedelta(minutes=20))
+    OutboxMessageFactory(destination=rgs)
+    OutboxMessageFactory(destination=rgs, status="DELIVERED", created_at=timezone.now() - timedelta(hours=5))
+    pending = WalletTransaction.Status.PENDING
+    WalletTransactionFactory(status=pending, settled_at=None, created_at=timezone.now() - timedelta(minutes=5))
+    WalletTransactionFactory(status=pending, settled_at=None)
+
+    text = client.get("/metrics").content.decode()
+
+    assert 1195 <= sample(text, "hub_outbox_oldest_pending_age_seconds", destination="rgs") <= 1260
+    assert sample(text, "hub_wallet_pending_stale_transactions") == 1
