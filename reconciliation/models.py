@@ -57,3 +57,4 @@ class Mismatch(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["run", "kind"], name="recon_mismatch_kind")]
+        verbose_name_plural = "mismatches"

@@ -46,6 +46,7 @@ class WalletTransaction(models.Model):
             models.Index(fields=["status", "created_at"], name="wallet_tx_status_created"),
             models.Index(fields=["player_id", "created_at"], name="wallet_tx_player"),
         ]
+        permissions = [("resolve_wallettransaction", "Can resolve PENDING transactions now (asks the Operator)")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.ref_id}"

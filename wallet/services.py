@@ -260,15 +260,19 @@ def _resolve(tx: WalletTransaction) -> bool:
     return True
 
 
-def wallet_resolve_pending(*, older_than_seconds: int | None = None, limit: int = 200) -> int:
-    """Settle PENDING transactions older than WALLET_PENDING_RESOLVE_AFTER_SECONDS (beat, every 30 s).
-    Returns how many were settled."""
+def wallet_resolve_pending(*, older_than_seconds: int | None = None, limit: int = 200,
+                           only_ids: list[int] | None = None) -> int:
+    """Settle PENDING transactions older than WALLET_PENDING_RESOLVE_AFTER_SECONDS (beat, every 30 s),
+    or these ones (`only_ids`, the admin's "resolve now"). Returns how many were settled."""
     age = settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
     now = timezone.now()
     stale = WalletTransaction.objects.filter(
         Q(processing_until__isnull=True) | Q(processing_until__lt=now),
         status=Status.PENDING, is_tombstone=False, created_at__lt=now - timedelta(seconds=age),
-    ).order_by("id")[:limit]
+    ).order_by("id")
+    if only_ids is not None:
+        stale = stale.filter(id__in=only_ids)
+    stale = stale[:limit]
     settled = 0
     for tx in stale:
         taken = WalletTransaction.objects.filter(id=tx.id, status=Status.PENDING).filter(

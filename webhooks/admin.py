@@ -1,5 +1,7 @@
 from collections.abc import Sequence
 
+import structlog
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -7,12 +9,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
 from hub.admin import ReadOnlyModelAdmin
+from webhooks.circuit import circuit_close, circuit_probe_now
 from webhooks.models import DeliveryAttempt, Destination, OutboxMessage, ReplayAudit
+from webhooks.nudges import nudge_sweep
 from webhooks.replay import outbox_replay, staff_user
 
 Status = OutboxMessage.Status
+logger = structlog.get_logger(__name__)
 WRITE_ONLY_HELP = "Write-only: leave empty to keep the stored value."
 
 
@@ -46,6 +52,29 @@ class DestinationAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "enabled", "max_attempts", "timeout_seconds", "circuit_state", "signed"]
     list_filter = ["enabled"]
     list_select_related = ["circuit"]
+    actions = ["probe_circuit_now", "close_circuit"]
+
+    def has_circuit_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("webhooks.change_destinationcircuit")
+
+    def _circuit_action(self, request: HttpRequest, queryset: QuerySet, change, verb: str) -> None:
+        ids = list(queryset.values_list("id", flat=True))
+        changed = change(destination_ids=ids, now=timezone.now())
+        logger.info("circuit_changed_from_admin", actor=request.user.get_username(), action=verb, destinations=ids,
+                    changed=changed)
+        if changed:
+            nudge_sweep()
+            self.message_user(request, f"{verb} {changed} open circuit{'s' if changed != 1 else ''}.", messages.SUCCESS)
+        else:
+            self.message_user(request, "None of the selected circuits is open.", messages.WARNING)
+
+    @admin.action(description="Probe now: send one message through the open circuit", permissions=["circuit"])
+    def probe_circuit_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._circuit_action(request, queryset, circuit_probe_now, "Probing")
+
+    @admin.action(description="Close the circuit: resume deliveries now", permissions=["circuit"])
+    def close_circuit(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._circuit_action(request, queryset, circuit_close, "Closed")
 
     @admin.display(description="circuit")
     def circuit_state(self, obj: Destination) -> str:

@@ -50,3 +50,16 @@ def circuit_record(*, destination_id: int, succeeded: bool, now: datetime) -> No
         return
     if recent["failed"] * 100 >= settings.CIRCUIT_BREAKER_ERROR_THRESHOLD * recent["total"]:
         DestinationCircuit.objects.filter(pk=circuit.pk, open_until__isnull=True).update(open_until=now + reset)
+
+
+def circuit_probe_now(*, destination_ids: list[int], now: datetime) -> int:
+    """An operator's "probe now": the open circuit turns half-open at once, so the next claim sends
+    one probe message. Returns how many circuits were open."""
+    return DestinationCircuit.objects.filter(destination_id__in=destination_ids, open_until__gt=now).update(
+        open_until=now, probe_until=None)
+
+
+def circuit_close(*, destination_ids: list[int], now: datetime) -> int:
+    """An operator's "close": deliveries resume at once; failures before now no longer count."""
+    return DestinationCircuit.objects.filter(destination_id__in=destination_ids, open_until__isnull=False).update(
+        open_until=None, probe_until=None, closed_at=now)

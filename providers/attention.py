@@ -1,0 +1,41 @@
+"""What the providers show on the admin's first screen (registered with `hub.attention` at startup)."""
+
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.db.models import Count
+from django.db.models.functions import Concat, TruncHour
+from django.db.models import Value
+from django.urls import reverse
+from django.utils import timezone
+
+from hub.attention import Chart, Figure, hourly
+from providers.adapters import ADAPTERS
+from providers.models import InboundWebhook
+from providers.selectors import undecided_orders_by_provider
+
+Outcome = InboundWebhook.Outcome
+
+
+def providers_figures() -> list[Figure]:
+    since = timezone.now() - timedelta(hours=24)
+    failed = InboundWebhook.objects.filter(outcome=Outcome.FAILED, reprocessed_at__isnull=True,
+                                           received_at__gte=since).count()
+    near = sum(count for (_, is_near), count in undecided_orders_by_provider().items() if is_near)
+    webhooks = reverse("admin:providers_inboundwebhook_changelist")
+    return [
+        Figure("Providers", "Failed inbound webhooks (24 h)", str(failed),
+               f"{webhooks}?{urlencode({'outcome__exact': Outcome.FAILED, 'received_at__gte': since.isoformat()})}",
+               alarm=failed > 0, detail="reprocess once the cause is fixed" if failed else ""),
+        Figure("Providers", "Orders undecided near their deadline", str(near),
+               f"{reverse('admin:providers_order_changelist')}?awaiting=near_deadline", alarm=near > 0,
+               detail="accept or reject them now" if near else ""),
+    ]
+
+
+def providers_charts(hours: list[datetime]) -> list[Chart]:
+    # provider IN (every adapter) lets PostgreSQL read the (provider, received_at) index
+    rows = (InboundWebhook.objects.filter(provider__in=list(ADAPTERS), received_at__gte=hours[0])
+            .annotate(hour=TruncHour("received_at"))
+            .values_list("hour", Concat("provider", Value(" "), "outcome")).annotate(n=Count("id")).order_by())
+    return [Chart("Intake by provider and outcome", hourly(list(rows), hours))]

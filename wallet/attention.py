@@ -1,0 +1,27 @@
+"""What the wallet shows on the admin's first screen (registered with `hub.attention` at startup)."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Count
+from django.db.models.functions import TruncHour
+from django.urls import reverse
+
+from hub.attention import Chart, Figure, hourly
+from wallet.models import WalletTransaction
+from wallet.selectors import stale_pending_count
+
+
+def wallet_figures() -> list[Figure]:
+    stale = stale_pending_count()
+    return [Figure("Wallet", f"PENDING for over {settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS} s", str(stale),
+                   f"{reverse('admin:wallet_wallettransaction_changelist')}?stuck=yes", alarm=stale > 0,
+                   detail="select them and resolve now" if stale else "")]
+
+
+def wallet_charts(hours: list[datetime]) -> list[Chart]:
+    # status IN (every status) lets PostgreSQL read the (status, created_at) index instead of the table
+    rows = (WalletTransaction.objects.filter(status__in=WalletTransaction.Status.values, created_at__gte=hours[0])
+            .annotate(hour=TruncHour("created_at"))
+            .values_list("hour", "status").annotate(n=Count("id")).order_by())
+    return [Chart("Wallet transactions by outcome", hourly(list(rows), hours))]
