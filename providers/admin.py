@@ -133,6 +133,8 @@ class OrderAdmin(ReadOnlyModelAdmin):
                 refused.append(f"{order.external_order_id} ({exc.code}: {order.status})")
                 continue
             done.append(f"{order.external_order_id}{' (already)' if result.duplicate else ''} → {result.call}")
+            if not result.duplicate:
+                self.log_change(request, order, f"{action} {kwargs.get('reason', '')}".strip() + f": call {result.call}")
         logger.info("orders_decided", actor=request.user.get_username(), action=action, done=len(done),
                     refused=len(refused))
         if done:

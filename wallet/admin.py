@@ -45,6 +45,8 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
     def resolve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         ids = list(queryset.filter(status=WalletTransaction.Status.PENDING).values_list("id", flat=True))
         settled = wallet_resolve_pending(older_than_seconds=0, only_ids=ids) if ids else 0
+        for tx in WalletTransaction.objects.filter(id__in=ids):
+            self.log_change(request, tx, f"resolve now: {tx.status}")
         logger.info("wallet_resolved_from_admin", actor=request.user.get_username(), selected=len(ids), settled=settled)
         if not ids:
             self.message_user(request, "None of the selected transactions is PENDING.", messages.WARNING)

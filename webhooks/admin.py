@@ -60,6 +60,8 @@ class DestinationAdmin(admin.ModelAdmin):
     def _circuit_action(self, request: HttpRequest, queryset: QuerySet, change, verb: str) -> None:
         ids = list(queryset.values_list("id", flat=True))
         changed = change(destination_ids=ids, now=timezone.now())
+        for destination in queryset:
+            self.log_change(request, destination, f"circuit: {verb.lower()}")
         logger.info("circuit_changed_from_admin", actor=request.user.get_username(), action=verb, destinations=ids,
                     changed=changed)
         if changed:

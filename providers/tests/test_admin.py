@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
@@ -32,6 +33,7 @@ def test_accept_from_the_admin_is_recorded_with_who_did_it_and_reaches_provider_
     assert f"Accept: {order.external_order_id} → queued" in answer.content.decode()
     decision = OrderDecision.objects.get(order=order)
     assert (decision.action, decision.decided_by) == ("accept", "admin:admin")
+    assert LogEntry.objects.get().get_change_message() == "accept: call queued"
     assert sorted(OutboxMessage.objects.values_list("destination__name", flat=True)) == ["backend", "careem"]
 
 

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 
@@ -51,3 +52,13 @@ def test_circuit_actions_need_their_permission(client, open_circuit):
 
     open_circuit.refresh_from_db()
     assert open_circuit.state == "open"
+
+
+def test_circuit_actions_are_in_the_admin_log(admin_client, open_circuit, monkeypatch):
+    monkeypatch.setattr("webhooks.admin.nudge_sweep", lambda: None)
+
+    admin_client.post(CHANGELIST, {"action": "close_circuit", "_selected_action": [open_circuit.destination_id]})
+
+    entry = LogEntry.objects.get()
+    assert (entry.user.username, entry.object_id, entry.get_change_message()) == (
+        "admin", str(open_circuit.destination_id), "circuit: closed")
