@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -48,7 +48,7 @@ from providers.config import intake_settings
 
 HUB, OPERATOR, RGS, BACKEND, RECEIVER = (f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813, 18814))
 THREADS, PLAYERS = 2, 200
-SUITES = ("wallet", "intake", "e2e", "outbox")
+SUITES = ("wallet", "intake", "e2e", "outbox", "peer")
 
 
 def wallet_line(path: str, body: dict, secret: str) -> str:
@@ -163,18 +163,26 @@ def vacuum_queue_tables() -> None:
             cursor.execute("VACUUM ANALYZE webhooks_outboxmessage, webhooks_deliveryattempt")
 
 
+def receiver_destination():
+    """The minimal receiver as a destination, signed like the RGS's."""
+    from webhooks.models import Destination
+
+    rgs = Destination.objects.get(name="rgs")
+    destination, _ = Destination.objects.update_or_create(
+        name="bench-receiver", defaults={"url": f"{RECEIVER}/webhooks", "signing_secrets": rgs.signing_secrets,
+                                         "retry_delays": rgs.retry_delays})
+    return destination
+
+
 def bench_outbox(count: int = 20_000) -> dict:
     """A backlog of `count` messages to the minimal receiver (bench/receiver.py), signed like the RGS's."""
     from django.utils import timezone
 
     from hub.celery import app
-    from webhooks.models import Destination, OutboxMessage
+    from webhooks.models import OutboxMessage
 
     wait_outbox_drained(120)
-    rgs = Destination.objects.get(name="rgs")
-    destination, _ = Destination.objects.update_or_create(
-        name="bench-receiver", defaults={"url": f"{RECEIVER}/webhooks", "signing_secrets": rgs.signing_secrets,
-                                         "retry_delays": rgs.retry_delays})
+    destination = receiver_destination()
     received_before = int(requests.get(f"{RECEIVER}/count", timeout=10).text)
     now = timezone.now()
     OutboxMessage.objects.bulk_create(
@@ -194,6 +202,53 @@ def bench_outbox(count: int = 20_000) -> dict:
     return {"messages": count, "delivered": delivered, "received": received, "seconds": round(elapsed, 2),
             "deliveries_per_second": round(delivered / elapsed, 1),
             "cpu_ms_per_delivery": cpu_ms_per_request(cpu_before, cpu_seconds_by_group(), delivered)}
+
+
+def bench_peer(env: dict[str, str], count: int = 20_000) -> dict:
+    """The same backlog as `bench_outbox`, delivered the usual Django way (bench/peer.py): one Celery task
+    per message, published on commit. The publishing process's CPU counts as "publisher"."""
+    import resource
+    from functools import partial
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from webhooks.models import OutboxMessage
+
+    wait_outbox_drained(120)
+    peer = start(["-m", "celery", "-A", "bench.peer", "worker", "-Q", "peer", "--concurrency", "2", "-l", "WARNING"],
+                 env, name="peer-worker")
+    try:
+        time.sleep(5)  # the worker's processes up before the clock starts
+        from bench.peer import send_webhook
+
+        destination = receiver_destination()
+        received_before = int(requests.get(f"{RECEIVER}/count", timeout=10).text)
+        cpu_before, started = cpu_seconds_by_group(), time.monotonic()
+        publisher_before = resource.getrusage(resource.RUSAGE_SELF)
+        with transaction.atomic():
+            now = timezone.now()
+            messages = OutboxMessage.objects.bulk_create(
+                [OutboxMessage(event_id=f"msg_{uuid.uuid4().hex}", event_type="bench.event", destination=destination,
+                               payload={"n": n}, occurred_at=now, next_attempt_at=now + timedelta(days=1))
+                 for n in range(count)], batch_size=5000)  # next_attempt_at: our own workers leave them alone
+            for message in messages:
+                transaction.on_commit(partial(send_webhook.delay, message.id))
+        publisher_after = resource.getrusage(resource.RUSAGE_SELF)
+        while (delivered := OutboxMessage.objects.filter(status="DELIVERED").count()) < count:
+            if time.monotonic() - started > 900:
+                break
+            time.sleep(0.2)
+        elapsed = time.monotonic() - started
+        cpu = cpu_ms_per_request(cpu_before, cpu_seconds_by_group(), delivered)
+        publisher = (publisher_after.ru_utime + publisher_after.ru_stime - publisher_before.ru_utime
+                     - publisher_before.ru_stime)
+        cpu["publisher"] = round(publisher * 1000 / max(delivered, 1), 2)
+    finally:
+        stop(peer)
+    received = int(requests.get(f"{RECEIVER}/count", timeout=10).text) - received_before
+    return {"messages": count, "delivered": delivered, "received": received, "seconds": round(elapsed, 2),
+            "deliveries_per_second": round(delivered / elapsed, 1), "cpu_ms_per_delivery": cpu}
 
 
 def bench_e2e(secret: str, count: int = 40) -> dict:
@@ -255,7 +310,7 @@ def main() -> None:
     try:
         runs = {"wallet": lambda: bench_wallet(args.seconds, secret),
                 "intake": lambda: bench_intake(args.seconds, intake_settings("careem").secret),
-                "e2e": lambda: bench_e2e(secret), "outbox": bench_outbox}
+                "e2e": lambda: bench_e2e(secret), "outbox": bench_outbox, "peer": lambda: bench_peer(env)}
         warm_up(secret, intake_settings("careem").secret)
         for name in suites:
             results[name] = runs[name]()
@@ -290,6 +345,12 @@ def print_table(results: dict) -> None:
     if outbox := results.get("outbox"):
         rows.append(("outbox delivery", f"{outbox['deliveries_per_second']} msg/s",
                      f"{outbox['seconds']} s for {outbox['delivered']}", "target ≥ 1,000/s"))
+    if (peer := results.get("peer")) and outbox:
+        ours = sum(outbox["cpu_ms_per_delivery"].values())
+        theirs = sum(peer["cpu_ms_per_delivery"].values())
+        rows.append(("peer: task per message", f"{peer['deliveries_per_second']} msg/s",
+                     f"{theirs:.2f} ms CPU/msg", f"ours {outbox['deliveries_per_second'] / peer['deliveries_per_second']:.1f}× "
+                     f"the throughput at {ours / theirs:.2f} of the CPU (target ≥ 3×, ≤ 0.33)"))
     if e2e := results.get("e2e"):
         rows.append(("debit → RGS webhook", f"p50 {e2e['p50_ms']} ms", f"p95 {e2e['p95_ms']} ms", "target p50 ≤ 200 ms"))
     for row in rows:
