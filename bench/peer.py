@@ -5,6 +5,10 @@ loaded by id, signed (the same Standard Webhooks signature as ours), sent with `
 retried by Celery (`autoretry_for`, exponential backoff), marked delivered with an UPDATE. It uses the
 hub's outbox table and the same receiver, so both deliver the same backlog to the same place.
 
+Two settings of it: as most projects run it (Celery's defaults: its Django fix-up closes the database
+connection around every task; `requests.post` opens a connection per call), and tuned (PEER_TUNED=1:
+the database connection kept across tasks and one keep-alive `requests.Session` per process).
+
 Worker: celery -A bench.peer worker -Q peer --concurrency 2   (the bench starts it)
 """
 
@@ -29,8 +33,12 @@ from django.utils import timezone  # noqa: E402
 from hub.signing import standard_webhook_headers  # noqa: E402
 from webhooks.models import OutboxMessage  # noqa: E402
 
+TUNED = os.environ.get("PEER_TUNED") == "1"
 app = Celery("peer", broker=settings.CELERY_BROKER_URL)
 app.conf.update(task_default_queue="peer", task_acks_late=True, worker_prefetch_multiplier=4)
+if TUNED:
+    app.conf.update(DB_REUSE_MAX=10**9)  # what the hub sets (CELERY_DB_REUSE_MAX)
+http = requests.Session() if TUNED else requests
 
 
 @app.task(autoretry_for=(requests.RequestException,), retry_backoff=True, max_retries=5)
@@ -42,7 +50,7 @@ def send_webhook(message_id: int) -> None:
                        "occurredAt": message.occurred_at.isoformat(), "data": message.payload})
     headers = {"Content-Type": "application/json", **standard_webhook_headers(
         webhook_id=message.event_id, timestamp=timezone.now(), body=body, secrets=message.destination.secrets)}
-    response = requests.post(message.destination.url, data=body, headers=headers, timeout=5)
+    response = http.post(message.destination.url, data=body, headers=headers, timeout=5)
     response.raise_for_status()
     OutboxMessage.objects.filter(id=message_id).update(status=OutboxMessage.Status.DELIVERED,
                                                        delivered_at=timezone.now(), attempts=F("attempts") + 1)
