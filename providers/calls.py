@@ -17,8 +17,8 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from hub import metrics
-from hub.http import parse_retry_after, session
+from hub import http, metrics
+from hub.http import parse_retry_after
 from providers.adapters import ADAPTERS
 from providers.adapters.base import LoginFailed, ProviderAdapter, ProviderCall
 from providers.tokens import bearer_token, drop_token
@@ -70,8 +70,8 @@ def _send(call: ProviderCall, token: str) -> requests.Response:
     headers = {**call.headers, "Authorization": f"Bearer {token}"}
     if call.body is not None:
         headers["Content-Type"] = "application/json"
-    return session().request(call.method, call.url, data=body, headers=headers, allow_redirects=False,
-                             timeout=settings.PROVIDER_CALL_TIMEOUT_SECONDS)
+    return http.send(http.prepare(call.method, call.url, body=body, headers=headers),
+                     timeout=settings.PROVIDER_CALL_TIMEOUT_SECONDS)
 
 
 def _outcome(adapter: ProviderAdapter, message: OutboxMessage, response: requests.Response,

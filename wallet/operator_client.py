@@ -6,6 +6,7 @@ retry carries the same `transaction_id`, so the Operator applies the operation a
 When the budget is spent the outcome is unknown: `OperatorUnavailable`.
 """
 
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -23,8 +24,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from hub import metrics
-from hub.http import parse_retry_after, session
+from hub import http, metrics
+from hub.http import parse_retry_after
 
 logger = structlog.get_logger(__name__)
 _backoff = wait_random_exponential(multiplier=0.2, max=3)
@@ -80,10 +81,11 @@ def _send(method: str, path: str, payload: dict | None) -> OperatorAnswer:
     if correlation_id := structlog.contextvars.get_contextvars().get("correlation_id"):
         headers["X-Correlation-ID"] = correlation_id
     try:
-        response = session().request(
-            method, f"{settings.OPERATOR_BASE_URL.rstrip('/')}{path}", json=payload, headers=headers,
-            timeout=settings.OPERATOR_TIMEOUT_SECONDS, allow_redirects=False,
-        )
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        request = http.prepare(method, f"{settings.OPERATOR_BASE_URL.rstrip('/')}{path}", headers=headers,
+                               body=b"" if payload is None else json.dumps(payload).encode())
+        response = http.send(request, timeout=settings.OPERATOR_TIMEOUT_SECONDS)
     except requests.RequestException as exc:
         raise _Transient(f"{type(exc).__name__}") from exc
     if response.status_code == 429:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import requests
 from django.utils import timezone
 
-from hub.http import parse_retry_after, session
+from hub import http
+from hub.http import parse_retry_after
 from hub.signing import standard_webhook_headers
 from webhooks.models import OutboxMessage
 from webhooks.senders import Sender, sender_for
@@ -64,8 +65,7 @@ def _read_excerpt(response: requests.Response) -> str:
 def _request(message: OutboxMessage) -> requests.PreparedRequest:
     body = envelope_body(message)
     url = message.destination.url.rstrip("/") + message.path if message.path else message.destination.url
-    request = requests.Request("POST", url, data=body.encode(), headers=delivery_headers(message, body))
-    return session().prepare_request(request)
+    return http.prepare("POST", url, body=body.encode(), headers=delivery_headers(message, body))
 
 
 def send(message: OutboxMessage) -> DeliveryResult:
@@ -79,9 +79,7 @@ def send(message: OutboxMessage) -> DeliveryResult:
         return DeliveryResult(succeeded=False, duration_ms=elapsed(), permanent=True,
                               error=f"cannot be sent: {type(exc).__name__}: {exc}"[:1000])
     try:
-        with session().send(
-            prepared, timeout=message.destination.timeout_seconds, allow_redirects=False, stream=True
-        ) as response:
+        with http.send(prepared, timeout=message.destination.timeout_seconds, stream=True) as response:
             excerpt = _read_excerpt(response)
     except requests.RequestException as exc:
         return DeliveryResult(succeeded=False, duration_ms=elapsed(), error=f"{type(exc).__name__}: {exc}"[:1000])
