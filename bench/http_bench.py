@@ -49,6 +49,15 @@ from providers.config import intake_settings
 HUB, OPERATOR, RGS, BACKEND, RECEIVER = (f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813, 18814))
 THREADS, PLAYERS = 2, 200
 SUITES = ("wallet", "intake", "e2e", "outbox", "peer", "peer_tuned")
+# The web server under test (BENCH_SERVER), with the same app, 2 processes and 8 threads each.
+SERVERS = {
+    "gunicorn": ["-m", "gunicorn", "hub.wsgi:application", "-c", "python:hub.gunicorn_conf", "--bind", "127.0.0.1:18810",
+                 "--workers", "2", "--threads", "8"],
+    "gunicorn-sync": ["-m", "gunicorn", "hub.wsgi:application", "-c", "python:hub.gunicorn_conf", "--bind",
+                      "127.0.0.1:18810", "--workers", "4", "--worker-class", "sync"],
+    "granian": ["-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", "18810", "--workers", "2",
+                "--blocking-threads", "8", "hub.wsgi:application"],
+}
 
 
 def wallet_line(path: str, body: dict, secret: str) -> str:
@@ -301,8 +310,7 @@ def main() -> None:
              for name, url in (("operator", OPERATOR), ("rgs", RGS), ("backend", BACKEND))]
     fakes.append(start(["bench/receiver.py", "--port", RECEIVER.rsplit(":", 1)[1]], env, ready_url=f"{RECEIVER}/count",
                        name="receiver"))
-    hub = start(["-m", "gunicorn", "hub.wsgi:application", "-c", "python:hub.gunicorn_conf", "--bind", "127.0.0.1:18810",
-                 "--workers", "2", "--threads", "8"], env, ready_url=f"{HUB}/health", name="hub")
+    hub = start(SERVERS[os.environ.get("BENCH_SERVER", "gunicorn")], env, ready_url=f"{HUB}/health", name="hub")
     worker = start(["-m", "celery", "-A", "hub", "worker", "-Q", "bench", "--concurrency", "2", "-l", "WARNING"], env,
                    name="worker")
     secret = secret_list(settings.WALLET_HMAC_SECRET)[0]

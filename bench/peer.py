@@ -37,7 +37,7 @@ TUNED = os.environ.get("PEER_TUNED") == "1"
 app = Celery("peer", broker=settings.CELERY_BROKER_URL)
 app.conf.update(task_default_queue="peer", task_acks_late=True, worker_prefetch_multiplier=4)
 if TUNED:
-    app.conf.update(DB_REUSE_MAX=10**9)  # what the hub sets (CELERY_DB_REUSE_MAX)
+    app.conf["CELERY_DB_REUSE_MAX"] = 10**9  # what the hub sets: the fix-up then keeps the connection
 http = requests.Session() if TUNED else requests
 
 
