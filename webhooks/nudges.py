@@ -89,19 +89,34 @@ def _publish_deliver_due(message_ids: list[int]) -> None:
     deliver_due.apply_async(retry=False)
 
 
-_trigger: NudgeSender | None = None
+class DatabaseNotifies:
+    """The trigger with OUTBOX_TRIGGER=notify: nothing to do here, since the outbox insert's own NOTIFY
+    (a PostgreSQL trigger, sent at commit) wakes the dispatcher (webhooks/dispatcher.py)."""
+
+    def nudge(self, message_id: int) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
 
 
-def install_trigger(sender: NudgeSender | None = None) -> NudgeSender:
+_trigger: NudgeSender | DatabaseNotifies | None = None
+
+
+def install_trigger(sender: NudgeSender | DatabaseNotifies | None = None) -> NudgeSender | DatabaseNotifies:
     """Build the process's delivery trigger at startup (WebhooksConfig.ready), or put `sender` in its
     place (tests). Whatever it still holds is sent when the process exits."""
     global _trigger
     if sender is None:
         from django.conf import settings
+        from django.db import connection
 
-        sender = NudgeSender(_publish_deliver_due, linger_seconds=settings.OUTBOX_NUDGE_LINGER_MS / 1000,
-                             max_batch=settings.OUTBOX_BATCH_SIZE)
-        atexit.register(sender.flush)
+        if settings.OUTBOX_TRIGGER == "notify" and connection.vendor == "postgresql":
+            sender = DatabaseNotifies()
+        else:
+            sender = NudgeSender(_publish_deliver_due, linger_seconds=settings.OUTBOX_NUDGE_LINGER_MS / 1000,
+                                 max_batch=settings.OUTBOX_BATCH_SIZE)
+            atexit.register(sender.flush)
     _trigger = sender
     return sender
 

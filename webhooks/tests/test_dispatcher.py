@@ -1,0 +1,66 @@
+"""The outbox dispatcher (OUTBOX_TRIGGER=notify): a real `run_outbox_dispatcher` process on PostgreSQL delivers
+what is committed, woken by the insert's own NOTIFY, with no Celery worker running; retries and SIGTERM."""
+
+import signal
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from hub.testing import database_url_of_test_db, start_process, stop_process, subprocess_env, wait_until
+from webhooks.models import OutboxMessage
+from webhooks.outbox import outbox_enqueue
+from webhooks.tests.factories import DestinationFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def dispatcher(tmp_path, celery_queue):
+    log = tmp_path / "dispatcher.log"
+    process = start_process(["manage.py", "run_outbox_dispatcher"],
+                            env=subprocess_env(DATABASE_URL=database_url_of_test_db(), OUTBOX_TRIGGER="notify",
+                                               OUTBOX_DISPATCHER_IDLE_SECONDS="0.5"), log=log)
+    wait_until(lambda: b"listening" in log.read_bytes(), timeout=30, what="the dispatcher", log=log)
+    yield process
+    stop_process(process)
+
+
+def enqueue(ref: str) -> int:
+    with transaction.atomic():
+        return outbox_enqueue(destination="rgs", event_type="wallet.transaction.completed", data={"refId": ref}).id
+
+
+def test_the_insert_notifies_at_commit_and_the_dispatcher_delivers_it(rgs_mock, dispatcher):
+    DestinationFactory(name="rgs", url=f"{rgs_mock.url}/webhooks", signing_secrets=settings.RGS_WEBHOOK_SECRET)
+
+    message_id = enqueue("ref-1")
+
+    wait_until(lambda: OutboxMessage.objects.get(id=message_id).status == "DELIVERED", timeout=10,
+               what="the dispatcher's delivery")
+    assert [item["data"]["refId"] for item in rgs_mock.control("webhooks")["items"]] == ["ref-1"]
+
+
+def test_a_failed_delivery_is_retried_by_the_dispatcher(rgs_mock, dispatcher):
+    DestinationFactory(name="rgs", url=f"{rgs_mock.url}/webhooks", signing_secrets=settings.RGS_WEBHOOK_SECRET,
+                       retry_delays=[1])
+    rgs_mock.script("webhooks", [{"status": 503}])
+
+    message_id = enqueue("ref-2")
+
+    wait_until(lambda: OutboxMessage.objects.get(id=message_id).status == "DELIVERED", timeout=15,
+               what="the retried delivery")
+    assert OutboxMessage.objects.get(id=message_id).attempts == 2
+    assert [r["status"] for r in rgs_mock.requests("webhooks")] == [503, 200]
+
+
+def test_the_notify_trigger_exists_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname = 'webhooks_outbox_notify'")
+        assert cursor.fetchone() == ("webhooks_outbox_notify",)
+
+
+def test_sigterm_stops_the_dispatcher(dispatcher):
+    dispatcher.send_signal(signal.SIGTERM)
+
+    assert dispatcher.wait(timeout=10) == 0
