@@ -67,7 +67,7 @@ def stop(*processes: subprocess.Popen) -> None:
             process.kill()
 
 
-CPU_GROUPS = (("wrk", "load (wrk)"), ("gunicorn", "hub"), ("granian", "hub"), ("bench.peer", "peer worker"), ("celery", "worker"), ("run_mock operator", "operator fake"),
+CPU_GROUPS = (("wrk", "load (wrk)"), ("gunicorn", "hub"), ("granian", "hub"), ("bench.peer", "peer worker"), ("run_outbox_dispatcher", "dispatcher"), ("celery", "worker"), ("run_mock operator", "operator fake"),
               ("run_mock rgs", "rgs fake"), ("run_mock backend", "backend fake"), ("bench/receiver", "receiver"),
               ("postgres", "postgres"), ("redis-server", "redis"))
 

@@ -49,7 +49,7 @@ from providers.config import intake_settings
 HUB, OPERATOR, RGS, BACKEND, RECEIVER = (f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813, 18814))
 THREADS, PLAYERS = 2, 200
 SUITES = ("wallet", "intake", "e2e", "outbox", "peer", "peer_tuned")
-OWN_CPU = ("hub", "worker", "postgres", "redis")  # the fakes and the load generator are not the hub's
+OWN_CPU = ("hub", "worker", "dispatcher", "postgres", "redis")  # the fakes and the load generator are not the hub's
 # The web server under test (BENCH_SERVER), with the same app, 2 processes and 8 threads each.
 SERVERS = {
     "gunicorn": ["-m", "gunicorn", "hub.wsgi:application", "-c", "python:hub.gunicorn_conf", "--bind", "127.0.0.1:18810",
@@ -296,6 +296,7 @@ def main() -> None:
     env = prepare_environment(
         HUB_ROOT_URLCONF="bench.urls", OPERATOR_BASE_URL=OPERATOR, RGS_WEBHOOK_URL=f"{RGS}/webhooks", BACKEND_URL=BACKEND,
         WEBHOOK_RATE_LIMIT="100000000", PROMETHEUS_MULTIPROC_DIR=str(BENCH_DIR / "prometheus"),
+        OUTBOX_TRIGGER=os.environ.get("BENCH_TRIGGER", "celery"),
     )
     (BENCH_DIR / "prometheus").mkdir(exist_ok=True)
     for name in ("setup_destinations", "setup_providers"):
@@ -314,6 +315,8 @@ def main() -> None:
     hub = start(SERVERS[os.environ.get("BENCH_SERVER", "gunicorn")], env, ready_url=f"{HUB}/health", name="hub")
     worker = start(["-m", "celery", "-A", "hub", "worker", "-Q", "bench", "--concurrency", "2", "-l", "WARNING"], env,
                    name="worker")
+    dispatchers = [start(["manage.py", "run_outbox_dispatcher"], env, name=f"dispatcher-{n}")
+                   for n in range(2 if env.get("OUTBOX_TRIGGER") == "notify" else 0)]
     secret = secret_list(settings.WALLET_HMAC_SECRET)[0]
     results = {}
     try:
@@ -326,7 +329,7 @@ def main() -> None:
             results[name] = runs[name]()
             print(name, json.dumps(results[name]), flush=True)
     finally:
-        stop(worker, hub, *fakes)
+        stop(*dispatchers, worker, hub, *fakes)
     report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
               "database": env["DATABASE_URL"].split("://")[0], "broker": env["CELERY_BROKER_URL"].split("://")[0],
               "results": results}
