@@ -4,7 +4,8 @@ The database is the source of truth; Celery messages and nudges only say when to
 functions, and nothing else is meant to be called from outside the app:
 
 * `outbox_enqueue(...)` writes a message in the caller's transaction; after commit the delivery
-  trigger (`webhooks.nudges`) asks a worker to deliver it.
+  trigger (`webhooks.nudges`) asks a worker to deliver it, or, with OUTBOX_TRIGGER=notify, the
+  insert's NOTIFY wakes the dispatcher (`webhooks.dispatcher`).
 * `outbox_deliver(message_ids=None)` claims one batch (these messages, or whatever is due, oldest
   first), sends it in parallel threads and records the outcomes in one transaction; returns how
   many were attempted. The Celery tasks call it for nudges and countdown retries.
