@@ -316,7 +316,7 @@ def main() -> None:
     worker = start(["-m", "celery", "-A", "hub", "worker", "-Q", "bench", "--concurrency", "2", "-l", "WARNING"], env,
                    name="worker")
     dispatchers = [start(["manage.py", "run_outbox_dispatcher"], env, name=f"dispatcher-{n}")
-                   for n in range(2 if env.get("OUTBOX_TRIGGER") == "notify" else 0)]
+                   for n in range(int(os.environ.get("BENCH_DISPATCHERS", "1")) if env["OUTBOX_TRIGGER"] == "notify" else 0)]
     secret = secret_list(settings.WALLET_HMAC_SECRET)[0]
     results = {}
     try:

@@ -322,6 +322,7 @@ OUTBOX_DELIVERY_THREADS = env.int("OUTBOX_DELIVERY_THREADS", default=8)
 # (PostgreSQL only: the insert's NOTIFY wakes `manage.py run_outbox_dispatcher`; webhooks/dispatcher.py).
 OUTBOX_TRIGGER = env.str("OUTBOX_TRIGGER", default="celery")
 OUTBOX_DISPATCHER_IDLE_SECONDS = env.float("OUTBOX_DISPATCHER_IDLE_SECONDS", default=1.0)  # also the retry pickup delay
+OUTBOX_DISPATCHER_LINGER_MS = env.int("OUTBOX_DISPATCHER_LINGER_MS", default=10)
 # How long an after-commit nudge waits for others to share its Celery message (webhooks/nudges.py).
 OUTBOX_NUDGE_LINGER_MS = env.int("OUTBOX_NUDGE_LINGER_MS", default=10)
 OUTBOX_SWEEP_BUDGET_SECONDS = env.int("OUTBOX_SWEEP_BUDGET_SECONDS", default=45)

@@ -5,7 +5,7 @@ without a Celery task per nudge.
 notifies it at commit (a statement trigger, migration 0006), so there is no publish on the request
 path. Woken, it delivers batch after batch (`outbox_deliver`) until nothing is due, then waits for
 the next notification or at most OUTBOX_DISPATCHER_IDLE_SECONDS, which also picks up retries coming
-due. Under load notifications pile up while it sends, and the next claim takes them all at once:
+due; woken, it lingers OUTBOX_DISPATCHER_LINGER_MS so that the commits of those milliseconds share a batch. Under load notifications pile up while it sends, and the next claim takes them all at once:
 batches grow with the load. Leases, ordering, the breaker and dead letters are the outbox's own
 (`webhooks.claims`), so several dispatchers may run side by side, next to Celery workers, and a
 dispatcher killed mid-batch loses nothing (its leases expire). Beat's sweep stays the safety net.
@@ -47,7 +47,8 @@ def dispatch(stop: threading.Event, *, idle_seconds: float | None = None) -> int
             while not stop.is_set() and (batch := outbox_deliver()):
                 attempted += batch
             for _ in listener.notifies(timeout=idle, stop_after=1):
-                pass
+                # woken: let the commits of the next few milliseconds join this batch (one claim, one commit)
+                stop.wait(settings.OUTBOX_DISPATCHER_LINGER_MS / 1000)
         except (DatabaseError, psycopg.Error):
             logger.warning("outbox_dispatcher_database_error", exc_info=True)
             if listener is not None:
