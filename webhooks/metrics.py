@@ -7,7 +7,7 @@ CIRCUIT_VALUES = {"closed": 0, "half-open": 1, "open": 2}
 
 
 def collect():
-    backlog = GaugeMetricFamily("hub_outbox_messages", "Outbox messages by destination and status (read at scrape)",
+    backlog = GaugeMetricFamily("hub_outbox_messages", "PENDING and DEAD_LETTER outbox messages by destination (read at scrape)",
                                 labels=["destination", "status"])
     for (destination, status), count in sorted(outbox_backlog().items()):
         backlog.add_metric([destination, status], count)

@@ -118,3 +118,5 @@ def test_metrics_read_the_oldest_pending_age_and_stale_pending_wallet_transactio
 
     assert 1195 <= sample(text, "hub_outbox_oldest_pending_age_seconds", destination="rgs") <= 1260
     assert sample(text, "hub_wallet_pending_stale_transactions") == 1
+    assert sample(text, "hub_outbox_messages", destination="rgs", status="PENDING") == 2
+    assert 'status="DELIVERED"' not in text  # delivered ones are counted as they happen, not by scanning
