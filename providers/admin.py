@@ -12,7 +12,7 @@ from providers.adapters.base import REJECT_REASONS
 from providers.decisions import order_decide
 from providers.models import Branch, InboundWebhook, Order, OrderDecision, OrderEvent, ProductMapping, Provider
 from providers.reprocess import inbound_reprocess_all
-from providers.selectors import near_deadline_cutoff
+from providers.selectors import near_deadline_cutoff, undecided_orders
 
 logger = structlog.get_logger(__name__)
 
@@ -83,11 +83,8 @@ class AwaitingDecisionFilter(admin.SimpleListFilter):
         return [("near_deadline", "near the deadline"), ("yes", "yes (NEW with a deadline)")]
 
     def queryset(self, request, queryset):
-        undecided = queryset.filter(status=Order.Status.NEW, deadline_at__isnull=False)
-        if self.value() == "near_deadline":
-            return undecided.filter(deadline_at__lte=near_deadline_cutoff())
-        if self.value() == "yes":
-            return undecided
+        if self.value() in {"near_deadline", "yes"}:
+            return undecided_orders(orders=queryset, near_deadline=True if self.value() == "near_deadline" else None)
         return queryset
 
 

@@ -80,8 +80,9 @@ def _outcome(adapter: ProviderAdapter, message: OutboxMessage, response: request
     answer = {"status_code": status, "excerpt": excerpt}
     if 200 <= status < 300:
         return _done(adapter, started, succeeded=True, **answer)
-    if status == 409 and _conflict_state(response) in RETRYABLE_CONFLICT_STATES and _within_conflict_window(message):
-        return _done(adapter, started, error=f"HTTP 409 {_conflict_state(response)}: retried in 10 s",
+    state = _conflict_state(response) if status == 409 else ""
+    if state in RETRYABLE_CONFLICT_STATES and _within_conflict_window(message):
+        return _done(adapter, started, error=f"HTTP 409 {state}: retried in 10 s",
                      retry_in=CONFLICT_RETRY_SECONDS, **answer)
     if status >= 500 or status in TRANSIENT_STATUSES:
         return _done(adapter, started, error=f"HTTP {status}", retry_after=parse_retry_after(

@@ -86,9 +86,10 @@ def order_decide(*, order_id: UUID | str, action: str, decided_by: str, reason: 
                         preparation_minutes=preparation_minutes_for(order, preparation_minutes), decided_at=timezone.now())
     adapter = ADAPTERS[order.provider]
     call = adapter.decision_call(decision)
+    fate = call.call if isinstance(call, NoCall) else OrderDecision.Call.QUEUED
     event_id = ""
     if isinstance(call, NoCall):
-        if call.call == OrderDecision.Call.REFUSED:
+        if fate == OrderDecision.Call.REFUSED:
             order.flag = call.explanation
     else:
         ensure_provider_destination(adapter)
@@ -100,7 +101,7 @@ def order_decide(*, order_id: UUID | str, action: str, decided_by: str, reason: 
     OrderDecision.objects.create(
         order=order, action=action, reason=reason, message=message[:500], decided_by=decided_by[:150],
         preparation_minutes=decision.preparation_minutes if action == Action.ACCEPT else None,
-        call=call.call if isinstance(call, NoCall) else OrderDecision.Call.QUEUED, outbox_event_id=event_id)
+        call=fate, outbox_event_id=event_id)
     previous, order.status = order.status, MOVES_TO[action]
     order.data = {**order.data, "status": order.status}
     order.save(update_fields=["status", "data", "flag", "updated_at"])
@@ -111,5 +112,4 @@ def order_decide(*, order_id: UUID | str, action: str, decided_by: str, reason: 
                        data=status_message(order, previous, decision.decided_at),
                        path=f"/api/v1/orders/{order.id}/status", ordering_key=f"order:{order.id}",
                        occurred_at=decision.decided_at)
-    return DecisionResult(order_id=order.id, action=action, status=order.status, duplicate=False,
-                          call=call.call if isinstance(call, NoCall) else OrderDecision.Call.QUEUED)
+    return DecisionResult(order_id=order.id, action=action, status=order.status, duplicate=False, call=fate)

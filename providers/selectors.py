@@ -22,9 +22,11 @@ def near_deadline_cutoff(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) + timedelta(seconds=settings.ORDER_NEAR_DEADLINE_SECONDS)
 
 
-def undecided_orders(*, near_deadline: bool | None = None) -> QuerySet[Order]:
-    """NEW orders with a provider deadline; with `near_deadline`, only those (not) within its margin."""
-    orders = Order.objects.filter(status=Order.Status.NEW, deadline_at__isnull=False)
+def undecided_orders(*, near_deadline: bool | None = None, orders: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    """NEW orders with a provider deadline (of `orders`, default all); with `near_deadline`, only those
+    (not) within its margin."""
+    orders = (Order.objects.all() if orders is None else orders).filter(status=Order.Status.NEW,
+                                                                         deadline_at__isnull=False)
     if near_deadline is None:
         return orders
     return orders.filter(deadline_at__lte=near_deadline_cutoff()) if near_deadline else orders.filter(

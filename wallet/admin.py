@@ -1,14 +1,12 @@
-from datetime import timedelta
 
 import structlog
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from hub.admin import ReadOnlyModelAdmin
 from wallet.models import IdempotencyKey, WalletTransaction
+from wallet.selectors import stale_pending
 from wallet.services import wallet_resolve_pending
 
 logger = structlog.get_logger(__name__)
@@ -22,10 +20,7 @@ class StuckFilter(admin.SimpleListFilter):
         return [("yes", "PENDING past the resolve threshold")]
 
     def queryset(self, request, queryset):
-        if self.value() != "yes":
-            return queryset
-        cutoff = timezone.now() - timedelta(seconds=settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS)
-        return queryset.filter(status=WalletTransaction.Status.PENDING, created_at__lt=cutoff)
+        return stale_pending(queryset) if self.value() == "yes" else queryset
 
 
 @admin.register(WalletTransaction)

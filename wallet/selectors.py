@@ -2,6 +2,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from wallet.models import WalletTransaction
@@ -25,7 +26,12 @@ def wallet_transaction_view(*, ref_id: str) -> dict[str, Any] | None:
             "settledAt": tx.settled_at.isoformat() if tx.settled_at else None}
 
 
-def stale_pending_count() -> int:
+def stale_pending(transactions: QuerySet[WalletTransaction] | None = None) -> QuerySet[WalletTransaction]:
     """PENDING transactions older than WALLET_PENDING_RESOLVE_AFTER_SECONDS: the resolver should have settled them."""
     cutoff = timezone.now() - timedelta(seconds=settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS)
-    return WalletTransaction.objects.filter(status=WalletTransaction.Status.PENDING, created_at__lt=cutoff).count()
+    return (WalletTransaction.objects.all() if transactions is None else transactions).filter(
+        status=WalletTransaction.Status.PENDING, created_at__lt=cutoff)
+
+
+def stale_pending_count() -> int:
+    return stale_pending().count()

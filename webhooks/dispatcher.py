@@ -5,7 +5,8 @@ without a Celery task per nudge.
 notifies it at commit (a statement trigger, migration 0006), so there is no publish on the request
 path. Woken, it delivers batch after batch (`outbox_deliver`) until nothing is due, then waits for
 the next notification or at most OUTBOX_DISPATCHER_IDLE_SECONDS, which also picks up retries coming
-due; woken, it lingers OUTBOX_DISPATCHER_LINGER_MS so that the commits of those milliseconds share a batch. Under load notifications pile up while it sends, and the next claim takes them all at once:
+due; woken, it lingers OUTBOX_DISPATCHER_LINGER_MS so that the commits of those milliseconds share a
+batch. Under load notifications pile up while it sends, and the next claim takes them all at once:
 batches grow with the load. Leases, ordering, the breaker and dead letters are the outbox's own
 (`webhooks.claims`), so several dispatchers may run side by side, next to Celery workers, and a
 dispatcher killed mid-batch loses nothing (its leases expire). Beat's sweep stays the safety net.

@@ -207,7 +207,8 @@ class TalabatAdapter(ProviderAdapter):
         url = decision.provider_refs.get("callbackUrls", {}).get(CALLBACK_OF[decision.action], "")
         if not url:
             return NoCall("not_applicable", f"the order has no {CALLBACK_OF[decision.action]}")
-        if urlsplit(url).scheme not in {"http", "https"} or urlsplit(url).netloc != self.api_host():
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or parts.netloc != self.api_host():
             # the bearer token may only ever reach the middleware itself
             return NoCall("refused", f"{CALLBACK_OF[decision.action]} is not on the middleware's host {self.api_host()}")
         return ProviderCall(method="POST", url=url, body=_decision_body(decision))
