@@ -46,7 +46,7 @@ class Meter:
         self._connection = connection
         self._backend = connection.cursor().connection.info.backend_pid if connection.vendor == "postgresql" else 0
 
-    def count(self, execute, sql, params, many, context):  # noqa: ANN001: Django's execute_wrapper signature
+    def count(self, execute, sql, params, many, context):  # Django's execute_wrapper signature
         self.statements += 1
         return execute(sql, params, many, context)
 

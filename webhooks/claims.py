@@ -18,7 +18,7 @@ from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from hub import metrics
-from webhooks import nudges
+from webhooks import nudges, queue_sql
 from webhooks.circuit import circuit_gate, circuit_record, circuit_release_probe
 from webhooks.delivery import DeliveryResult
 from webhooks.models import DeliveryAttempt, OutboxMessage
@@ -58,6 +58,11 @@ def claim_due(*, limit: int, message_ids: list[int] | None = None) -> list[Claim
     """Lease up to `limit` due messages (only among `message_ids` if given) to this caller."""
     now = timezone.now()
     lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    if queue_sql.enabled() and not queue_sql.any_circuit_open():  # the usual case: one statement
+        token = uuid.uuid4().hex
+        messages = queue_sql.claim(now=now, leased_until=now + lease, token=token, limit=limit,
+                                   skipped_destinations=(), message_ids=message_ids)
+        return [Claim(message=message, token=token) for message in sorted(messages, key=lambda message: message.id)]
     with transaction.atomic():
         blocked, probes = circuit_gate(now=now, lease=lease)
         due = due_messages(now=now).exclude(destination_id__in=blocked)
@@ -80,23 +85,52 @@ def claim_due(*, limit: int, message_ids: list[int] | None = None) -> list[Claim
         return [Claim(message=message, token=token) for message in sorted(messages, key=lambda message: message.id)]
 
 
-def _nudge_heads_of_line(ordering_keys: set[str]) -> None:
-    """After commit, nudge the first pending message of each ordering key."""
-    heads = (
+def _heads_of_line(ordering_keys: set[str]) -> list[int]:
+    """The first pending message of each ordering key."""
+    return list(
         OutboxMessage.objects.filter(ordering_key__in=ordering_keys, status=Status.PENDING)
         .values("ordering_key")
         .annotate(head=Min("id"))
         .values_list("head", flat=True)
     )
-    for next_id in heads:
+
+
+def _nudge_heads_of_line(ordering_keys: set[str]) -> None:
+    """After commit, nudge the first pending message of each ordering key."""
+    for next_id in _heads_of_line(ordering_keys):
         transaction.on_commit(partial(nudges.nudge, next_id))
 
 
-@transaction.atomic
 def record_outcomes(outcomes: list[tuple[Claim, DeliveryResult]]) -> None:
-    """Record a batch's attempts in one transaction (one commit per batch, not per message) and
-    move each message on: delivered, retry later, or dead letter."""
+    """Record a batch's attempts (one commit per batch, not per message) and move each message on:
+    delivered, retry later, or dead letter. A batch that was all delivered is one statement on
+    PostgreSQL; failures take a transaction around the attempts and their own updates."""
     now = timezone.now()
+    delivered = [claim.message for claim, result in outcomes if result.succeeded]
+    failures = [(claim, result) for claim, result in outcomes if not result.succeeded]
+    if queue_sql.enabled() and not failures:
+        heads = queue_sql.record_delivered(now=now, delivered=delivered, attempts=_attempts(outcomes))
+        _after_deliveries(delivered, heads, now)
+        return
+    with transaction.atomic():
+        _insert_attempts(outcomes, now)
+        for claim, result in failures:
+            _record_failure(claim, result, now)
+        if delivered:
+            _after_deliveries(delivered, _record_deliveries(delivered, now), now)
+
+
+def _attempts(outcomes: list[tuple[Claim, DeliveryResult]]) -> list[queue_sql.Attempt]:
+    return [queue_sql.Attempt(message_id=claim.message.id, destination_id=claim.message.destination_id,
+                              duration_ms=result.duration_ms, status_code=result.status_code, excerpt=result.excerpt,
+                              error=result.error, succeeded=result.succeeded)
+            for claim, result in outcomes]
+
+
+def _insert_attempts(outcomes: list[tuple[Claim, DeliveryResult]], now: datetime) -> None:
+    if queue_sql.enabled():
+        queue_sql.record_delivered(now=now, delivered=[], attempts=_attempts(outcomes))
+        return
     DeliveryAttempt.objects.bulk_create([
         DeliveryAttempt(
             message=claim.message, destination=claim.message.destination, attempted_at=now,
@@ -105,14 +139,13 @@ def record_outcomes(outcomes: list[tuple[Claim, DeliveryResult]]) -> None:
         )
         for claim, result in outcomes
     ])
-    for claim, result in outcomes:
-        if not result.succeeded:
-            _record_failure(claim, result, now)
-    if delivered := [claim.message for claim, result in outcomes if result.succeeded]:
-        _record_deliveries(delivered, now)
 
 
-def _record_deliveries(messages: list[OutboxMessage], now: datetime) -> None:
+def _record_deliveries(messages: list[OutboxMessage], now: datetime) -> list[int]:
+    """Mark them delivered and close their destinations' circuits; the next message of each of their
+    ordering keys (now first in line)."""
+    if queue_sql.enabled():
+        return queue_sql.record_delivered(now=now, delivered=messages)
     # A delivery counts even if our lease ran out meanwhile (the receiver has it either way).
     OutboxMessage.objects.filter(id__in=[message.id for message in messages], status=Status.PENDING).update(
         status=Status.DELIVERED, delivered_at=now, attempts=F("attempts") + 1, last_error="", leased_until=None,
@@ -120,11 +153,16 @@ def _record_deliveries(messages: list[OutboxMessage], now: datetime) -> None:
     )
     for destination_id in {message.destination_id for message in messages}:
         circuit_record(destination_id=destination_id, succeeded=True, now=now)
+    ordering_keys = {message.ordering_key for message in messages if message.ordering_key}
+    return _heads_of_line(ordering_keys) if ordering_keys else []
+
+
+def _after_deliveries(messages: list[OutboxMessage], heads: list[int], now: datetime) -> None:
     for message in messages:
         metrics.DELIVERY_ATTEMPTS.labels(message.destination.name, "delivered").inc()
         metrics.DELIVERY_LATENCY.labels(message.destination.name).observe((now - message.created_at).total_seconds())
-    if ordering_keys := {message.ordering_key for message in messages if message.ordering_key}:
-        _nudge_heads_of_line(ordering_keys)
+    for next_id in heads:  # after commit: inside a transaction, on_commit waits for it
+        transaction.on_commit(partial(nudges.nudge, next_id))
 
 
 def _record_failure(claim: Claim, result: DeliveryResult, now: datetime) -> None:

@@ -1,0 +1,128 @@
+"""The outbox's two hot statements in SQL, for PostgreSQL: claim a batch, record its deliveries.
+
+The ORM built these queries anew for every batch: compiling them was about half of the worker's CPU
+for a message delivered on its own (`bench/cost_bench.py`), which is how a webhook goes out at low
+load. Here each is one statement with fixed text, so a claim or a batch's record is one round trip
+in autocommit and no query compilation. They mean exactly what the ORM version in `webhooks.claims`
+means (that version still runs on SQLite, and `test_queue_sql.py` runs both on PostgreSQL).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from webhooks.models import Destination, OutboxMessage
+
+# A row is due when it is PENDING, due, not leased, its destination is enabled and no earlier
+# message of its ordering key is still PENDING. The row lock is held only by this statement: the
+# lease it stamps is what keeps other claimants off afterwards.
+CLAIM = """
+WITH due AS (
+    SELECT m.id
+    FROM webhooks_outboxmessage m
+    JOIN webhooks_destination d ON d.id = m.destination_id AND d.enabled
+    WHERE m.status = 'PENDING' AND m.next_attempt_at <= %(now)s
+      AND (m.leased_until IS NULL OR m.leased_until < %(now)s)
+      AND (m.ordering_key = '' OR NOT EXISTS (
+          SELECT 1 FROM webhooks_outboxmessage earlier
+          WHERE earlier.ordering_key = m.ordering_key AND earlier.id < m.id AND earlier.status = 'PENDING'))
+      AND NOT m.destination_id = ANY(%(skipped_destinations)s::bigint[])
+      {only}
+    ORDER BY m.next_attempt_at, m.id
+    LIMIT %(limit)s
+    FOR UPDATE OF m SKIP LOCKED
+)
+UPDATE webhooks_outboxmessage m SET leased_until = %(leased_until)s, lease_token = %(token)s
+FROM due WHERE m.id = due.id
+RETURNING m.*
+"""
+ONLY_IDS = "AND m.id = ANY(%(message_ids)s::bigint[])"
+ONLY_DESTINATION = "AND m.destination_id = %(destination_id)s"
+
+# Every attempt of the batch, the delivered messages, the circuits their successes close, and the
+# next PENDING message of each ordering key they unblock. The final SELECT sees the table as it was
+# before this statement's updates, so the messages just delivered are left out by id.
+RECORD_DELIVERED = """
+WITH attempt AS (
+    INSERT INTO webhooks_deliveryattempt
+        (message_id, destination_id, attempted_at, duration_ms, status_code, response_excerpt, error, succeeded)
+    SELECT message_id, destination_id, %(now)s, duration_ms, status_code, response_excerpt, error, succeeded
+    FROM unnest(%(a_message)s::bigint[], %(a_destination)s::bigint[], %(a_duration)s::integer[],
+                %(a_status)s::smallint[], %(a_excerpt)s::text[], %(a_error)s::text[], %(a_succeeded)s::boolean[])
+        AS a(message_id, destination_id, duration_ms, status_code, response_excerpt, error, succeeded)
+),
+delivered AS (
+    UPDATE webhooks_outboxmessage
+    SET status = 'DELIVERED', delivered_at = %(now)s, attempts = attempts + 1, last_error = '',
+        leased_until = NULL, lease_token = ''
+    WHERE id = ANY(%(delivered)s::bigint[]) AND status = 'PENDING'
+),
+closed AS (
+    UPDATE webhooks_destinationcircuit SET open_until = NULL, probe_until = NULL, closed_at = %(now)s
+    WHERE destination_id = ANY(%(closed_destinations)s::bigint[]) AND open_until IS NOT NULL
+)
+SELECT min(id) FROM webhooks_outboxmessage
+WHERE ordering_key = ANY(%(ordering_keys)s::text[]) AND status = 'PENDING'
+  AND NOT id = ANY(%(delivered)s::bigint[])
+GROUP BY ordering_key
+"""
+OPEN_CIRCUITS = "SELECT destination_id FROM webhooks_destinationcircuit WHERE open_until IS NOT NULL"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    message_id: int
+    destination_id: int
+    duration_ms: int
+    status_code: int | None
+    excerpt: str
+    error: str
+    succeeded: bool
+
+
+def enabled() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def any_circuit_open() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(OPEN_CIRCUITS)
+        return cursor.fetchone() is not None
+
+
+def claim(*, now: datetime, leased_until: datetime, token: str, limit: int, skipped_destinations: Sequence[int],
+          message_ids: Sequence[int] | None = None, destination_id: int | None = None) -> list[OutboxMessage]:
+    """Lease up to `limit` due messages, with their destinations loaded."""
+    only = ONLY_IDS if message_ids is not None else ONLY_DESTINATION if destination_id is not None else ""
+    params = {"now": now, "leased_until": leased_until, "token": token, "limit": limit,
+              "skipped_destinations": list(skipped_destinations), "message_ids": list(message_ids or ()),
+              "destination_id": destination_id}
+    messages = list(OutboxMessage.objects.raw(CLAIM.format(only=only), params))
+    if messages:
+        destinations = {destination.id: destination for destination in Destination.objects.raw(
+            "SELECT * FROM webhooks_destination WHERE id = ANY(%s::bigint[])",
+            [list({message.destination_id for message in messages})])}
+        for message in messages:
+            message.destination = destinations[message.destination_id]
+    return messages
+
+
+def record_delivered(*, now: datetime, delivered: Sequence[OutboxMessage], attempts: Sequence[Attempt] = ()) -> list[int]:
+    """Insert `attempts`, mark `delivered` DELIVERED and close their destinations' open circuits, in one
+    statement. Returns the first PENDING message of each ordering key they held up."""
+    params: dict[str, Any] = {
+        "now": now,
+        "a_message": [a.message_id for a in attempts], "a_destination": [a.destination_id for a in attempts],
+        "a_duration": [a.duration_ms for a in attempts], "a_status": [a.status_code for a in attempts],
+        "a_excerpt": [a.excerpt for a in attempts], "a_error": [a.error for a in attempts],
+        "a_succeeded": [a.succeeded for a in attempts],
+        "delivered": [message.id for message in delivered],
+        "closed_destinations": list({message.destination_id for message in delivered}),
+        "ordering_keys": list({message.ordering_key for message in delivered if message.ordering_key}),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(RECORD_DELIVERED, params)
+        return [head for (head,) in cursor.fetchall()]
