@@ -104,3 +104,19 @@ def browser():
             chromium.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture(params=["sql", "orm"])
+def hot_statements(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test both ways the hot paths talk to the database: their SQL statements (PostgreSQL,
+    `wallet/sql.py`, `webhooks/queue_sql.py`) and the ORM queries (SQLite; on PostgreSQL the outbox
+    also takes them while a circuit is open)."""
+    from wallet import sql as wallet_sql
+    from webhooks import queue_sql
+
+    if request.param == "orm":
+        monkeypatch.setattr(wallet_sql, "enabled", lambda: False)
+        monkeypatch.setattr(queue_sql, "enabled", lambda: False)
+    elif not queue_sql.enabled():
+        pytest.skip("the SQL statements are PostgreSQL's; the ORM variant of this test runs here")
+    return request.param

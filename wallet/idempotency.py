@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from hub import errors
 from hub.db import statement_guard
+from wallet import sql
 from wallet.models import IdempotencyKey
 
 PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
@@ -62,6 +63,9 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
 
 def idempotency_begin(*, client_id: str, key: str, fingerprint: str) -> Started | Replay | InFlight | Reused:
     now = timezone.now()
+    if sql.enabled() and (record_id := sql.insert_key(client_id=client_id, key=key, fingerprint=fingerprint,
+                                                      locked_until=now + in_flight_lease(), now=now)):
+        return Started(record_id)  # a new key: the usual case, one statement
     for _ in range(3):  # the row may be released between our insert and our read
         try:
             with statement_guard():
@@ -89,6 +93,9 @@ def idempotency_begin(*, client_id: str, key: str, fingerprint: str) -> Started 
 
 
 def idempotency_complete(*, record_id: int, status: int, body: str) -> None:
+    if sql.enabled():
+        sql.complete_key(record_id=record_id, status=status, body=body)
+        return
     IdempotencyKey.objects.filter(id=record_id).update(
         status=IdempotencyKey.Status.COMPLETED, response_status=status, response_body=body
     )

@@ -23,6 +23,7 @@ from hub import errors
 from hub.db import statement_guard
 from hub.money import to_major_string, to_minor
 from wallet import errors as wallet_errors
+from wallet import sql
 from wallet.answers import Answer, error_answer, settled_answer
 from wallet.contract import MoneyRequest, RollbackRequest
 from wallet.idempotency import in_flight_lease
@@ -68,15 +69,22 @@ def _claim(*, type_: str, ref_id: str, player_id: str, amount_minor: int, curren
            meta: dict[str, Any] | None = None) -> WalletTransaction | WalletResult:
     """The new PENDING transaction to drive, or the settled one this refId already has."""
     now = timezone.now()
-    try:
-        with statement_guard():
-            return WalletTransaction.objects.create(
-                ref_id=ref_id, type=type_, player_id=player_id, amount_cents=amount_minor, currency=currency,
-                original_ref_id=original_ref_id, meta=meta, processing_until=now + in_flight_lease(),
-                correlation_id=structlog.contextvars.get_contextvars().get("correlation_id", ""),
-            )
-    except IntegrityError:
-        pass  # this refId exists: answer from it
+    new = WalletTransaction(
+        ref_id=ref_id, type=type_, player_id=player_id, amount_cents=amount_minor, currency=currency,
+        original_ref_id=original_ref_id, meta=meta, processing_until=now + in_flight_lease(),
+        correlation_id=structlog.contextvars.get_contextvars().get("correlation_id", ""), created_at=now,
+    )
+    if sql.enabled():
+        if sql.insert_transaction(new):
+            return new
+    else:
+        try:
+            with statement_guard():
+                new.save(force_insert=True)
+            return new
+        except IntegrityError:
+            pass
+    # this refId exists: answer from it
     existing = WalletTransaction.objects.get(ref_id=ref_id)
     if existing.is_tombstone and type_ == Type.DEBIT:
         raise wallet_errors.RefIdRolledBack()
@@ -198,7 +206,10 @@ def _settle(tx: WalletTransaction, outcome: Outcome, on_settled: OnSettled | Non
         "response_status": answer.status, "response_body": answer.body, "settled_at": timezone.now(),
         "processing_until": None,
     }
-    settled = WalletTransaction.objects.filter(id=tx.id, status=Status.PENDING).update(**settlement)
+    if sql.enabled():
+        settled = sql.settle(tx.id, settlement)
+    else:
+        settled = bool(WalletTransaction.objects.filter(id=tx.id, status=Status.PENDING).update(**settlement))
     if not settled:  # a concurrent retry or the resolver settled it first: give its answer
         return WalletResult(WalletTransaction.objects.get(id=tx.id), replayed=True)
     for name, value in settlement.items():  # the row as just written, without reading it back

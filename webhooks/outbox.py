@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from webhooks import nudges
+from webhooks import nudges, queue_sql
 from webhooks.claims import Claim, claim_due, record_outcomes
 from webhooks.delivery import DeliveryResult, send
 from webhooks.models import Destination, OutboxMessage
@@ -59,20 +59,23 @@ def outbox_enqueue(
     occurred_at: datetime | None = None,
 ) -> Enqueued:
     """Write a message in the caller's transaction; it is handed to a worker after commit."""
-    message = OutboxMessage.objects.create(
-        event_id=new_event_id(),
-        event_type=event_type,
-        # The id looked up inside the INSERT: no query of its own. An unknown name fails the
-        # caller's transaction (destination_id NOT NULL); setup_destinations creates the names used.
-        destination_id=Subquery(Destination.objects.filter(name=destination).values("id")[:1]),
-        path=path,
-        payload=data,
-        ordering_key=ordering_key,
-        correlation_id=correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", ""),
-        occurred_at=occurred_at or timezone.now(),
-    )
-    transaction.on_commit(partial(nudges.nudge, message.id))
-    return Enqueued(id=message.id, event_id=message.event_id)
+    event_id, now = new_event_id(), timezone.now()
+    correlation_id = correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", "")
+    if queue_sql.enabled():
+        message_id = queue_sql.enqueue(event_id=event_id, event_type=event_type, destination=destination, path=path,
+                                       data=data, ordering_key=ordering_key, correlation_id=correlation_id,
+                                       occurred_at=occurred_at or now, now=now)
+    else:
+        message_id = OutboxMessage.objects.create(
+            event_id=event_id, event_type=event_type,
+            # The id looked up inside the INSERT: no query of its own. An unknown name fails the
+            # caller's transaction (destination_id NOT NULL); setup_destinations creates the names used.
+            destination_id=Subquery(Destination.objects.filter(name=destination).values("id")[:1]),
+            path=path, payload=data, ordering_key=ordering_key, correlation_id=correlation_id,
+            occurred_at=occurred_at or now, next_attempt_at=now, created_at=now,
+        ).id
+    transaction.on_commit(partial(nudges.nudge, message_id))
+    return Enqueued(id=message_id, event_id=event_id)
 
 
 class _DeliveryThreads:

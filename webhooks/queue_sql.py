@@ -1,12 +1,14 @@
-"""The outbox's two hot statements in SQL, for PostgreSQL: claim a batch, record its deliveries.
+"""The outbox's hot statements in SQL, for PostgreSQL: enqueue, claim a batch, record its deliveries.
 
 The ORM built these queries anew for every batch: compiling them was about half of the worker's CPU
 for a message delivered on its own (`bench/cost_bench.py`), which is how a webhook goes out at low
 load. Here each is one statement with fixed text, so a claim or a batch's record is one round trip
 in autocommit and no query compilation. They mean exactly what the ORM version in `webhooks.claims`
-means (that version still runs on SQLite, and `test_queue_sql.py` runs both on PostgreSQL).
+means (that version still runs on SQLite; the outbox and circuit tests run both ways on PostgreSQL,
+the `hot_statements` fixture).
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,6 +71,16 @@ WHERE ordering_key = ANY(%(ordering_keys)s::text[]) AND status = 'PENDING'
   AND NOT id = ANY(%(delivered)s::bigint[])
 GROUP BY ordering_key
 """
+# The destination's id is looked up inside the INSERT: an unknown name fails the caller's
+# transaction (destination_id NOT NULL); setup_destinations creates the names used.
+ENQUEUE = """
+INSERT INTO webhooks_outboxmessage
+    (event_id, event_type, destination_id, path, payload, occurred_at, ordering_key, correlation_id, status, attempts,
+     next_attempt_at, lease_token, last_error, created_at)
+VALUES (%s, %s, (SELECT id FROM webhooks_destination WHERE name = %s), %s, %s::jsonb, %s, %s, %s, 'PENDING', 0,
+        %s, '', '', %s)
+RETURNING id
+"""
 OPEN_CIRCUITS = "SELECT destination_id FROM webhooks_destinationcircuit WHERE open_until IS NOT NULL"
 
 
@@ -85,6 +97,14 @@ class Attempt:
 
 def enabled() -> bool:
     return connection.vendor == "postgresql"
+
+
+def enqueue(*, event_id: str, event_type: str, destination: str, path: str, data: dict, ordering_key: str,
+            correlation_id: str, occurred_at: datetime, now: datetime) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(ENQUEUE, [event_id, event_type, destination, path, json.dumps(data), occurred_at, ordering_key,
+                                 correlation_id, now, now])
+        return cursor.fetchone()[0]
 
 
 def any_circuit_open() -> bool:

@@ -14,7 +14,7 @@ from wallet.services import wallet_resolve_pending
 from wallet.tests.helpers import debit_body, signed_headers, wallet_post
 from webhooks.models import OutboxMessage
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("operator")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("operator", "hot_statements")]
 Status = WalletTransaction.Status
 WITHDRAW = "http://operator.test/api/v1/wallet/withdraw"
 DEPOSIT = "http://operator.test/api/v1/wallet/deposit"
@@ -138,6 +138,20 @@ def test_outcomes_are_stored_and_the_settlement_enqueues_the_rgs_webhook(client,
     message = OutboxMessage.objects.get()
     assert (message.event_type, message.payload["refId"], message.payload["status"]) == (
         "wallet.transaction.failed", "ref-1", "FAILED")
+
+
+def test_a_debit_is_five_statements_on_postgresql(client, operator, hot_statements, django_assert_num_queries):
+    approve(operator)
+
+    # key, PENDING row, then settlement, webhook row and stored answer in one transaction (a savepoint
+    # and its release here, inside the test's transaction); the ORM variant wraps each insert in a
+    # savepoint too, since its conflict is an IntegrityError.
+    with django_assert_num_queries(7 if hot_statements == "sql" else 11):
+        answer = wallet_post(client, "debit", debit_body())
+
+    assert answer.status_code == 201
+    assert WalletTransaction.objects.get().status == Status.COMPLETED
+    assert OutboxMessage.objects.get().event_type == "wallet.transaction.completed"
 
 
 @pytest.mark.parametrize(("status", "body", "code", "http"), [

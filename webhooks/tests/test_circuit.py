@@ -11,7 +11,7 @@ from webhooks.claims import claim_due
 from webhooks.outbox import outbox_deliver, outbox_sweep
 from webhooks.tests.factories import DestinationFactory, OutboxMessageFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queue_statements")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hot_statements")]
 URL = "http://127.0.0.1:9/webhooks"
 
 

@@ -16,7 +16,7 @@ from webhooks.claims import claim_due, record_outcomes
 from webhooks.outbox import outbox_deliver, outbox_enqueue, outbox_sweep
 from webhooks.tests.factories import NEW_SECRET, RGS_SECRET, DestinationFactory, OutboxMessageFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queue_statements")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hot_statements")]
 Status = OutboxMessage.Status
 URL = "http://127.0.0.1:9/webhooks"
 
@@ -205,7 +205,7 @@ def test_a_batch_is_recorded_in_one_transaction_whatever_its_size(http, django_a
     assert len(http.calls) == 40
 
 
-def test_on_postgresql_a_delivered_batch_is_four_statements_and_no_transaction(http, queue_statements,
+def test_on_postgresql_a_delivered_batch_is_four_statements_and_no_transaction(http, hot_statements,
                                                                                django_assert_num_queries):
     destination = DestinationFactory()
     messages = [OutboxMessageFactory(destination=destination, ordering_key=f"k{n % 3}") for n in range(9)]
@@ -213,7 +213,7 @@ def test_on_postgresql_a_delivered_batch_is_four_statements_and_no_transaction(h
 
     # circuits, claim (lock and lease in one), destinations, record (attempts, deliveries, circuits and
     # the next message of each ordering key in one); the ORM variant takes a transaction and more.
-    with django_assert_num_queries(4 if queue_statements == "sql" else 11):
+    with django_assert_num_queries(4 if hot_statements == "sql" else 11):
         assert outbox_deliver() == 3  # the head of each ordering key
 
     delivered = OutboxMessage.objects.filter(status=Status.DELIVERED)
