@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 
 from webhooks.models import Destination, OutboxMessage
 
@@ -39,7 +40,7 @@ WITH due AS (
 )
 UPDATE webhooks_outboxmessage m SET leased_until = %(leased_until)s, lease_token = %(token)s
 FROM due WHERE m.id = due.id
-RETURNING m.*
+RETURNING {columns}
 """
 ONLY_IDS = "AND m.id = ANY(%(message_ids)s::bigint[])"
 ONLY_DESTINATION = "AND m.destination_id = %(destination_id)s"
@@ -95,6 +96,11 @@ class Attempt:
     succeeded: bool
 
 
+def _columns(model: type[Model], prefix: str = "") -> str:
+    # Named, not `*`: a prepared statement's result must not change shape when a column is added.
+    return ", ".join(f"{prefix}{field.column}" for field in model._meta.concrete_fields)
+
+
 def enabled() -> bool:
     return connection.vendor == "postgresql"
 
@@ -120,10 +126,10 @@ def claim(*, now: datetime, leased_until: datetime, token: str, limit: int, skip
     params = {"now": now, "leased_until": leased_until, "token": token, "limit": limit,
               "skipped_destinations": list(skipped_destinations), "message_ids": list(message_ids or ()),
               "destination_id": destination_id}
-    messages = list(OutboxMessage.objects.raw(CLAIM.format(only=only), params))
+    messages = list(OutboxMessage.objects.raw(CLAIM.format(only=only, columns=_columns(OutboxMessage, "m.")), params))
     if messages:
         destinations = {destination.id: destination for destination in Destination.objects.raw(
-            "SELECT * FROM webhooks_destination WHERE id = ANY(%s::bigint[])",
+            f"SELECT {_columns(Destination)} FROM webhooks_destination WHERE id = ANY(%s::bigint[])",
             [list({message.destination_id for message in messages})])}
         for message in messages:
             message.destination = destinations[message.destination_id]
