@@ -15,13 +15,27 @@ from webhooks.tests.factories import DestinationFactory
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def dispatcher(tmp_path, celery_queue):
+def start_dispatcher(tmp_path, *, idle_seconds: str):
     log = tmp_path / "dispatcher.log"
     process = start_process(["manage.py", "run_outbox_dispatcher"],
                             env=subprocess_env(DATABASE_URL=database_url_of_test_db(), OUTBOX_TRIGGER="notify",
-                                               OUTBOX_DISPATCHER_IDLE_SECONDS="0.5"), log=log)
+                                               OUTBOX_DISPATCHER_IDLE_SECONDS=idle_seconds), log=log)
     wait_until(lambda: b"listening" in log.read_bytes(), timeout=30, what="the dispatcher", log=log)
+    return process
+
+
+@pytest.fixture
+def dispatcher(tmp_path, celery_queue):
+    """Idle wake-ups 30 s apart: only a NOTIFY brings it in time."""
+    process = start_dispatcher(tmp_path, idle_seconds="30")
+    yield process
+    stop_process(process)
+
+
+@pytest.fixture
+def polling_dispatcher(tmp_path, celery_queue):
+    """Idle wake-ups every 0.5 s: how retries coming due are picked up."""
+    process = start_dispatcher(tmp_path, idle_seconds="0.5")
     yield process
     stop_process(process)
 
@@ -36,12 +50,12 @@ def test_the_insert_notifies_at_commit_and_the_dispatcher_delivers_it(rgs_mock, 
 
     message_id = enqueue("ref-1")
 
-    wait_until(lambda: OutboxMessage.objects.get(id=message_id).status == "DELIVERED", timeout=10,
+    wait_until(lambda: OutboxMessage.objects.get(id=message_id).status == "DELIVERED", timeout=5,
                what="the dispatcher's delivery")
     assert [item["data"]["refId"] for item in rgs_mock.control("webhooks")["items"]] == ["ref-1"]
 
 
-def test_a_failed_delivery_is_retried_by_the_dispatcher(rgs_mock, dispatcher):
+def test_a_failed_delivery_is_retried_by_the_dispatcher(rgs_mock, polling_dispatcher):
     DestinationFactory(name="rgs", url=f"{rgs_mock.url}/webhooks", signing_secrets=settings.RGS_WEBHOOK_SECRET,
                        retry_delays=[1])
     rgs_mock.script("webhooks", [{"status": 503}])
@@ -60,7 +74,7 @@ def test_the_notify_trigger_exists_on_postgresql():
         assert cursor.fetchone() == ("webhooks_outbox_notify",)
 
 
-def test_sigterm_stops_the_dispatcher(dispatcher):
-    dispatcher.send_signal(signal.SIGTERM)
+def test_sigterm_stops_the_dispatcher(polling_dispatcher):
+    polling_dispatcher.send_signal(signal.SIGTERM)
 
-    assert dispatcher.wait(timeout=10) == 0
+    assert polling_dispatcher.wait(timeout=10) == 0
