@@ -6,6 +6,7 @@ minimum over several rounds of:
 
 * a debit through the whole Django stack (middleware, DRF, the view, the service), the Operator
   fake answering over real HTTP: CPU of this process, CPU of its PostgreSQL backend, statements;
+* a Careem order webhook through intake (the same three figures);
 * one webhook delivered on its own (a nudge at low load) and in batches of 100 (a backlog), to
   the minimal receiver: the same three figures.
 
@@ -94,6 +95,33 @@ def debit_cost(meter: Meter, rounds: int) -> dict[str, float]:
     return best([meter.measure(debits) for _ in range(rounds)])
 
 
+def intake_cost(meter: Meter, rounds: int) -> dict[str, float]:
+    """A Careem order webhook, as `http_bench.py` sends them: audit row, order, event, outbox row."""
+    from django.test import Client
+
+    from hub.signing import hex_hmac
+    from providers.config import intake_settings
+
+    client, secret = Client(HTTP_HOST="127.0.0.1"), intake_settings("careem").secret
+
+    def orders() -> int:
+        requests = []
+        for _ in range(DEBITS_PER_ROUND):
+            body = json.dumps({"order_id": f"cost-{uuid.uuid4().hex}", "customer": {"name": "Cost", "phone": "0790000000"},
+                               "items": [{"name": "Burger", "quantity": 1, "price": 10}], "total_amount": 10},
+                              separators=(",", ":")).encode()
+            requests.append((body, hex_hmac(secret=secret, message=body)))
+        for body, signature in requests:
+            response = client.post("/api/webhooks/careem", body, content_type="application/json",
+                                   HTTP_X_CAREEM_SIGNATURE=signature)
+            if response.status_code != 200:
+                raise SystemExit(f"intake answered {response.status_code}: {response.content[:200]!r}")
+        return DEBITS_PER_ROUND
+
+    orders()
+    return best([meter.measure(orders) for _ in range(rounds)])
+
+
 def delivery_cost(meter: Meter, rounds: int) -> dict[str, dict[str, float]]:
     from webhooks.models import OutboxMessage
     from webhooks.outbox import outbox_deliver, outbox_enqueue
@@ -130,11 +158,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_COST_ROUNDS", "5")))
     args = parser.parse_args()
     env = prepare_environment(OPERATOR_BASE_URL=OPERATOR, RGS_WEBHOOK_URL=f"{RECEIVER}/webhooks",
-                              OUTBOX_TRIGGER="celery", OUTBOX_DELIVERY_THREADS="8")
+                              OUTBOX_TRIGGER="celery", OUTBOX_DELIVERY_THREADS="8", WEBHOOK_RATE_LIMIT="100000000")
     import subprocess
 
-    subprocess.run([sys.executable, "manage.py", "setup_destinations"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    for command in ("setup_destinations", "setup_providers"):
+        subprocess.run([sys.executable, "manage.py", command], cwd=ROOT, env=env, check=True, capture_output=True)
     fakes = [start(["manage.py", "run_mock", "operator", "--port", OPERATOR.rsplit(":", 1)[1], "--threads", "4"], env,
                    ready_url=f"{OPERATOR}/__control/requests", name="cost-operator"),
              start(["bench/receiver.py", "--port", RECEIVER.rsplit(":", 1)[1]], env, ready_url=f"{RECEIVER}/count",
@@ -145,7 +173,7 @@ def main() -> None:
 
         nudges.install_trigger(nudges.DatabaseNotifies())  # deliveries are measured on their own below
         meter = Meter()
-        results = {"debit": debit_cost(meter, args.rounds), **{
+        results = {"debit": debit_cost(meter, args.rounds), "intake_order": intake_cost(meter, args.rounds), **{
             f"delivery_{kind}": figures for kind, figures in delivery_cost(meter, args.rounds).items()}}
     finally:
         stop(*fakes)
