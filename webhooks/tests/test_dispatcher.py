@@ -2,6 +2,7 @@
 what is committed, woken by the insert's own NOTIFY, with no Celery worker running; retries and SIGTERM."""
 
 import signal
+import time
 
 import pytest
 from django.conf import settings
@@ -53,6 +54,28 @@ def test_the_insert_notifies_at_commit_and_the_dispatcher_delivers_it(rgs_mock, 
     wait_until(lambda: OutboxMessage.objects.get(id=message_id).status == "DELIVERED", timeout=5,
                what="the dispatcher's delivery")
     assert [item["data"]["refId"] for item in rgs_mock.control("webhooks")["items"]] == ["ref-1"]
+
+
+def test_notifications_that_piled_up_are_one_wake_up_not_one_linger_each(rgs_mock, dispatcher):
+    DestinationFactory(name="rgs", url=f"{rgs_mock.url}/webhooks", signing_secrets=settings.RGS_WEBHOOK_SECRET,
+                       timeout_seconds=10)
+    rgs_mock.script("webhooks", [{"pass": True, "delayMs": 3000}])  # the dispatcher is busy sending the first
+    enqueue("first")
+    wait_until(lambda: OutboxMessage.objects.filter(leased_until__isnull=False).exists(), timeout=5,
+               what="the first claim")
+
+    for n in range(400):  # meanwhile 400 commits, 400 notifications queue up
+        enqueue(f"burst-{n}")
+
+    # Handled one by one, with a 10 ms linger each, they took 4 s more; woken once, one claim takes them all.
+    wait_until(lambda: OutboxMessage.objects.filter(status="DELIVERED").count() == 401, timeout=30,
+               what="the deliveries")
+    started = time.monotonic()
+    enqueue("last")
+    wait_until(lambda: OutboxMessage.objects.filter(status="DELIVERED").count() == 402, timeout=30,
+               what="the last delivery")
+    assert time.monotonic() - started < 1.0
+    assert len(rgs_mock.control("webhooks")["items"]) == 402
 
 
 def test_a_failed_delivery_is_retried_by_the_dispatcher(rgs_mock, polling_dispatcher):
