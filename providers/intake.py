@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
 from hub import errors, metrics
-from hub.db import database_unavailable, describe_error, violates
+from hub.db import database_unavailable, describe_error, insert, violates
 from hub.json_input import NotJson, TooDeep, clean_text, load_json
 from hub.logs import redact
 from hub.ratelimit import rate_limit_hit
@@ -83,7 +83,7 @@ def _audit_headers(headers: Any) -> dict[str, str]:
 def _audit(inbound: Inbound, outcome: str, status: int, *, authenticated_body: bool = False, dedupe_key: str = "",
            errors_: list | None = None, duplicate_of=None, **failure: Any) -> InboundWebhook:
     metrics.INTAKE.labels(inbound.provider if inbound.provider in ADAPTERS else "unknown", outcome).inc()
-    audit = InboundWebhook.objects.create(
+    audit = InboundWebhook(
         provider=clean_text(inbound.provider)[:32], method=inbound.method, path=clean_text(inbound.path)[:300],
         remote_ip=inbound.client_address or None, headers=_audit_headers(inbound.headers),
         body=clean_text(inbound.body.decode("utf-8", errors="replace")) if authenticated_body else "",
@@ -91,6 +91,7 @@ def _audit(inbound: Inbound, outcome: str, status: int, *, authenticated_body: b
         outcome=outcome, status_code=status, errors=errors_ or [], dedupe_key=dedupe_key, duplicate_of=duplicate_of,
         correlation_id=inbound.correlation_id, **failure,
     )
+    insert(audit)
     inbound.audit_id = audit.id
     return audit
 

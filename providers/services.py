@@ -12,6 +12,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from hub.db import insert
 from hub.json_input import storable
 from providers.adapters import ADAPTERS
 from providers.adapters.base import ProviderEvent
@@ -78,9 +79,9 @@ def order_create(*, provider: str, event: ProviderEvent, webhook_id: UUID) -> Or
     # Passed-through sections (an address with coordinates) may hold the provider's JSON numbers.
     order.data = storable({"id": str(order.id), **{k: v for k, v in data.items() if k != "warnings"},
                            "status": Status.NEW, "warnings": data["warnings"]})
-    order.save()
-    OrderEvent.objects.create(order=order, event_type=event.event_type, provider_status=event.provider_status,
-                              status=Status.NEW, applied=True, occurred_at=event.occurred_at, webhook_id=webhook_id)
+    insert(order)
+    insert(OrderEvent(order=order, event_type=event.event_type, provider_status=event.provider_status,
+                      status=Status.NEW, applied=True, occurred_at=event.occurred_at, webhook_id=webhook_id))
     outbox_enqueue(destination="backend", event_type="order.created", data=order.data, path="/api/v1/orders",
                    ordering_key=f"order:{order.id}", occurred_at=event.occurred_at)
     return order
