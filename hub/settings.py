@@ -330,6 +330,8 @@ OUTBOX_DISPATCHER_IDLE_SECONDS = env.float("OUTBOX_DISPATCHER_IDLE_SECONDS", def
 OUTBOX_DISPATCHER_LINGER_MS = env.int("OUTBOX_DISPATCHER_LINGER_MS", default=10)
 # How long an after-commit nudge waits for others to share its Celery message (webhooks/nudges.py).
 OUTBOX_NUDGE_LINGER_MS = env.int("OUTBOX_NUDGE_LINGER_MS", default=10)
+# While a deliver_due task waits in the queue, nudges publish no other; this long at most if it is lost.
+OUTBOX_NUDGE_QUEUED_SECONDS = env.int("OUTBOX_NUDGE_QUEUED_SECONDS", default=5)
 OUTBOX_SWEEP_BUDGET_SECONDS = env.int("OUTBOX_SWEEP_BUDGET_SECONDS", default=45)
 CIRCUIT_BREAKER_ERROR_THRESHOLD = env.int("CIRCUIT_BREAKER_ERROR_THRESHOLD", default=50)  # percent
 CIRCUIT_BREAKER_RESET_TIMEOUT = env.int("CIRCUIT_BREAKER_RESET_TIMEOUT", default=30000)  # ms

@@ -8,6 +8,10 @@ OUTBOX_NUDGE_LINGER_MS (default 10 ms) for company before it leaves, and the nud
 meanwhile or while it publishes share the task: fewer publishes here, and fewer, larger batches
 (one claim and one commit each) in the worker.
 
+While a `deliver_due` task waits in the queue, further nudges publish none (a flag in the shared cache,
+`QUEUED_FLAG`): the queued task claims whatever is due when it starts. Under load the tasks then keep
+pace with the workers instead of outnumbering them, and each delivers a larger batch.
+
 The database stays the source of truth: a nudge lost with its process (killed before the send)
 is made up for by the periodic sweep (OUTBOX_SWEEP_SECONDS), exactly like a lost Celery message.
 """
@@ -81,12 +85,52 @@ class NudgeSender:
             self.flush()
 
 
-def _publish_deliver_due(message_ids: list[int]) -> None:
-    """One `deliver_due` task for a batch of committed ids. The task takes whatever is due, these
-    included, so the ids themselves need not travel."""
+# Set while a `deliver_due` task waits in the queue. That task will claim whatever is due when it
+# starts, so a nudge meanwhile needs no task of its own: under load tasks no longer outnumber what
+# the workers can start, and each takes a larger batch (one task, claim and commit for many webhooks).
+# Its expiry bounds the wait if the queued task is lost; the sweep remains the safety net.
+QUEUED_FLAG = "outbox:deliver-due-queued"
+
+
+def _queued_flag() -> str:
+    """Per queue: deployments (or tests) sharing one cache but not one queue must not hold each other back."""
     from webhooks.tasks import deliver_due
 
-    deliver_due.apply_async(retry=False)
+    return f"{QUEUED_FLAG}:{deliver_due.app.conf.task_default_queue}"
+
+
+def _publish_deliver_due(message_ids: list[int]) -> None:
+    """One `deliver_due` task for a batch of committed ids, unless one is queued and not started yet.
+    The task takes whatever is due, these included, so the ids themselves need not travel."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from webhooks.tasks import deliver_due
+
+    flag = _queued_flag()
+    try:
+        if not cache.add(flag, 1, timeout=settings.OUTBOX_NUDGE_QUEUED_SECONDS):
+            return
+    except Exception:  # noqa: BLE001 - cache down: publish anyway (the broker may still be up)
+        logger.warning("outbox_nudge_flag_unavailable", exc_info=True)
+    try:
+        deliver_due.apply_async(kwargs={"queued_flag": flag}, retry=False)
+    except Exception:
+        deliver_due_started(flag)  # nothing is queued after all: the next nudge must try again
+        raise
+
+
+def deliver_due_started(flag: str) -> None:
+    """Called by `deliver_due` before it claims: from now on a commit's nudge queues a new task. The
+    flag's name travels with the task, so a worker with another default queue clears the right one."""
+    from django.core.cache import cache
+
+    if not flag:
+        return
+    try:
+        cache.delete(flag)
+    except Exception:  # noqa: BLE001 - the flag expires on its own
+        logger.warning("outbox_nudge_flag_unavailable", exc_info=True)
 
 
 class DatabaseNotifies:
@@ -124,6 +168,14 @@ def install_trigger(sender: NudgeSender | DatabaseNotifies | None = None) -> Nud
 def nudge(message_id: int) -> None:
     """Ask for the delivery of a committed message (after commit; never fails the caller)."""
     (_trigger or install_trigger()).nudge(message_id)
+
+
+def nudge_due() -> None:
+    """Ask a worker to deliver whatever is due now. Never fails the caller: the sweep is the safety net."""
+    try:
+        _publish_deliver_due([])
+    except Exception:  # noqa: BLE001 - broker down
+        logger.warning("outbox_nudge_failed", exc_info=True)
 
 
 def nudge_later(message_id: int, countdown: float) -> None:

@@ -1,5 +1,7 @@
 from celery import shared_task
+from django.conf import settings
 
+from webhooks import nudges
 from webhooks.outbox import outbox_deliver, outbox_sweep
 from webhooks.retention import outbox_prune
 
@@ -10,8 +12,10 @@ def deliver_message(message_id: int) -> None:
 
 
 @shared_task
-def deliver_due() -> None:
-    outbox_deliver()
+def deliver_due(queued_flag: str = "") -> None:
+    nudges.deliver_due_started(queued_flag)
+    if outbox_deliver() >= settings.OUTBOX_BATCH_SIZE:  # more may be due whose nudges this task absorbed
+        nudges.nudge_due()
 
 
 @shared_task
