@@ -12,12 +12,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
 
 from webhooks.models import Destination, OutboxMessage
+
+ModelT = TypeVar("ModelT", bound=Model)
 
 # A row is due when it is PENDING, due, not leased, its destination is enabled and no earlier
 # message of its ordering key is still PENDING. The row lock is held only by this statement: the
@@ -39,7 +41,8 @@ WITH due AS (
     FOR UPDATE OF m SKIP LOCKED
 )
 UPDATE webhooks_outboxmessage m SET leased_until = %(leased_until)s, lease_token = %(token)s
-FROM due WHERE m.id = due.id
+FROM due, webhooks_destination d
+WHERE m.id = due.id AND d.id = m.destination_id
 RETURNING {columns}
 """
 ONLY_IDS = "AND m.id = ANY(%(message_ids)s::bigint[])"
@@ -96,9 +99,15 @@ class Attempt:
     succeeded: bool
 
 
-def _columns(model: type[Model], prefix: str = "") -> str:
-    # Named, not `*`: a prepared statement's result must not change shape when a column is added.
-    return ", ".join(f"{prefix}{field.column}" for field in model._meta.concrete_fields)
+def _instance(model: type[ModelT], values: Sequence[Any]) -> ModelT:
+    """A model instance from its columns in `concrete_fields` order, converted as the ORM converts them
+    (JSON text parsed, encrypted text decrypted). Columns are named in the SQL, never `*`: a prepared
+    statement's result must not change shape when a migration adds a column."""
+    converted = [
+        field.from_db_value(value, None, connection) if value is not None and hasattr(field, "from_db_value") else value
+        for field, value in zip(model._meta.concrete_fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, (), converted)  # every column given: no field names needed
 
 
 def enabled() -> bool:
@@ -123,16 +132,22 @@ def claim(*, now: datetime, leased_until: datetime, token: str, limit: int, skip
           message_ids: Sequence[int] | None = None, destination_id: int | None = None) -> list[OutboxMessage]:
     """Lease up to `limit` due messages, with their destinations loaded."""
     only = ONLY_IDS if message_ids is not None else ONLY_DESTINATION if destination_id is not None else ""
-    params = {"now": now, "leased_until": leased_until, "token": token, "limit": limit,
+    params: dict[str, Any] = {"now": now, "leased_until": leased_until, "token": token, "limit": limit,
               "skipped_destinations": list(skipped_destinations), "message_ids": list(message_ids or ()),
               "destination_id": destination_id}
-    messages = list(OutboxMessage.objects.raw(CLAIM.format(only=only, columns=_columns(OutboxMessage, "m.")), params))
-    if messages:
-        destinations = {destination.id: destination for destination in Destination.objects.raw(
-            f"SELECT {_columns(Destination)} FROM webhooks_destination WHERE id = ANY(%s::bigint[])",
-            [list({message.destination_id for message in messages})])}
-        for message in messages:
-            message.destination = destinations[message.destination_id]
+    message_fields, destination_fields = OutboxMessage._meta.concrete_fields, Destination._meta.concrete_fields
+    columns = ", ".join([f"m.{field.column}" for field in message_fields]
+                        + [f"d.{field.column}" for field in destination_fields])
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM.format(only=only, columns=columns), params)
+        rows = cursor.fetchall()
+    messages, destinations = [], {}
+    for row in rows:
+        message = _instance(OutboxMessage, row[:len(message_fields)])
+        if message.destination_id not in destinations:  # one instance per destination: its secrets decrypted once
+            destinations[message.destination_id] = _instance(Destination, row[len(message_fields):])
+        message.destination = destinations[message.destination_id]
+        messages.append(message)
     return messages
 
 
