@@ -17,6 +17,7 @@ Run by `make bench` after the HTTP suites (`BENCH_COST_ROUNDS`, default 5); resu
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -127,8 +128,7 @@ def delivery_cost(meter: Meter, rounds: int) -> dict[str, dict[str, float]]:
     from webhooks.outbox import outbox_deliver, outbox_enqueue
 
     def enqueue(count: int) -> list[int]:
-        ids = [outbox_enqueue(destination="rgs", event_type="bench.cost", data={"n": n}).id for n in range(count)]
-        return ids
+        return [outbox_enqueue(destination="rgs", event_type="bench.cost", data={"n": n}).id for n in range(count)]
 
     def singles() -> int:
         for message_id in ids_single:
@@ -160,8 +160,6 @@ def main() -> None:
     args = parser.parse_args()
     env = prepare_environment(OPERATOR_BASE_URL=OPERATOR, RGS_WEBHOOK_URL=f"{RECEIVER}/webhooks",
                               OUTBOX_TRIGGER="celery", OUTBOX_DELIVERY_THREADS="8", WEBHOOK_RATE_LIMIT="100000000")
-    import subprocess
-
     for command in ("setup_destinations", "setup_providers"):
         subprocess.run([sys.executable, "manage.py", command], cwd=ROOT, env=env, check=True, capture_output=True)
     fakes = [start(["manage.py", "run_mock", "operator", "--port", OPERATOR.rsplit(":", 1)[1], "--threads", "4"], env,

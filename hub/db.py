@@ -22,28 +22,33 @@ def lock_until_commit(name: str) -> None:
 
 
 @cache
-def _insert_sql(model: type[Model], vendor: str) -> tuple[str, tuple]:
+def _insert_sql(model: type[Model], vendor: str, ignore_conflicts: bool) -> tuple[str, tuple]:
     """The INSERT of one row of `model`, built once per process: the ORM builds it anew per save."""
     fields = tuple(field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning))
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
     sql = (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
-           f"RETURNING {quote(str(model._meta.pk.column))}")
+           f"{'ON CONFLICT DO NOTHING ' if ignore_conflicts else ''}RETURNING {quote(str(model._meta.pk.column))}")
     return sql, fields
 
 
-def insert(instance: Model) -> None:
+def insert(instance: Model, *, ignore_conflicts: bool = False) -> bool:
     """Save a new row, as `instance.save(force_insert=True)` does for a model with an automatic id and no
-    signal receivers, without compiling the INSERT each time: the hot paths' inserts (intake's audit
-    row, order and event) cost about half as much CPU (bench/cost_bench.py)."""
-    sql, fields = _insert_sql(type(instance), connection.vendor)
+    signal receivers, without compiling the INSERT each time: the hot paths' inserts (a debit's key and
+    PENDING row, intake's audit row, order and event) cost about half as much CPU (bench/cost_bench.py).
+    With `ignore_conflicts`, a row that would break a unique constraint is not written and False is
+    returned, with no IntegrityError to catch."""
+    sql, fields = _insert_sql(type(instance), connection.vendor, ignore_conflicts)
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection=connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        (generated,) = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        return False
     if instance._meta.pk is not None and instance._meta.pk.db_returning:  # else the id was set in Python
-        instance.pk = generated
+        instance.pk = row[0]
     instance._state.adding, instance._state.db = False, connection.alias
+    return True
 
 
 def statement_guard() -> AbstractContextManager:

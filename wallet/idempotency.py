@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hub import errors
-from hub.db import statement_guard
+from hub.db import insert, statement_guard
 from wallet import sql
 from wallet.models import IdempotencyKey
 
@@ -63,9 +63,11 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
 
 def idempotency_begin(*, client_id: str, key: str, fingerprint: str) -> Started | Replay | InFlight | Reused:
     now = timezone.now()
-    if sql.enabled() and (record_id := sql.insert_key(client_id=client_id, key=key, fingerprint=fingerprint,
-                                                      locked_until=now + in_flight_lease(), now=now)):
-        return Started(record_id)  # a new key: the usual case, one statement
+    if sql.enabled():
+        new = IdempotencyKey(client_id=client_id, key=key, fingerprint=fingerprint,
+                             locked_until=now + in_flight_lease(), created_at=now)
+        if insert(new, ignore_conflicts=True):
+            return Started(new.id)  # a new key: the usual case, one statement
     for _ in range(3):  # the row may be released between our insert and our read
         try:
             with statement_guard():

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hub import errors
-from hub.db import statement_guard
+from hub.db import insert, statement_guard
 from hub.money import to_major_string, to_minor
 from wallet import errors as wallet_errors
 from wallet import sql
@@ -75,7 +75,7 @@ def _claim(*, type_: str, ref_id: str, player_id: str, amount_minor: int, curren
         correlation_id=structlog.contextvars.get_contextvars().get("correlation_id", ""), created_at=now,
     )
     if sql.enabled():
-        if sql.insert_transaction(new):
+        if insert(new, ignore_conflicts=True):
             return new
     else:
         try:
