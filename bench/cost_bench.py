@@ -170,7 +170,7 @@ def main() -> None:
         setup_django()
         from webhooks import nudges
 
-        nudges.install_trigger(nudges.DatabaseNotifies())  # deliveries are measured on their own below
+        nudges.install_trigger(nudges.NoTrigger())  # deliveries are measured on their own below
         meter = Meter()
         results = {"debit": debit_cost(meter, args.rounds), "intake_order": intake_cost(meter, args.rounds), **{
             f"delivery_{kind}": figures for kind, figures in delivery_cost(meter, args.rounds).items()}}

@@ -324,10 +324,11 @@ OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 OUTBOX_DELIVERY_THREADS = env.int("OUTBOX_DELIVERY_THREADS", default=8)
 # What starts a delivery after commit: "celery" (a coalesced deliver_due task per nudge) or "notify"
-# (PostgreSQL only: the insert's NOTIFY wakes `manage.py run_outbox_dispatcher`; webhooks/dispatcher.py).
+# (PostgreSQL only: a coalesced NOTIFY wakes `manage.py run_outbox_dispatcher`; webhooks/dispatcher.py).
 OUTBOX_TRIGGER = env.str("OUTBOX_TRIGGER", default="celery")
 OUTBOX_DISPATCHER_IDLE_SECONDS = env.float("OUTBOX_DISPATCHER_IDLE_SECONDS", default=1.0)  # also the retry pickup delay
 OUTBOX_DISPATCHER_LINGER_MS = env.int("OUTBOX_DISPATCHER_LINGER_MS", default=10)
+OUTBOX_DISPATCHER_BATCHES = env.int("OUTBOX_DISPATCHER_BATCHES", default=2)  # batches in flight per dispatcher
 # How long an after-commit nudge waits for others to share its Celery message (webhooks/nudges.py).
 OUTBOX_NUDGE_LINGER_MS = env.int("OUTBOX_NUDGE_LINGER_MS", default=10)
 # While a deliver_due task waits in the queue, nudges publish no other; this long at most if it is lost.

@@ -1,28 +1,32 @@
 """The outbox dispatcher (OUTBOX_TRIGGER=notify, PostgreSQL): a long-running process that delivers
 without a Celery task per nudge.
 
-`python manage.py run_outbox_dispatcher` LISTENs on `hub_outbox`; every insert into the outbox
-notifies it at commit (a statement trigger, migration 0006), so there is no publish on the request
-path. Woken, it delivers batch after batch (`outbox_deliver`) until nothing is due, then waits for
-the next notification or at most OUTBOX_DISPATCHER_IDLE_SECONDS, which also picks up retries coming
-due; woken, it lingers OUTBOX_DISPATCHER_LINGER_MS so that the commits of those milliseconds share a
-batch. Under load notifications pile up while it sends, and the next claim takes them all at once:
-batches grow with the load. Leases, ordering, the breaker and dead letters are the outbox's own
-(`webhooks.claims`), so several dispatchers may run side by side, next to Celery workers, and a
-dispatcher killed mid-batch loses nothing (its leases expire). Beat's sweep stays the safety net.
+`python manage.py run_outbox_dispatcher` LISTENs on `hub_outbox`. After their commits, the web and
+worker processes' nudge threads send one `NOTIFY hub_outbox` per linger (`webhooks.nudges`): no
+Celery publish and no task per nudge. Woken, the dispatcher lingers OUTBOX_DISPATCHER_LINGER_MS so that
+the commits of those milliseconds share a batch, then a runner thread claims and delivers batch after
+batch (`outbox_deliver`) until one comes back short. Up to OUTBOX_DISPATCHER_BATCHES runners are in
+flight: while one sends, the next wake-up claims what was committed meanwhile, so the dispatcher keeps
+up under load instead of waiting for the slowest response of each batch. Without a notification it
+looks at most every OUTBOX_DISPATCHER_IDLE_SECONDS, which also picks up retries coming due.
+
+Leases, ordering, the breaker and dead letters are the outbox's own (`webhooks.claims`), so several
+dispatchers may run side by side, next to Celery workers, and a dispatcher killed mid-batch loses
+nothing (its leases expire). Beat's sweep stays the safety net.
 """
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import structlog
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
+from webhooks.nudges import NOTIFY_CHANNEL
 from webhooks.outbox import outbox_deliver
 
 logger = structlog.get_logger(__name__)
-CHANNEL = "hub_outbox"
 RECONNECT_SECONDS = 1.0
 
 
@@ -30,7 +34,7 @@ def _listen() -> psycopg.Connection:
     db = settings.DATABASES["default"]
     listener = psycopg.connect(dbname=db["NAME"], user=db.get("USER") or None, password=db.get("PASSWORD") or None,
                                host=db.get("HOST") or None, port=db.get("PORT") or None, autocommit=True)
-    listener.execute(f"LISTEN {CHANNEL}")
+    listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
     return listener
 
 
@@ -51,30 +55,67 @@ def _drop_queued(listener: psycopg.Connection) -> None:
         pass
 
 
+class _Runners:
+    """At most `size` threads claiming and delivering at once, each with its own database connection."""
+
+    def __init__(self, size: int, stop: threading.Event) -> None:
+        self._stop = stop
+        self._free = threading.Semaphore(size)
+        self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="dispatcher")
+        self._lock = threading.Lock()
+        self.attempted = 0
+
+    def start_draining(self) -> bool:
+        """Start a runner once one is free (False if `stop` was set meanwhile)."""
+        while not self._free.acquire(timeout=0.2):
+            if self._stop.is_set():
+                return False
+        self._pool.submit(self._drain)
+        return True
+
+    def _drain(self) -> None:
+        try:
+            close_old_connections()  # CONN_MAX_AGE and a broken connection, as between requests
+            while not self._stop.is_set():
+                attempted = outbox_deliver()
+                with self._lock:
+                    self.attempted += attempted
+                if attempted < settings.OUTBOX_BATCH_SIZE:
+                    break
+        except (DatabaseError, psycopg.Error):
+            logger.warning("outbox_dispatcher_database_error", exc_info=True)
+        except Exception:  # noqa: BLE001 - a bug in one batch must not stop the dispatcher; its leases expire
+            logger.exception("outbox_dispatcher_batch_failed")
+        finally:
+            self._free.release()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
 def dispatch(stop: threading.Event, *, idle_seconds: float | None = None) -> int:
     """Deliver until `stop` is set; returns how many attempts were made."""
     idle = settings.OUTBOX_DISPATCHER_IDLE_SECONDS if idle_seconds is None else idle_seconds
+    runners = _Runners(settings.OUTBOX_DISPATCHER_BATCHES, stop)
     listener: psycopg.Connection | None = None
-    attempted = 0
     while not stop.is_set():
         try:
             if listener is None:
                 listener = _listen()
-                logger.info("outbox_dispatcher_listening", channel=CHANNEL)
-            close_old_connections()  # CONN_MAX_AGE and health checks, as between requests
-            while not stop.is_set() and (batch := outbox_deliver()):
-                attempted += batch
+                logger.info("outbox_dispatcher_listening", channel=NOTIFY_CHANNEL)
+            if not runners.start_draining():
+                break
             if _woken(listener, timeout=idle):
                 # let the commits of the next few milliseconds join this batch (one claim, one commit)
                 stop.wait(settings.OUTBOX_DISPATCHER_LINGER_MS / 1000)
                 _drop_queued(listener)
-        except (DatabaseError, psycopg.Error):
+        except psycopg.Error:
             logger.warning("outbox_dispatcher_database_error", exc_info=True)
             if listener is not None:
                 listener.close()
             listener = None
-            close_old_connections()
             stop.wait(RECONNECT_SECONDS)
     if listener is not None:
         listener.close()
-    return attempted
+    runners.close()
+    return runners.attempted

@@ -1,19 +1,19 @@
 """After-commit delivery nudges, sent off the request thread and coalesced.
 
-Publishing one Celery message costs about a millisecond of Python (kombu builds the message, then
-a Redis round trip): a tenth of a wallet debit's CPU. So a committed message's id goes into a
-process-local queue, and one daemon thread per process turns the queue into `deliver_due` tasks:
-one per OUTBOX_BATCH_SIZE queued ids (a task delivers one batch of whatever is due). A nudge waits
-OUTBOX_NUDGE_LINGER_MS (default 10 ms) for company before it leaves, and the nudges that arrive
-meanwhile or while it publishes share the task: fewer publishes here, and fewer, larger batches
-(one claim and one commit each) in the worker.
+A committed message's id goes into a process-local queue, and one daemon thread per process turns
+the queue into wake-ups. A nudge waits OUTBOX_NUDGE_LINGER_MS (default 10 ms) for company before it
+leaves, and the nudges that arrive meanwhile or while it is sent share it. What a wake-up is depends
+on OUTBOX_TRIGGER:
 
-While a `deliver_due` task waits in the queue, further nudges publish none (a flag in the shared cache,
-`QUEUED_FLAG`): the queued task claims whatever is due when it starts. Under load the tasks then keep
-pace with the workers instead of outnumbering them, and each delivers a larger batch.
+* `celery`: a `deliver_due` task, one per OUTBOX_BATCH_SIZE queued ids (a task delivers one batch of
+  whatever is due). Publishing one costs about a millisecond of Python (kombu builds the message, then
+  a Redis round trip), so while a task waits in the queue further nudges publish none (a flag in the
+  shared cache, `QUEUED_FLAG`): the queued task claims whatever is due when it starts.
+* `notify` (PostgreSQL): one `NOTIFY hub_outbox` on the thread's own connection, which wakes the
+  dispatchers (`webhooks.dispatcher`): no Celery message and no task at all.
 
 The database stays the source of truth: a nudge lost with its process (killed before the send)
-is made up for by the periodic sweep (OUTBOX_SWEEP_SECONDS), exactly like a lost Celery message.
+is made up for by the periodic sweep (OUTBOX_SWEEP_SECONDS) and the dispatchers' idle wake-up.
 """
 
 import atexit
@@ -133,9 +133,25 @@ def deliver_due_started(flag: str) -> None:
         logger.warning("outbox_nudge_flag_unavailable", exc_info=True)
 
 
-class DatabaseNotifies:
-    """The trigger with OUTBOX_TRIGGER=notify: nothing to do here, since the outbox insert's own NOTIFY
-    (a PostgreSQL trigger, sent at commit) wakes the dispatcher (webhooks/dispatcher.py)."""
+NOTIFY_CHANNEL = "hub_outbox"
+
+
+def _notify_dispatchers(message_ids: list[int]) -> None:
+    """OUTBOX_TRIGGER=notify: one NOTIFY for every nudge of the linger, on this thread's own connection,
+    after the commits. A NOTIFY inside the writing transaction (an insert trigger did it until migration
+    0007) takes PostgreSQL's global notify lock at every commit: commits queue behind each other."""
+    from django.db import connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    except Exception:
+        connection.close()  # reconnect next time; the dispatchers' idle wake-up delivers meanwhile
+        raise
+
+
+class NoTrigger:
+    """Nudges nothing (benchmarks that deliver on their own)."""
 
     def nudge(self, message_id: int) -> None:
         pass
@@ -144,25 +160,33 @@ class DatabaseNotifies:
         pass
 
 
-_trigger: NudgeSender | DatabaseNotifies | None = None
+_trigger: NudgeSender | NoTrigger | None = None
 
 
-def install_trigger(sender: NudgeSender | DatabaseNotifies | None = None) -> NudgeSender | DatabaseNotifies:
+def install_trigger(sender: NudgeSender | NoTrigger | None = None) -> NudgeSender | NoTrigger:
     """Build the process's delivery trigger at startup (WebhooksConfig.ready), or put `sender` in its
     place (tests). Whatever it still holds is sent when the process exits."""
     global _trigger
     if sender is None:
         from django.conf import settings
-        from django.db import connection
 
-        if settings.OUTBOX_TRIGGER == "notify" and connection.vendor == "postgresql":
-            sender = DatabaseNotifies()
+        linger = settings.OUTBOX_NUDGE_LINGER_MS / 1000
+        if dispatchers_deliver():
+            sender = NudgeSender(_notify_dispatchers, linger_seconds=linger, max_batch=10_000)
         else:
-            sender = NudgeSender(_publish_deliver_due, linger_seconds=settings.OUTBOX_NUDGE_LINGER_MS / 1000,
-                                 max_batch=settings.OUTBOX_BATCH_SIZE)
-            atexit.register(sender.flush)
+            sender = NudgeSender(_publish_deliver_due, linger_seconds=linger, max_batch=settings.OUTBOX_BATCH_SIZE)
+        atexit.register(sender.flush)
     _trigger = sender
     return sender
+
+
+def dispatchers_deliver() -> bool:
+    """Whether `run_outbox_dispatcher` processes deliver what is committed (OUTBOX_TRIGGER=notify, on
+    PostgreSQL), rather than Celery's `deliver_due` tasks."""
+    from django.conf import settings
+    from django.db import connection
+
+    return settings.OUTBOX_TRIGGER == "notify" and connection.vendor == "postgresql"
 
 
 def nudge(message_id: int) -> None:

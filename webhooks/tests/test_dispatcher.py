@@ -1,14 +1,17 @@
 """The outbox dispatcher (OUTBOX_TRIGGER=notify): a real `run_outbox_dispatcher` process on PostgreSQL delivers
-what is committed, woken by the insert's own NOTIFY, with no Celery worker running; retries and SIGTERM."""
+what is committed, woken by the nudge thread's NOTIFY after commit, with no Celery worker running; batches
+in flight side by side, retries and SIGTERM."""
 
 import signal
 import time
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
 from hub.testing import database_url_of_test_db, start_process, stop_process, subprocess_env, wait_until
+from webhooks import nudges
 from webhooks.models import OutboxMessage
 from webhooks.outbox import outbox_enqueue
 from webhooks.tests.factories import DestinationFactory
@@ -23,6 +26,35 @@ def start_dispatcher(tmp_path, *, idle_seconds: str):
                                                OUTBOX_DISPATCHER_IDLE_SECONDS=idle_seconds), log=log)
     wait_until(lambda: b"listening" in log.read_bytes(), timeout=30, what="the dispatcher", log=log)
     return process
+
+
+def notify_trigger(*, linger_seconds: float) -> nudges.NudgeSender:
+    """This process nudges as a hub with OUTBOX_TRIGGER=notify does: a NOTIFY per linger, after commit."""
+    from django.db import connection as thread_connection
+
+    def notify(message_ids: list[int]) -> None:
+        nudges._notify_dispatchers(message_ids)
+        thread_connection.close()  # the nudge thread's connection must not outlive the test database
+
+    return nudges.NudgeSender(notify, linger_seconds=linger_seconds, max_batch=10_000)
+
+
+@pytest.fixture(autouse=True)
+def notifying():
+    started_with = nudges._trigger
+    nudges.install_trigger(notify_trigger(linger_seconds=0.01))
+    yield
+    nudges.install_trigger(started_with)
+
+
+def listening():
+    listener = psycopg.connect(database_url_of_test_db().replace("postgres://", "postgresql://"), autocommit=True)
+    listener.execute(f"LISTEN {nudges.NOTIFY_CHANNEL}")
+    return listener
+
+
+def notifications(listener, *, within: float) -> int:
+    return sum(1 for _ in listener.notifies(timeout=within))
 
 
 @pytest.fixture
@@ -46,7 +78,7 @@ def enqueue(ref: str) -> int:
         return outbox_enqueue(destination="rgs", event_type="wallet.transaction.completed", data={"refId": ref}).id
 
 
-def test_the_insert_notifies_at_commit_and_the_dispatcher_delivers_it(rgs_mock, dispatcher):
+def test_a_commit_notifies_and_the_dispatcher_delivers_it(rgs_mock, dispatcher):
     DestinationFactory(name="rgs", url=f"{rgs_mock.url}/webhooks", signing_secrets=settings.RGS_WEBHOOK_SECRET)
 
     message_id = enqueue("ref-1")
@@ -56,26 +88,69 @@ def test_the_insert_notifies_at_commit_and_the_dispatcher_delivers_it(rgs_mock, 
     assert [item["data"]["refId"] for item in rgs_mock.control("webhooks")["items"]] == ["ref-1"]
 
 
-def test_notifications_that_piled_up_are_one_wake_up_not_one_linger_each(rgs_mock, dispatcher):
+def test_the_commits_of_one_linger_share_one_notify_sent_after_commit():
+    DestinationFactory(name="rgs")
+    nudges.install_trigger(notify_trigger(linger_seconds=0.5))
+    listener = listening()
+    try:
+        with transaction.atomic():
+            enqueue("inside")
+            assert notifications(listener, within=0.3) == 0  # nothing before the commit
+        assert notifications(listener, within=1.0) == 1
+
+        for n in range(50):
+            enqueue(f"burst-{n}")
+        assert 1 <= notifications(listener, within=1.5) <= 3  # not 50
+    finally:
+        listener.close()
+
+
+def test_with_the_celery_trigger_a_commit_sends_no_notify():
+    DestinationFactory(name="rgs")
+    nudges.install_trigger(nudges.NudgeSender(lambda ids: None))
+    listener = listening()
+    try:
+        enqueue("celery")
+        assert notifications(listener, within=0.5) == 0  # no insert trigger left (migration 0007)
+    finally:
+        listener.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'webhooks_outbox_notify'")
+        assert cursor.fetchone() == (0,)
+
+
+def test_while_one_batch_waits_for_a_slow_receiver_the_next_is_delivered(rgs_mock, dispatcher):
     DestinationFactory(name="rgs", url=f"{rgs_mock.url}/webhooks", signing_secrets=settings.RGS_WEBHOOK_SECRET,
                        timeout_seconds=10)
-    rgs_mock.script("webhooks", [{"pass": True, "delayMs": 3000}])  # the dispatcher is busy sending the first
-    enqueue("first")
-    wait_until(lambda: OutboxMessage.objects.filter(leased_until__isnull=False).exists(), timeout=5,
+    rgs_mock.script("webhooks", [{"pass": True, "delayMs": 4000}])
+    slow = enqueue("slow")
+    wait_until(lambda: OutboxMessage.objects.filter(id=slow, leased_until__isnull=False).exists(), timeout=5,
                what="the first claim")
 
-    for n in range(400):  # meanwhile 400 commits, 400 notifications queue up
-        enqueue(f"burst-{n}")
-
-    # Handled one by one, with a 10 ms linger each, they took 4 s more; woken once, one claim takes them all.
-    wait_until(lambda: OutboxMessage.objects.filter(status="DELIVERED").count() == 401, timeout=30,
-               what="the deliveries")
     started = time.monotonic()
-    enqueue("last")
-    wait_until(lambda: OutboxMessage.objects.filter(status="DELIVERED").count() == 402, timeout=30,
-               what="the last delivery")
-    assert time.monotonic() - started < 1.0
-    assert len(rgs_mock.control("webhooks")["items"]) == 402
+    quick = enqueue("quick")
+    wait_until(lambda: OutboxMessage.objects.get(id=quick).status == "DELIVERED", timeout=10,
+               what="the second batch")
+
+    assert time.monotonic() - started < 2.0  # one batch at a time would wait for the slow one (4 s)
+    assert OutboxMessage.objects.get(id=slow).status == "PENDING"
+    wait_until(lambda: OutboxMessage.objects.get(id=slow).status == "DELIVERED", timeout=10, what="the slow one")
+
+
+def test_notifications_that_piled_up_are_one_wake_up_not_one_claim_each():
+    from webhooks.dispatcher import _drop_queued, _woken
+
+    listener = listening()
+    try:
+        with connection.cursor() as cursor:  # many processes' nudges, queued while the dispatcher was busy
+            for n in range(400):
+                cursor.execute(f"NOTIFY {nudges.NOTIFY_CHANNEL}, '{n}'")  # distinct payloads: not folded
+
+        assert _woken(listener, timeout=1.0)
+        _drop_queued(listener)
+        assert not _woken(listener, timeout=0.2)  # the next claim takes all their messages: no 399 more
+    finally:
+        listener.close()
 
 
 def test_a_failed_delivery_is_retried_by_the_dispatcher(rgs_mock, polling_dispatcher):
@@ -89,12 +164,6 @@ def test_a_failed_delivery_is_retried_by_the_dispatcher(rgs_mock, polling_dispat
                what="the retried delivery")
     assert OutboxMessage.objects.get(id=message_id).attempts == 2
     assert [r["status"] for r in rgs_mock.requests("webhooks")] == [503, 200]
-
-
-def test_the_notify_trigger_exists_on_postgresql():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname = 'webhooks_outbox_notify'")
-        assert cursor.fetchone() == ("webhooks_outbox_notify",)
 
 
 def test_sigterm_stops_the_dispatcher(polling_dispatcher):
