@@ -41,7 +41,7 @@ def due_messages(*, now: datetime) -> QuerySet[OutboxMessage]:
     """Pending, due, not leased, destination enabled, and first in line for its ordering key."""
     earlier_pending = OutboxMessage.objects.filter(
         ordering_key=OuterRef("ordering_key"), id__lt=OuterRef("id"), status=Status.PENDING
-    )
+    ).exclude(ordering_key="")  # the partial index outbox_pending_ordering's condition
     return (
         OutboxMessage.objects.filter(status=Status.PENDING, next_attempt_at__lte=now, destination__enabled=True)
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
@@ -89,6 +89,7 @@ def _heads_of_line(ordering_keys: set[str]) -> list[int]:
     """The first pending message of each ordering key."""
     return list(
         OutboxMessage.objects.filter(ordering_key__in=ordering_keys, status=Status.PENDING)
+        .exclude(ordering_key="")
         .values("ordering_key")
         .annotate(head=Min("id"))
         .values_list("head", flat=True)

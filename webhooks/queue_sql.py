@@ -33,7 +33,8 @@ WITH due AS (
       AND (m.leased_until IS NULL OR m.leased_until < %(now)s)
       AND (m.ordering_key = '' OR NOT EXISTS (
           SELECT 1 FROM webhooks_outboxmessage earlier
-          WHERE earlier.ordering_key = m.ordering_key AND earlier.id < m.id AND earlier.status = 'PENDING'))
+          WHERE earlier.ordering_key = m.ordering_key AND earlier.ordering_key <> '' AND earlier.id < m.id
+            AND earlier.status = 'PENDING'))
       AND NOT m.destination_id = ANY(%(skipped_destinations)s::bigint[])
       {only}
     ORDER BY m.next_attempt_at, m.id
@@ -49,8 +50,9 @@ ONLY_IDS = "AND m.id = ANY(%(message_ids)s::bigint[])"
 ONLY_DESTINATION = "AND m.destination_id = %(destination_id)s"
 
 # Every attempt of the batch, the delivered messages, the circuits their successes close, and the
-# next PENDING message of each ordering key they unblock. The final SELECT sees the table as it was
-# before this statement's updates, so the messages just delivered are left out by id.
+# next PENDING message of each ordering key they unblock, one index probe per key (a prepared statement's
+# generic plan keeps that shape). The final SELECT sees the table as it was before this statement's
+# updates, so the messages just delivered are left out by id.
 RECORD_DELIVERED = """
 WITH attempt AS (
     INSERT INTO webhooks_deliveryattempt
@@ -70,10 +72,13 @@ closed AS (
     UPDATE webhooks_destinationcircuit SET open_until = NULL, probe_until = NULL, closed_at = %(now)s
     WHERE destination_id = ANY(%(closed_destinations)s::bigint[]) AND open_until IS NOT NULL
 )
-SELECT min(id) FROM webhooks_outboxmessage
-WHERE ordering_key = ANY(%(ordering_keys)s::text[]) AND status = 'PENDING'
-  AND NOT id = ANY(%(delivered)s::bigint[])
-GROUP BY ordering_key
+SELECT next.id FROM unnest(%(ordering_keys)s::text[]) AS k(ordering_key)
+CROSS JOIN LATERAL (
+    SELECT id FROM webhooks_outboxmessage
+    WHERE ordering_key = k.ordering_key AND ordering_key <> '' AND status = 'PENDING'
+      AND NOT id = ANY(%(delivered)s::bigint[])
+    ORDER BY id LIMIT 1
+) AS next
 """
 # The destination's id is looked up inside the INSERT: an unknown name fails the caller's
 # transaction (destination_id NOT NULL); setup_destinations creates the names used.
