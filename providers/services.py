@@ -16,7 +16,8 @@ from hub.db import insert
 from hub.json_input import storable
 from providers.adapters import ADAPTERS
 from providers.adapters.base import ProviderEvent
-from providers.models import Order, OrderEvent, ProductMapping
+from providers.lookups import product_ids
+from providers.models import Order, OrderEvent
 from webhooks.outbox import outbox_enqueue
 
 Status = Order.Status
@@ -50,10 +51,7 @@ def apply_product_mappings(*, provider: str, order: dict[str, Any]) -> None:
     """Fill productId from the mapping table; an unmapped item passes through with a warning."""
     entries = list(_walk(order["items"]))
     keys = {key for entry in entries for key in entry.get("mappingKeys") or [entry["externalId"]]}
-    mapped = dict(
-        ProductMapping.objects.filter(provider__name=provider, external_item_id__in=keys)
-        .values_list("external_item_id", "product_id")
-    )
+    mapped = product_ids(provider=provider, external_ids=keys)
     for entry in entries:
         candidates = entry.pop("mappingKeys", None) or [entry["externalId"]]
         entry["productId"] = next((mapped[key] for key in candidates if key in mapped), None)

@@ -1,0 +1,63 @@
+"""The fixed-window counter: on Redis one pipelined INCR and EXPIRE, elsewhere the cache's own incr."""
+
+import os
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+
+from hub import ratelimit
+
+
+@pytest.fixture
+def redis_client(monkeypatch):
+    config = settings.CACHES["default"]
+    url = config["LOCATION"] if config["BACKEND"] == ratelimit.REDIS_CACHE else "redis://127.0.0.1:6379/15"
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":  # CI runs every service
+            pytest.fail(f"no Redis at {url}")
+        pytest.skip(f"needs Redis at {url}")
+    monkeypatch.setattr(ratelimit, "_redis", lambda: client)
+    return client
+
+
+def hits(key: str, count: int, *, limit: int = 2, window_ms: int = 60_000) -> list[bool]:
+    return [ratelimit.rate_limit_hit(key=key, limit=limit, window_ms=window_ms)[0] for _ in range(count)]
+
+
+def test_on_redis_the_window_counts_to_its_limit_and_expires(redis_client):
+    key = f"test-{uuid.uuid4().hex}"
+
+    assert hits(key, 3) == [True, True, False]
+
+    [counter] = redis_client.keys(f"ratelimit:{key}:*")
+    assert redis_client.get(counter) == b"3"
+    assert 0 < redis_client.ttl(counter) <= 61  # the window, plus a second
+
+
+def test_on_redis_a_counter_is_one_round_trip(redis_client, monkeypatch):
+    sent: list[int] = []
+    original = redis.client.Pipeline.execute
+    monkeypatch.setattr(redis.client.Pipeline, "execute",
+                        lambda pipe, *args, **kwargs: sent.append(len(pipe.command_stack)) or original(pipe, *args, **kwargs))
+    monkeypatch.setattr(redis.Redis, "execute_command", lambda *args, **kwargs: pytest.fail("a separate round trip"))
+
+    assert hits(f"test-{uuid.uuid4().hex}", 2) == [True, True]
+    assert sent == [2, 2]  # INCR and EXPIRE, together
+
+
+def test_elsewhere_the_caches_own_counter_is_used(settings, monkeypatch):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "test"}}
+    monkeypatch.setattr(ratelimit, "_redis", lambda: None)
+
+    assert hits(f"test-{uuid.uuid4().hex}", 3) == [True, True, False]
+
+
+def test_a_cache_that_cannot_be_reached_lets_the_request_through(monkeypatch):
+    monkeypatch.setattr(ratelimit, "_redis", lambda: redis.Redis(port=1, socket_connect_timeout=0.2))
+
+    assert hits(f"test-{uuid.uuid4().hex}", 3, limit=1) == [True, True, True]  # fail open, counted in metrics
