@@ -22,7 +22,6 @@ logger = structlog.get_logger(__name__)
 REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 
 
-@once
 def _redis() -> redis.Redis | None:
     """The shared cache's Redis, when it is one: a counter there costs one round trip (INCR and EXPIRE
     pipelined) where Django's `cache.incr` costs two (it asks whether the key exists first)."""
@@ -30,7 +29,12 @@ def _redis() -> redis.Redis | None:
     if config["BACKEND"] != REDIS_CACHE:
         return None
     location = config["LOCATION"]
-    return redis.Redis.from_url(location[0] if isinstance(location, list) else location)
+    return _client(location[0] if isinstance(location, list) else location)
+
+
+@once
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
 
 
 def _count(cache_key: str, window_ms: int) -> int:
