@@ -1,6 +1,7 @@
 """A fixed-window request counter in the shared cache (Redis in production), so every process
-sees the same count. On Redis one pipelined INCR and EXPIRE per request. The database cache of the default setup is shared too, though its
-increments are not atomic: under heavy concurrency it may let a few extra requests through.
+sees the same count: on Redis one pipelined INCR and EXPIRE per request. The database cache of the
+default setup is shared too, though its increments are not atomic: under heavy concurrency it may
+let a few extra requests through.
 
 When the cache cannot be reached the request is let through (fail open) and counted in
 `hub_rate_limiter_unavailable_total`: the limit protects the hub from floods, while refusing
