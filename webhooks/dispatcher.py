@@ -60,8 +60,9 @@ def _plan_every_batch() -> None:
     with the outbox's statistics stale (a table that fills and empties) that plan walked index entries
     of rows long delivered: 18-20 ms of PostgreSQL CPU per debit at half load (make bench), against 5 ms
     planned per call. Planning costs far less than that, and it is paid once per batch, not per message."""
+    connection.ensure_connection()
     raw = connection.connection
-    if raw is not None and getattr(connection, "_planned_per_call", None) is not raw:
+    if getattr(connection, "_planned_per_call", None) is not raw:
         with connection.cursor() as cursor:
             cursor.execute("SET plan_cache_mode = force_custom_plan")
         connection._planned_per_call = raw  # type: ignore[attr-defined]
@@ -88,7 +89,6 @@ class _Runners:
     def _drain(self) -> None:
         try:
             close_old_connections()  # CONN_MAX_AGE and a broken connection, as between requests
-            connection.ensure_connection()
             _plan_every_batch()
             while not self._stop.is_set():
                 attempted = outbox_deliver()
