@@ -15,6 +15,17 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The test process and the workers and servers it starts nudge through Celery, which the tests of
+    the Celery path expect. The dispatcher's own tests and the chaos test ask for OUTBOX_TRIGGER=notify,
+    and CI's smoke run of `make run` takes the default (notify on PostgreSQL)."""
+    from webhooks.nudges import install_trigger
+
+    os.environ["OUTBOX_TRIGGER"] = "celery"
+    settings.OUTBOX_TRIGGER = "celery"
+    install_trigger()
+
+
 def _on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 

@@ -101,6 +101,16 @@ def acceptance_reaches_careem(deadline: float) -> bool:
     return command_then_arrival(["decide_order", "accept", order_id], "HTTP 202", arrived, deadline)
 
 
+def dispatchers_listening(deadline: float) -> int | None:
+    """hub_outbox_dispatchers_listening from /metrics once it is at least 1 (None: Celery delivers here)."""
+    while True:
+        lines = requests.get(ENDPOINTS["hub /metrics"], timeout=5).text.splitlines()
+        values = [float(line.split()[-1]) for line in lines if line.startswith("hub_outbox_dispatchers_listening ")]
+        if not values or values[0] >= 1 or time.monotonic() > deadline:
+            return int(values[0]) if values else None
+        time.sleep(1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--timeout", type=float, default=300)
@@ -122,10 +132,17 @@ def main() -> int:
         print("FAIL admin login with DJANGO_SUPERUSER_USERNAME/PASSWORD")
         return 1
     print(f"ok   admin login; everything up after {time.monotonic() - started:.1f}s")
-    if not debit_reaches_the_rgs(time.monotonic() + 60):
+    listening = dispatchers_listening(time.monotonic() + 60)
+    if listening == 0:
+        print("FAIL no outbox dispatcher listening (hub_outbox_dispatchers_listening 0)")
+        return 1
+    deliverer = "Celery nudges (no dispatcher here)" if listening is None else f"{listening} outbox dispatcher listening"
+    print(f"ok   {deliverer}")
+    sent = time.monotonic()
+    if not debit_reaches_the_rgs(sent + 60):
         print("FAIL wallet_request debit did not reach the RGS fake as a webhook")
         return 1
-    print("ok   wallet_request debit → Operator fake → RGS webhook delivered by the worker")
+    print(f"ok   wallet_request debit → Operator fake → RGS webhook delivered in {time.monotonic() - sent:.1f}s")
     if not order_reaches_the_backend(time.monotonic() + 60):
         print("FAIL send_provider_webhook careem did not reach the backend fake")
         return 1

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from hub.logs import build_logging_config
 
@@ -323,9 +324,12 @@ RETRY_MAX_ATTEMPTS = env.int("RETRY_MAX_ATTEMPTS", default=10)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 OUTBOX_DELIVERY_THREADS = env.int("OUTBOX_DELIVERY_THREADS", default=8)
-# What starts a delivery after commit: "celery" (a coalesced deliver_due task per nudge) or "notify"
-# (PostgreSQL only: a coalesced NOTIFY wakes `manage.py run_outbox_dispatcher`; webhooks/dispatcher.py).
-OUTBOX_TRIGGER = env.str("OUTBOX_TRIGGER", default="celery")
+# What starts a delivery after commit: "notify" (on PostgreSQL, a coalesced NOTIFY wakes `manage.py
+# run_outbox_dispatcher`; webhooks/dispatcher.py; on SQLite it means Celery) or "celery" (a coalesced
+# deliver_due task per nudge). The dispatcher costs less CPU per debit (docs/PERFORMANCE.md).
+OUTBOX_TRIGGER = env.str("OUTBOX_TRIGGER", default="notify")
+if OUTBOX_TRIGGER not in ("notify", "celery"):
+    raise ImproperlyConfigured(f"OUTBOX_TRIGGER must be notify or celery, not {OUTBOX_TRIGGER!r}")
 OUTBOX_DISPATCHER_IDLE_SECONDS = env.float("OUTBOX_DISPATCHER_IDLE_SECONDS", default=1.0)  # also the retry pickup delay
 OUTBOX_DISPATCHER_LINGER_MS = env.int("OUTBOX_DISPATCHER_LINGER_MS", default=10)
 OUTBOX_DISPATCHER_BATCHES = env.int("OUTBOX_DISPATCHER_BATCHES", default=2)  # batches in flight per dispatcher

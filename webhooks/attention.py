@@ -3,6 +3,7 @@
 from datetime import datetime
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import TruncHour
 from django.urls import reverse
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from hub.attention import Chart, Figure, hourly
 from webhooks.models import DeliveryAttempt, Destination, DestinationCircuit, OutboxMessage
-from webhooks.selectors import oldest_pending_by_destination
+from webhooks.selectors import listening_dispatchers, oldest_pending_by_destination
 
 Status = OutboxMessage.Status
 STALE_PENDING_SECONDS = 900
@@ -27,6 +28,12 @@ def age_text(seconds: float) -> str:
 
 def outbox_figures() -> list[Figure]:
     figures = []
+    listening = listening_dispatchers()
+    if listening is not None:
+        figures.append(Figure("Outbox", "Dispatchers listening", str(listening), _messages(status__exact=Status.PENDING),
+                              alarm=listening == 0,
+                              detail=f"deliveries wait for the sweep (every {settings.OUTBOX_SWEEP_SECONDS} s): "
+                                     "start manage.py run_outbox_dispatcher" if listening == 0 else ""))
     dead = dict(OutboxMessage.objects.filter(status=Status.DEAD_LETTER).values_list("destination_id")
                 .annotate(n=Count("id")).order_by())
     oldest = oldest_pending_by_destination()

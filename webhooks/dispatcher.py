@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
 from webhooks.nudges import NOTIFY_CHANNEL
+from webhooks.selectors import LISTENER_APPLICATION_NAME
 from webhooks.outbox import outbox_deliver
 
 logger = structlog.get_logger(__name__)
@@ -33,7 +34,8 @@ RECONNECT_SECONDS = 1.0
 def _listen() -> psycopg.Connection:
     db = settings.DATABASES["default"]
     listener = psycopg.connect(dbname=db["NAME"], user=db.get("USER") or None, password=db.get("PASSWORD") or None,
-                               host=db.get("HOST") or None, port=db.get("PORT") or None, autocommit=True)
+                               host=db.get("HOST") or None, port=db.get("PORT") or None, autocommit=True,
+                               application_name=LISTENER_APPLICATION_NAME)
     listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
     return listener
 

@@ -1,7 +1,7 @@
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
-from webhooks.selectors import circuit_states, oldest_pending_by_destination, outbox_backlog
+from webhooks.selectors import circuit_states, listening_dispatchers, oldest_pending_by_destination, outbox_backlog
 
 CIRCUIT_VALUES = {"closed": 0, "half-open": 1, "open": 2}
 
@@ -23,3 +23,7 @@ def collect():
     for destination, created in sorted(oldest_pending_by_destination().items()):
         oldest.add_metric([destination], (now - created).total_seconds())
     yield oldest
+    listening = listening_dispatchers()
+    if listening is not None:  # only where dispatchers deliver (OUTBOX_TRIGGER=notify on PostgreSQL)
+        yield GaugeMetricFamily("hub_outbox_dispatchers_listening",
+                                "run_outbox_dispatcher processes listening for commits (read at scrape)", value=listening)

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Count, Min
 
 from webhooks.models import DestinationCircuit, OutboxMessage
@@ -21,9 +22,25 @@ def circuit_states() -> dict[str, str]:
     return {c.destination.name: c.state for c in DestinationCircuit.objects.select_related("destination")}
 
 
-
 def oldest_pending_by_destination() -> dict[str, datetime]:
     """When each destination's oldest pending message was created (the claim index's rows only)."""
     rows = (OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).values("destination__name")
             .annotate(oldest=Min("created_at")).order_by())
     return {row["destination__name"]: row["oldest"] for row in rows}
+
+
+LISTENER_APPLICATION_NAME = "hub-outbox-dispatcher"  # how PostgreSQL lists a dispatcher's LISTEN connection
+
+
+def listening_dispatchers() -> int | None:
+    """How many `run_outbox_dispatcher` processes are listening on this database right now, or None where
+    Celery delivers (SQLite, OUTBOX_TRIGGER=celery). With none listening, deliveries wait for the sweep."""
+    from webhooks.nudges import dispatchers_deliver
+
+    if not dispatchers_deliver():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND application_name = %s", [LISTENER_APPLICATION_NAME])
+        (count,) = cursor.fetchone()
+        return int(count)

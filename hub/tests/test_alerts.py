@@ -29,7 +29,7 @@ def exported_metric_names() -> set[str]:
 def test_every_stuck_state_has_an_alert():
     assert {"DeadLettersGrowing", "OutboxOldestPendingTooOld", "CircuitBreakerOpen", "WalletTransactionsStuckPending",
             "IntakeErrors", "IntakeUnauthorizedBurst", "OrdersNearDeadline", "ReconciliationMismatches",
-            "ReconciliationIncomplete", "HighWebhookErrorRate", "RetryQueueBacklog"} <= set(ALERTS)
+            "ReconciliationIncomplete", "HighWebhookErrorRate", "RetryQueueBacklog", "OutboxNoDispatcher"} <= set(ALERTS)
 
 
 def test_every_alert_links_to_a_runbook_section_that_exists():

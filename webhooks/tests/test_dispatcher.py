@@ -11,9 +11,12 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from hub.testing import database_url_of_test_db, start_process, stop_process, subprocess_env, wait_until
+from hub.tests.test_attention import panel_rows
+from hub.tests.test_metrics import sample
 from webhooks import nudges
 from webhooks.models import OutboxMessage
 from webhooks.outbox import outbox_enqueue
+from webhooks.selectors import listening_dispatchers
 from webhooks.tests.factories import DestinationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -24,7 +27,7 @@ def start_dispatcher(tmp_path, *, idle_seconds: str):
     process = start_process(["manage.py", "run_outbox_dispatcher"],
                             env=subprocess_env(DATABASE_URL=database_url_of_test_db(), OUTBOX_TRIGGER="notify",
                                                OUTBOX_DISPATCHER_IDLE_SECONDS=idle_seconds), log=log)
-    wait_until(lambda: b"listening" in log.read_bytes(), timeout=30, what="the dispatcher", log=log)
+    wait_until(lambda: b"outbox_dispatcher_listening" in log.read_bytes(), timeout=30, what="the dispatcher", log=log)
     return process
 
 
@@ -170,3 +173,29 @@ def test_sigterm_stops_the_dispatcher(polling_dispatcher):
     polling_dispatcher.send_signal(signal.SIGTERM)
 
     assert polling_dispatcher.wait(timeout=10) == 0
+
+
+def test_operators_see_whether_a_dispatcher_listens(tmp_path, admin_client, settings):
+    settings.OUTBOX_TRIGGER = "notify"
+
+    def shown() -> tuple[tuple[str, bool], float]:
+        figure = panel_rows(admin_client.get("/admin/").content.decode())["Dispatchers listening"]
+        return figure[0::2], sample(admin_client.get("/metrics").content.decode(), "hub_outbox_dispatchers_listening")
+
+    assert listening_dispatchers() == 0
+    assert shown() == (("0", True), 0.0)
+    process = start_dispatcher(tmp_path, idle_seconds="30")
+    try:
+        assert listening_dispatchers() == 1
+        assert shown() == (("1", False), 1.0)
+    finally:
+        stop_process(process)
+    wait_until(lambda: listening_dispatchers() == 0, timeout=5, what="the listener's disconnection")
+
+
+def test_where_celery_delivers_there_is_no_dispatcher_figure_or_metric(admin_client, settings):
+    settings.OUTBOX_TRIGGER = "celery"
+
+    assert listening_dispatchers() is None
+    assert "Dispatchers listening" not in panel_rows(admin_client.get("/admin/").content.decode())
+    assert "hub_outbox_dispatchers_listening" not in admin_client.get("/metrics").content.decode()

@@ -5,18 +5,34 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from webhooks.dispatcher import dispatch
+from webhooks.nudges import dispatchers_deliver
 
 
 class Command(BaseCommand):
-    help = "Deliver outbox messages as they are committed (OUTBOX_TRIGGER=notify; PostgreSQL). SIGTERM stops it."
+    help = ("Deliver outbox messages as they are committed (OUTBOX_TRIGGER=notify, the default on PostgreSQL). "
+            "SIGTERM stops it.")
 
-    def handle(self, *args, **options) -> None:
-        if connection.vendor != "postgresql":
-            raise CommandError("the dispatcher listens for PostgreSQL notifications; use the Celery trigger elsewhere")
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--idle-when-unused", action="store_true",
+            help="where Celery delivers instead (SQLite, or OUTBOX_TRIGGER=celery), wait for SIGTERM rather than "
+                 "fail, so that a Procfile can always list the dispatcher",
+        )
+
+    def handle(self, *args, idle_when_unused: bool = False, **options) -> None:
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write("outbox dispatcher: listening", ending="\n")
+        if not dispatchers_deliver():
+            reason = ("the dispatcher listens for PostgreSQL notifications" if connection.vendor != "postgresql"
+                      else "OUTBOX_TRIGGER is not notify")
+            if not idle_when_unused:
+                raise CommandError(f"{reason}; Celery delivers here")
+            self.stdout.write(f"outbox dispatcher: idle ({reason}; Celery delivers here)")
+            self.stdout.flush()
+            stop.wait()
+            return
+        self.stdout.write("outbox dispatcher: starting", ending="\n")
         self.stdout.flush()
         attempted = dispatch(stop)
         self.stdout.write(f"outbox dispatcher: stopped after {attempted} attempts")
