@@ -58,11 +58,13 @@ def claim_due(*, limit: int, message_ids: list[int] | None = None) -> list[Claim
     """Lease up to `limit` due messages (only among `message_ids` if given) to this caller."""
     now = timezone.now()
     lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
-    if queue_sql.enabled() and not queue_sql.any_circuit_open():  # the usual case: one statement
-        token = uuid.uuid4().hex
-        messages = queue_sql.claim(now=now, leased_until=now + lease, token=token, limit=limit,
-                                   skipped_destinations=(), message_ids=message_ids)
-        return [Claim(message=message, token=token) for message in sorted(messages, key=lambda message: message.id)]
+    if queue_sql.enabled():
+        queue_sql.plan_per_call()
+        if not queue_sql.any_circuit_open():  # the usual case: one statement
+            token = uuid.uuid4().hex
+            messages = queue_sql.claim(now=now, leased_until=now + lease, token=token, limit=limit,
+                                       skipped_destinations=(), message_ids=message_ids)
+            return [Claim(message=message, token=token) for message in sorted(messages, key=lambda m: m.id)]
     with transaction.atomic():
         blocked, probes = circuit_gate(now=now, lease=lease)
         due = due_messages(now=now).exclude(destination_id__in=blocked)

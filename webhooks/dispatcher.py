@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import structlog
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections
 
 from webhooks.nudges import NOTIFY_CHANNEL
 from webhooks.selectors import LISTENER_APPLICATION_NAME
@@ -57,19 +57,6 @@ def _drop_queued(listener: psycopg.Connection) -> None:
         pass
 
 
-def _plan_every_batch() -> None:
-    """A long-lived connection's prepared claim and record get a generic plan after five runs, and
-    with the outbox's statistics stale (a table that fills and empties) that plan walked index entries
-    of rows long delivered: 18-20 ms of PostgreSQL CPU per debit at half load (make bench), against 5 ms
-    planned per call. Planning costs far less than that, and it is paid once per batch, not per message."""
-    connection.ensure_connection()
-    raw = connection.connection
-    if getattr(connection, "_planned_per_call", None) is not raw:
-        with connection.cursor() as cursor:
-            cursor.execute("SET plan_cache_mode = force_custom_plan")
-        connection._planned_per_call = raw  # type: ignore[attr-defined]
-
-
 class _Runners:
     """At most `size` threads claiming and delivering at once, each with its own database connection."""
 
@@ -91,7 +78,6 @@ class _Runners:
     def _drain(self) -> None:
         try:
             close_old_connections()  # CONN_MAX_AGE and a broken connection, as between requests
-            _plan_every_batch()
             while not self._stop.is_set():
                 attempted = outbox_deliver()
                 with self._lock:

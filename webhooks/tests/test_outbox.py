@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 import requests
 import responses
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from webhooks import queue_sql
 from webhooks.delivery import DeliveryResult
 from webhooks.models import DeliveryAttempt, OutboxMessage
 from webhooks.claims import claim_due, record_outcomes
@@ -211,6 +212,7 @@ def test_on_postgresql_a_delivered_batch_is_three_statements_and_no_transaction(
     messages = [OutboxMessageFactory(destination=destination, ordering_key=f"k{n % 3}") for n in range(9)]
     http.post(URL, status=200)
 
+    queue_sql.plan_per_call()  # once per connection (the next test)
     # circuits, claim (lock, lease and the destinations in one), record (attempts, deliveries, circuits
     # and the next message of each ordering key in one); the ORM variant takes a transaction and more.
     with django_assert_num_queries(3 if hot_statements == "sql" else 11):
@@ -222,6 +224,29 @@ def test_on_postgresql_a_delivered_batch_is_three_statements_and_no_transaction(
     assert outbox_deliver() == 3  # the next of each key is now first in line
     assert [message.status for message in OutboxMessage.objects.order_by("id")] == [Status.DELIVERED] * 6 + [
         Status.PENDING] * 3
+
+
+@pytest.mark.postgres
+def test_a_delivering_connection_plans_every_claim_and_says_so_once(hot_statements, django_assert_num_queries):
+    def plan_cache_mode() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:  # as a new connection starts
+        cursor.execute("RESET plan_cache_mode")
+    connections["default"].__dict__.pop("_planned_per_call", None)
+    assert plan_cache_mode() == "auto"
+
+    if hot_statements == "orm":  # the ORM's statements are not prepared: nothing to set
+        assert outbox_deliver() == 0
+        assert plan_cache_mode() == "auto"
+        return
+    with django_assert_num_queries(3):  # the SET, then circuits and claim (nothing due)
+        assert outbox_deliver() == 0
+    assert plan_cache_mode() == "force_custom_plan"
+    with django_assert_num_queries(2):
+        assert outbox_deliver() == 0
 
 
 def test_a_batch_with_failures_moves_each_message_its_own_way(http):
