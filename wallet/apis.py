@@ -88,9 +88,7 @@ class WalletOperationApi(APIView):
         return http_response(self._answer(begun.record_id, body), operation=self.operation)
 
     def _answer(self, record_id: int, body: bytes) -> Answer:
-        def store_answer(answer: Answer) -> None:
-            idempotency.idempotency_complete(record_id=record_id, status=answer.status, body=answer.body)
-
+        store_answer = idempotency.AnswerUnderKey(record_id)
         try:
             result = self.service(_payload(body), store_answer)
         except RefIdAnswered as refusal:

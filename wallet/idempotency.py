@@ -12,6 +12,7 @@ from django.utils import timezone
 from hub import errors
 from hub.db import insert, statement_guard
 from wallet import sql
+from wallet.answers import Answer
 from wallet.models import IdempotencyKey
 
 PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
@@ -31,6 +32,17 @@ class Replay:
 
 class InFlight:
     pass
+
+
+@dataclass(frozen=True)
+class AnswerUnderKey:
+    """Keeps a settlement's answer under the request's Idempotency-Key. On PostgreSQL the settlement
+    writes it in its own statement, by `record_id` (wallet/sql.py); elsewhere it calls this."""
+
+    record_id: int
+
+    def __call__(self, answer: Answer) -> None:
+        idempotency_complete(record_id=self.record_id, status=answer.status, body=answer.body)
 
 
 class Reused:

@@ -26,11 +26,11 @@ from wallet import errors as wallet_errors
 from wallet import sql
 from wallet.answers import Answer, error_answer, settled_answer
 from wallet.contract import MoneyRequest, RollbackRequest
-from wallet.idempotency import in_flight_lease
+from wallet.idempotency import AnswerUnderKey, in_flight_lease
 from wallet.models import WalletTransaction
 from wallet.operator_client import OperatorAnswer, OperatorUnavailable, operator_request, operator_wallet_call
 from wallet.selectors import wallet_transaction_data
-from webhooks.outbox import outbox_enqueue
+from webhooks.outbox import outbox_enqueue, outbox_insert, outbox_inserted
 
 Type, Status = WalletTransaction.Type, WalletTransaction.Status
 OPERATIONS: dict[str, str] = {Type.DEBIT: "withdraw", Type.CREDIT: "deposit", Type.ROLLBACK: "rollback"}
@@ -197,7 +197,6 @@ def _outcome(tx: WalletTransaction, answer: OperatorAnswer) -> Outcome:
                                                            "operatorError": error}))
 
 
-@transaction.atomic
 def _settle(tx: WalletTransaction, outcome: Outcome, on_settled: OnSettled | None = None) -> WalletResult:
     answer = settled_answer(tx, error=outcome.error, currency=outcome.currency, balance_minor=outcome.balance_minor)
     settlement = {
@@ -206,6 +205,36 @@ def _settle(tx: WalletTransaction, outcome: Outcome, on_settled: OnSettled | Non
         "response_status": answer.status, "response_body": answer.body, "settled_at": timezone.now(),
         "processing_until": None,
     }
+    if sql.enabled() and tx.type != Type.ROLLBACK and isinstance(on_settled, AnswerUnderKey):
+        return _settle_in_one_statement(tx, outcome, settlement, answer_key=on_settled)
+    return _settle_in_transaction(tx, outcome, answer, settlement, on_settled)
+
+
+def _webhook(tx: WalletTransaction, outcome: Outcome) -> dict[str, Any]:
+    return {"destination": "rgs", "data": wallet_transaction_data(tx), "ordering_key": f"player:{tx.player_id}",
+            "correlation_id": tx.correlation_id,
+            "event_type": "wallet.transaction.completed" if outcome.status == Status.COMPLETED
+            else "wallet.transaction.failed"}
+
+
+def _settle_in_one_statement(tx: WalletTransaction, outcome: Outcome, settlement: dict[str, Any], *,
+                             answer_key: AnswerUnderKey) -> WalletResult:
+    """PostgreSQL: the settlement, the answer under its key and the webhook in one statement, which
+    commits on its own (wallet/sql.py): the same all-or-nothing as the transaction below, in one
+    round trip instead of five."""
+    for name, value in settlement.items():  # the row as it will be written: the webhook describes it
+        setattr(tx, name, value)
+    message = outbox_insert(**_webhook(tx, outcome))
+    message_id = sql.settle_answer_and_enqueue(tx.id, settlement, key_id=answer_key.record_id, message=message)
+    if message_id is None:  # a concurrent retry or the resolver settled it first: give its answer
+        return WalletResult(WalletTransaction.objects.get(id=tx.id), replayed=True)
+    outbox_inserted(message_id)
+    return WalletResult(tx, answer_stored=True)
+
+
+@transaction.atomic
+def _settle_in_transaction(tx: WalletTransaction, outcome: Outcome, answer: Answer, settlement: dict[str, Any],
+                           on_settled: OnSettled | None) -> WalletResult:
     if sql.enabled():
         settled = sql.settle(tx.id, settlement)
     else:
@@ -216,13 +245,7 @@ def _settle(tx: WalletTransaction, outcome: Outcome, on_settled: OnSettled | Non
         setattr(tx, name, value)
     if tx.type == Type.ROLLBACK:
         _mark_original_rolled_back(tx, outcome)
-    outbox_enqueue(
-        destination="rgs",
-        event_type="wallet.transaction.completed" if outcome.status == Status.COMPLETED else "wallet.transaction.failed",
-        data=wallet_transaction_data(tx),
-        ordering_key=f"player:{tx.player_id}",
-        correlation_id=tx.correlation_id,
-    )
+    outbox_enqueue(**_webhook(tx, outcome))
     if on_settled:
         on_settled(answer)
     return WalletResult(tx, answer_stored=on_settled is not None)

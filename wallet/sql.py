@@ -12,6 +12,8 @@ from typing import Any
 
 from django.db import connection
 
+from webhooks.outbox import OutboxInsert
+
 COMPLETE_KEY = """
 UPDATE wallet_idempotencykey SET status = 'COMPLETED', response_status = %s, response_body = %s WHERE id = %s
 """
@@ -20,6 +22,28 @@ UPDATE wallet_wallettransaction
 SET status = %s, error_code = %s, balance_cents = %s, operator_tx_id = %s, response_status = %s, response_body = %s,
     settled_at = %s, processing_until = NULL
 WHERE id = %s AND status = 'PENDING'
+"""
+
+
+# A debit's or credit's settlement, its stored answer and its RGS webhook in one statement: one round
+# trip and no BEGIN/COMMIT instead of five. The answer and the webhook are written only if this
+# statement settled the row (a concurrent retry or the resolver may have settled it first).
+SETTLE_ANSWER_AND_ENQUEUE = """
+WITH settled AS (
+    UPDATE wallet_wallettransaction
+    SET status = %(status)s, error_code = %(error_code)s, balance_cents = %(balance_cents)s,
+        operator_tx_id = %(operator_tx_id)s, response_status = %(response_status)s, response_body = %(response_body)s,
+        settled_at = %(settled_at)s, processing_until = NULL
+    WHERE id = %(tx_id)s AND status = 'PENDING'
+    RETURNING id
+),
+answered AS (
+    UPDATE wallet_idempotencykey SET status = 'COMPLETED', response_status = %(response_status)s,
+        response_body = %(response_body)s
+    WHERE id = %(key_id)s AND EXISTS (SELECT 1 FROM settled)
+),
+message AS ({message})
+SELECT id FROM message
 """
 
 
@@ -41,3 +65,13 @@ def settle(tx_id: int, settlement: dict[str, Any]) -> bool:
         ])
         return cursor.rowcount == 1
 
+
+
+def settle_answer_and_enqueue(tx_id: int, settlement: dict[str, Any], *, key_id: int, message: OutboxInsert) -> int | None:
+    """Settle a PENDING transaction, keep its answer under the key and write its webhook; the message's
+    id, or None (nothing written) when someone settled it first."""
+    with connection.cursor() as cursor:
+        cursor.execute(SETTLE_ANSWER_AND_ENQUEUE.format(message=message.sql(condition="settled")),
+                       {**settlement, **message.params, "tx_id": tx_id, "key_id": key_id})
+        row = cursor.fetchone()
+    return row[0] if row else None

@@ -1,11 +1,14 @@
 """The transactional outbox: the public API of outbound delivery.
 
-The database is the source of truth; Celery messages and nudges only say when to look. Three
-functions, and nothing else is meant to be called from outside the app:
+The database is the source of truth; Celery messages and nudges only say when to look. These
+functions, and nothing else, are meant to be called from outside the app:
 
 * `outbox_enqueue(...)` writes a message in the caller's transaction; after commit the delivery
   trigger (`webhooks.nudges`) asks a worker to deliver it, or, with OUTBOX_TRIGGER=notify, the
   insert's NOTIFY wakes the dispatcher (`webhooks.dispatcher`).
+* `outbox_insert(...)` is the same message for a caller that writes it inside one SQL statement of
+  its own on PostgreSQL (a debit's settlement, answer and webhook in one round trip); after the
+  statement, `outbox_inserted(id)` nudges as `outbox_enqueue` does.
 * `outbox_deliver(message_ids=None)` claims one batch (these messages, or whatever is due, oldest
   first), sends it in parallel threads and records the outcomes in one transaction; returns how
   many were attempted. The Celery tasks call it for nudges and countdown retries.
@@ -24,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 import structlog
 from django.conf import settings
@@ -76,6 +80,34 @@ def outbox_enqueue(
         ).id
     transaction.on_commit(partial(nudges.nudge, message_id))
     return Enqueued(id=message_id, event_id=event_id)
+
+
+@dataclass(frozen=True)
+class OutboxInsert:
+    """An outbox message to write as a data-modifying CTE of the caller's statement (PostgreSQL)."""
+
+    event_id: str
+    params: dict[str, Any]  # ENQUEUE_IF's, prefixed `m_`
+
+    def sql(self, *, condition: str) -> str:
+        """The INSERT … RETURNING id, written only when the caller's CTE `condition` returns a row."""
+        return queue_sql.ENQUEUE_IF.format(condition=condition)
+
+
+def outbox_insert(*, destination: str, event_type: str, data: dict, path: str = "", ordering_key: str = "",
+                  correlation_id: str = "", occurred_at: datetime | None = None) -> OutboxInsert:
+    """The message `outbox_enqueue` would write, for the caller's own statement; pass the id it returns
+    to `outbox_inserted` once the statement has run."""
+    event_id, now = new_event_id(), timezone.now()
+    correlation_id = correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", "")
+    return OutboxInsert(event_id=event_id, params=queue_sql.enqueue_if_params(
+        event_id=event_id, event_type=event_type, destination=destination, path=path, data=data,
+        ordering_key=ordering_key, correlation_id=correlation_id, occurred_at=occurred_at or now, now=now))
+
+
+def outbox_inserted(message_id: int) -> None:
+    """Hand a message written by the caller's statement to delivery, after commit."""
+    transaction.on_commit(partial(nudges.nudge, message_id))
 
 
 class _DeliveryThreads:

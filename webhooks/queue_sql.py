@@ -90,6 +90,19 @@ VALUES (%s, %s, (SELECT id FROM webhooks_destination WHERE name = %s), %s, %s::j
         %s, '', '', %s)
 RETURNING id
 """
+# ENQUEUE as part of a caller's statement: a data-modifying CTE of it, written only when the caller's
+# CTE `{condition}` returned a row (wallet/sql.py settles a debit, keeps its answer and writes its
+# webhook in one statement).
+ENQUEUE_IF = """
+INSERT INTO webhooks_outboxmessage
+    (event_id, event_type, destination_id, path, payload, occurred_at, ordering_key, correlation_id, status, attempts,
+     next_attempt_at, lease_token, last_error, created_at)
+SELECT %(m_event_id)s, %(m_event_type)s, (SELECT id FROM webhooks_destination WHERE name = %(m_destination)s), %(m_path)s,
+       %(m_payload)s::jsonb, %(m_occurred_at)s, %(m_ordering_key)s, %(m_correlation_id)s, 'PENDING', 0, %(m_now)s, '',
+       '', %(m_now)s
+WHERE EXISTS (SELECT 1 FROM {condition})
+RETURNING id
+"""
 OPEN_CIRCUITS = "SELECT destination_id FROM webhooks_destinationcircuit WHERE open_until IS NOT NULL"
 
 
@@ -141,6 +154,14 @@ def enqueue(*, event_id: str, event_type: str, destination: str, path: str, data
         cursor.execute(ENQUEUE, [event_id, event_type, destination, path, json.dumps(data), occurred_at, ordering_key,
                                  correlation_id, now, now])
         return cursor.fetchone()[0]
+
+
+def enqueue_if_params(*, event_id: str, event_type: str, destination: str, path: str, data: dict, ordering_key: str,
+                      correlation_id: str, occurred_at: datetime, now: datetime) -> dict[str, Any]:
+    """ENQUEUE_IF's parameters (prefixed `m_`, to sit beside the caller's own)."""
+    return {"m_event_id": event_id, "m_event_type": event_type, "m_destination": destination, "m_path": path,
+            "m_payload": json.dumps(data), "m_occurred_at": occurred_at, "m_ordering_key": ordering_key,
+            "m_correlation_id": correlation_id, "m_now": now}
 
 
 def any_circuit_open() -> bool:

@@ -140,18 +140,38 @@ def test_outcomes_are_stored_and_the_settlement_enqueues_the_rgs_webhook(client,
         "wallet.transaction.failed", "ref-1", "FAILED")
 
 
-def test_a_debit_is_five_statements_on_postgresql(client, operator, hot_statements, django_assert_num_queries):
+def test_a_debit_is_three_statements_on_postgresql(client, operator, hot_statements, django_assert_num_queries):
     approve(operator)
 
-    # key, PENDING row, then settlement, webhook row and stored answer in one transaction (a savepoint
-    # and its release here, inside the test's transaction); the ORM variant wraps each insert in a
-    # savepoint too, since its conflict is an IntegrityError.
-    with django_assert_num_queries(7 if hot_statements == "sql" else 11):
+    # key, PENDING row, then settlement, stored answer and webhook row in one statement; the ORM
+    # variant writes the last three in a transaction (a savepoint and its release here, inside the
+    # test's transaction) and wraps each insert in a savepoint too, since its conflict is an IntegrityError.
+    with django_assert_num_queries(3 if hot_statements == "sql" else 11):
         answer = wallet_post(client, "debit", debit_body())
 
     assert answer.status_code == 201
     assert WalletTransaction.objects.get().status == Status.COMPLETED
     assert OutboxMessage.objects.get().event_type == "wallet.transaction.completed"
+
+
+def test_a_debit_settled_by_someone_else_meanwhile_answers_theirs_and_writes_nothing_of_its_own(client, operator):
+    theirs = '{"status":"OK","settledBy":"the resolver"}'
+
+    def resolver_settles_first(request):  # while this request waits for the Operator
+        WalletTransaction.objects.filter(status=Status.PENDING).update(
+            status=Status.COMPLETED, response_status=201, response_body=theirs, balance_cents=1)
+        return 200, {}, json.dumps({"transaction_id": "x", "operator_tx_id": "op-1", "status": "approved",
+                                    "balance": "87.66", "currency": "USD"})
+
+    operator.add_callback(responses.POST, WITHDRAW, callback=resolver_settles_first)
+
+    answer = wallet_post(client, "debit", debit_body())
+
+    assert (answer.status_code, answer.content.decode()) == (201, theirs)
+    assert WalletTransaction.objects.get().balance_cents == 1  # not overwritten
+    assert OutboxMessage.objects.count() == 0  # the resolver's webhook is the resolver's to write
+    key = IdempotencyKey.objects.get()
+    assert (key.status, key.response_status, key.response_body) == (IdempotencyKey.Status.COMPLETED, 201, theirs)
 
 
 @pytest.mark.parametrize(("status", "body", "code", "http"), [
