@@ -298,7 +298,7 @@ def main() -> None:
     env = prepare_environment(
         HUB_ROOT_URLCONF="bench.urls", OPERATOR_BASE_URL=OPERATOR, RGS_WEBHOOK_URL=f"{RGS}/webhooks", BACKEND_URL=BACKEND,
         WEBHOOK_RATE_LIMIT="100000000", PROMETHEUS_MULTIPROC_DIR=str(BENCH_DIR / "prometheus"),
-        OUTBOX_TRIGGER=os.environ.get("BENCH_TRIGGER", "celery"),
+        OUTBOX_TRIGGER=os.environ.get("BENCH_TRIGGER", "notify"),  # the default on PostgreSQL, as in make run
     )
     (BENCH_DIR / "prometheus").mkdir(exist_ok=True)
     for name in ("setup_destinations", "setup_providers"):
