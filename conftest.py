@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from hub.celery import app as celery_app
 from hub.testing import start_worker as launch_worker
@@ -112,6 +113,9 @@ def browser():
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
             yield chromium
+            # With Playwright's loop running, the test's queries went through a connection of their own;
+            # left open, it kept the test database from being dropped at the end of the session.
+            connections.close_all()
             chromium.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
