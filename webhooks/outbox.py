@@ -51,6 +51,12 @@ def new_event_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
+def _stamps(correlation_id: str) -> tuple[str, datetime, str]:
+    """A new message's event id, creation time and correlation id (the request's, unless given)."""
+    return (new_event_id(), timezone.now(),
+            correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", ""))
+
+
 @transaction.atomic(savepoint=False)  # the caller's transaction; a savepoint would cost two round trips
 def outbox_enqueue(
     *,
@@ -63,8 +69,7 @@ def outbox_enqueue(
     occurred_at: datetime | None = None,
 ) -> Enqueued:
     """Write a message in the caller's transaction; it is handed to a worker after commit."""
-    event_id, now = new_event_id(), timezone.now()
-    correlation_id = correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", "")
+    event_id, now, correlation_id = _stamps(correlation_id)
     if queue_sql.enabled():
         message_id = queue_sql.enqueue(event_id=event_id, event_type=event_type, destination=destination, path=path,
                                        data=data, ordering_key=ordering_key, correlation_id=correlation_id,
@@ -98,8 +103,7 @@ def outbox_insert(*, destination: str, event_type: str, data: dict, path: str = 
                   correlation_id: str = "", occurred_at: datetime | None = None) -> OutboxInsert:
     """The message `outbox_enqueue` would write, for the caller's own statement; pass the id it returns
     to `outbox_inserted` once the statement has run."""
-    event_id, now = new_event_id(), timezone.now()
-    correlation_id = correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", "")
+    event_id, now, correlation_id = _stamps(correlation_id)
     return OutboxInsert(event_id=event_id, params=queue_sql.enqueue_if_params(
         event_id=event_id, event_type=event_type, destination=destination, path=path, data=data,
         ordering_key=ordering_key, correlation_id=correlation_id, occurred_at=occurred_at or now, now=now))

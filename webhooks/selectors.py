@@ -6,6 +6,7 @@ from django.db import connection
 from django.db.models import Count, Min
 
 from webhooks.models import DestinationCircuit, OutboxMessage
+from webhooks.nudges import dispatchers_deliver
 
 
 def outbox_backlog() -> dict[tuple[str, str], int]:
@@ -35,8 +36,6 @@ LISTENER_APPLICATION_NAME = "hub-outbox-dispatcher"  # how PostgreSQL lists a di
 def listening_dispatchers() -> int | None:
     """How many `run_outbox_dispatcher` processes are listening on this database right now, or None where
     Celery delivers (SQLite, OUTBOX_TRIGGER=celery). With none listening, deliveries wait for the sweep."""
-    from webhooks.nudges import dispatchers_deliver
-
     if not dispatchers_deliver():
         return None
     with connection.cursor() as cursor:
