@@ -1,63 +1,199 @@
-"""Outbound HTTP shared by every client: one keep-alive session per thread, Retry-After parsing."""
+"""Outbound HTTP shared by every client: one keep-alive session per thread on libcurl, Retry-After parsing.
+
+Callers build a `requests.PreparedRequest` and get a `requests.Response` back, with requests' exceptions,
+but the bytes go through `CurlAdapter` (pycurl): requests' own adapter (urllib3, then `http.client`,
+whose header parsing runs through the `email` package) cost 600 µs of CPU per call against 190 µs
+(docs/PERFORMANCE.md), a third of a webhook delivery from a backlog.
+"""
 
 import os
 import threading
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+import certifi
+import pycurl
 import requests
+from requests import exceptions
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers, select_proxy
 
 USER_AGENT = "IntegrationHub/1.0"
+STREAMED_BYTES = 64 * 1024  # what a stream=True caller may read; the rest of a larger answer is not
 _local = threading.local()
-PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+Timeout = float | tuple[float, float] | tuple[float, None] | None
+Cert = bytes | str | tuple[bytes | str, bytes | str] | None
+
+# curl sets these itself: Content-Length from the body; no Accept-Encoding, so answers come
+# uncompressed (they are small, and nothing has to decode them); "Expect:" switches off the
+# 100-continue round trip curl would make for bodies over 1 MiB.
+_HEADERS_CURL_SETS = {"content-length", "accept-encoding", "expect"}
+_TIMEOUTS = {pycurl.E_OPERATION_TIMEDOUT}
+_CONNECTION_ERRORS = {pycurl.E_COULDNT_RESOLVE_HOST, pycurl.E_COULDNT_RESOLVE_PROXY, pycurl.E_COULDNT_CONNECT,
+                      pycurl.E_GOT_NOTHING, pycurl.E_SEND_ERROR, pycurl.E_RECV_ERROR, pycurl.E_PARTIAL_FILE,
+                      pycurl.E_FTP_WEIRD_SERVER_REPLY}  # 8: CURLE_WEIRD_SERVER_REPLY, under its old name
+_TLS_ERRORS = {pycurl.E_SSL_CONNECT_ERROR, pycurl.E_PEER_FAILED_VERIFICATION, pycurl.E_SSL_CERTPROBLEM,
+               pycurl.E_SSL_CIPHER, pycurl.E_SSL_CACERT_BADFILE, pycurl.E_SSL_ISSUER_ERROR}
 
 
-def _proxy_configured() -> bool:
-    return any(name.lower() in PROXY_VARIABLES for name in os.environ)
+class CurlAdapter(HTTPAdapter):
+    """requests' transport on one libcurl handle, which keeps its connections alive between calls.
+    Not thread-safe, like the session that holds it (one per thread). Redirects are never followed;
+    the timeout bounds the whole call (connecting, sending, the answer), not each read."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retries=0)
+        self._curl = pycurl.Curl()
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Timeout = None,
+             verify: bool | str = True, cert: Cert = None, proxies: Mapping[str, str] | None = None) -> requests.Response:
+        curl, body, header_lines = self._curl, bytearray(), list[bytes]()
+        curl.reset()  # options only: live connections and the DNS cache stay
+        self._set_request(curl, request, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        cap = STREAMED_BYTES if stream else None
+        curl.setopt(pycurl.WRITEFUNCTION, _writer(body, cap))
+        curl.setopt(pycurl.HEADERFUNCTION, header_lines.append)
+        try:
+            curl.perform()
+        except pycurl.error as error:
+            code, message = int(error.args[0]), str(error.args[-1])
+            if not (code == pycurl.E_WRITE_ERROR and cap is not None and len(body) >= cap):  # not our own stop
+                raise _requests_exception(code, message, request, connected=curl.getinfo(pycurl.CONNECT_TIME) > 0)
+        return self._response(request, curl, body, header_lines)
+
+    @staticmethod
+    def _set_request(curl: pycurl.Curl, request: requests.PreparedRequest, *, timeout: Timeout, verify: bool | str,
+                     cert: Cert, proxies: Mapping[str, str] | None) -> None:
+        method, url, payload = request.method or "GET", str(request.url), request.body
+        curl.setopt(pycurl.URL, url)
+        curl.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+        curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+        curl.setopt(pycurl.NOSIGNAL, 1)  # timeouts without SIGALRM: safe in threads
+        if payload is not None or method == "POST":
+            curl.setopt(pycurl.POSTFIELDS, payload.encode() if isinstance(payload, str) else bytes(payload or b""))
+            if method != "POST":
+                curl.setopt(pycurl.CUSTOMREQUEST, method)
+        elif method == "HEAD":
+            curl.setopt(pycurl.NOBODY, 1)
+        elif method != "GET":
+            curl.setopt(pycurl.CUSTOMREQUEST, method)
+        curl.setopt(pycurl.HTTPHEADER, [f"{name}: {value}" for name, value in request.headers.items()
+                                        if name.lower() not in _HEADERS_CURL_SETS] + ["Expect:"])
+        if timeout is not None:
+            connect, read = timeout if isinstance(timeout, tuple) else (timeout, 0.0)
+            curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(connect * 1000)))
+            if read is not None:
+                curl.setopt(pycurl.TIMEOUT_MS, max(1, int((connect + read) * 1000)))
+        if url.startswith("https:"):
+            _set_tls(curl, verify=verify, cert=cert)
+        if proxy := select_proxy(url, dict(proxies or {})):
+            curl.setopt(pycurl.PROXY, proxy)
+
+    def _response(self, request: requests.PreparedRequest, curl: pycurl.Curl, body: bytearray,
+                  header_lines: list[bytes]) -> requests.Response:
+        response = requests.Response()
+        response.status_code = curl.getinfo(pycurl.RESPONSE_CODE)
+        response.reason, response.headers = _parse_head(header_lines)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response._content = bytes(body)
+        response._content_consumed = True  # type: ignore[attr-defined]  # what Response.content sets
+        response.url, response.request, response.connection = str(request.url), request, self
+        response.elapsed = timedelta(seconds=curl.getinfo(pycurl.TOTAL_TIME))
+        return response
+
+    def close(self) -> None:
+        self._curl.close()
+        super().close()
+
+
+def _writer(body: bytearray, cap: int | None) -> Callable[[bytes], int | None]:
+    """Collects the answer; with a cap, keeps its first `cap` bytes and stops reading there."""
+    if cap is None:
+        return body.extend
+
+    def write(chunk: bytes) -> int | None:
+        body.extend(chunk[:cap - len(body)])
+        return 0 if len(body) >= cap else None  # anything but len(chunk) or None ends the transfer
+
+    return write
+
+
+def _set_tls(curl: pycurl.Curl, *, verify: bool | str, cert: Cert) -> None:
+    if verify is False:
+        curl.setopt(pycurl.SSL_VERIFYPEER, 0)
+        curl.setopt(pycurl.SSL_VERIFYHOST, 0)
+    else:
+        curl.setopt(pycurl.CAINFO, certifi.where() if verify is True else verify)
+    if cert:
+        certificate, key = cert if isinstance(cert, tuple) else (cert, None)
+        curl.setopt(pycurl.SSLCERT, certificate)
+        if key:
+            curl.setopt(pycurl.SSLKEY, key)
+
+
+def _parse_head(lines: list[bytes]) -> tuple[str, CaseInsensitiveDict[str]]:
+    """The reason and headers of the last answer curl saw (a 100 Continue or a proxy's answer come first)."""
+    reason, headers = "", CaseInsensitiveDict[str]()
+    for raw in lines:
+        line = raw.decode("latin-1").rstrip("\r\n")
+        if line.startswith("HTTP/"):
+            reason, headers = line.split(" ", 2)[2] if line.count(" ") >= 2 else "", CaseInsensitiveDict()
+        elif ":" in line:
+            name, _, value = line.partition(":")
+            name, value = name.strip(), value.strip()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return reason, headers
+
+
+def _requests_exception(code: int, message: str, request: requests.PreparedRequest, *,
+                        connected: bool) -> exceptions.RequestException:
+    text = f"{message} (curl error {code})"
+    if code in _TIMEOUTS:
+        return (exceptions.ReadTimeout if connected else exceptions.ConnectTimeout)(text, request=request)
+    if code in _CONNECTION_ERRORS:
+        return exceptions.ConnectionError(text, request=request)
+    if code in _TLS_ERRORS:
+        return exceptions.SSLError(text, request=request)
+    if code == pycurl.E_UNSUPPORTED_PROTOCOL:
+        return exceptions.InvalidSchema(text, request=request)
+    if code == pycurl.E_URL_MALFORMAT:
+        return exceptions.InvalidURL(text, request=request)
+    return exceptions.RequestException(text, request=request)
 
 
 def session() -> requests.Session:
-    """This thread's session (requests.Session is not safe to share between threads)."""
-    if not hasattr(_local, "session"):
+    """This thread's session (requests.Session is not safe to share between threads). A forked child
+    (gunicorn, Celery prefork) makes its own: sharing the parent's connections would mix answers."""
+    if getattr(_local, "pid", None) != os.getpid():
         http = requests.Session()
-        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=16, max_retries=0)
+        adapter = CurlAdapter()
         http.mount("http://", adapter)
         http.mount("https://", adapter)
         http.headers["User-Agent"] = USER_AGENT
-        # requests re-reads the whole environment (proxies, netrc, CA bundle) on every call: about
-        # a millisecond per request here. Without proxy variables, read the CA bundle once instead.
-        # Credentials always come from our settings, never from ~/.netrc.
-        if not _proxy_configured():
-            http.trust_env = False
-            http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        _local.session = http
+        # libcurl reads the proxy variables itself; requests would re-read the whole environment
+        # (proxies, netrc, CA bundle) on every call. Credentials always come from our settings, never ~/.netrc.
+        http.trust_env = False
+        http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        _local.session, _local.pid = http, os.getpid()
     return _local.session
 
 
 def prepare(method: str, url: str, *, body: bytes = b"", headers: dict[str, str]) -> requests.PreparedRequest:
-    """The request as it will be sent; an invalid URL raises here, before anything is sent."""
-    http = session()
-    if http.trust_env:  # a proxy is configured: let requests merge the environment
-        return http.prepare_request(requests.Request(method, url, data=body or None, headers=headers))
+    """The request as it will be sent; an invalid URL or header raises here, before anything is sent."""
     prepared = requests.PreparedRequest()
     prepared.prepare(method=method, url=url, headers={"User-Agent": USER_AGENT, **headers}, data=body or None)
     return prepared
 
 
 def send(prepared: requests.PreparedRequest, *, timeout: float, stream: bool = False) -> requests.Response:
-    """Send on this thread's keep-alive session, never following redirects.
-
-    Without proxy variables the request goes straight to the session's connection adapter: Session.send
-    and prepare_request (cookies, hooks, environment, redirects: nothing the hub uses) cost about 230 µs
-    of CPU per call, a quarter of a webhook delivery (docs/PERFORMANCE.md)."""
+    """Send on this thread's keep-alive session, never following redirects. Straight to the connection
+    adapter: Session.send (cookies, hooks, environment, redirects: nothing the hub uses) cost about 230 µs
+    of CPU per call. With stream=True the answer is read up to STREAMED_BYTES."""
     http = session()
-    if http.trust_env:
-        return http.send(prepared, timeout=timeout, allow_redirects=False, stream=stream)
     return http.get_adapter(str(prepared.url)).send(prepared, timeout=timeout, stream=stream,
                                                     verify=True if http.verify is None else http.verify)
-
-
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
     if not value:

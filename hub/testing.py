@@ -9,10 +9,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
+import responses
 from django.conf import settings
 from django.db import connection
 
 BASE_DIR = Path(settings.BASE_DIR)
+
+
+def mock_http(*, assert_all_requests_are_fired: bool = True) -> responses.RequestsMock:
+    """`responses` at the hub's transport seam: `hub.http.CurlAdapter.send`, not requests' own adapter."""
+    return responses.RequestsMock(assert_all_requests_are_fired=assert_all_requests_are_fired,
+                                  target="hub.http.CurlAdapter.send")
 
 
 def free_port() -> int:

@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 import pytest
-import responses
 import structlog
 
 from hub.logs import SHARED_PROCESSORS
@@ -15,6 +14,7 @@ from providers.models import Provider
 from wallet.tests.helpers import debit_body, wallet_post
 from webhooks.tests.factories import DestinationFactory
 from providers.config import intake_settings
+from hub.testing import mock_http
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_no_secret_signature_or_phone_number_reaches_the_logs_or_error_bodies(cl
     careem_secret = intake_settings("careem").secret
     signature = hex_hmac(secret=careem_secret, message=order)
     bodies = []
-    with responses.RequestsMock() as operator:
+    with mock_http() as operator:
         operator.post("http://operator.test/api/v1/wallet/withdraw", status=503)
         bodies.append(wallet_post(client, "debit", debit_body()).content)
         bodies.append(wallet_post(client, "debit", debit_body(), secret="a-wrong-secret").content)

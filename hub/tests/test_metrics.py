@@ -4,13 +4,12 @@ from pathlib import Path
 
 import pytest
 import requests
-import responses
 from django.conf import settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub.signing import hex_hmac
-from hub.testing import free_port, start_process, stop_process, subprocess_env, wait_until
+from hub.testing import mock_http, free_port, start_process, stop_process, subprocess_env, wait_until
 from providers.models import Provider
 from wallet.tests.helpers import debit_body, wallet_post
 from wallet.models import WalletTransaction
@@ -38,7 +37,7 @@ def test_metrics_count_requests_wallet_outcomes_intake_and_read_the_backlog(clie
     before = client.get("/metrics").content.decode()
 
     client.get("/health")
-    with responses.RequestsMock() as operator:
+    with mock_http() as operator:
         operator.post("http://operator.test/api/v1/wallet/withdraw", json={
             "transaction_id": "ref-1", "operator_tx_id": "op-1", "status": "approved", "balance": "87.66", "currency": "USD"})
         wallet_post(client, "debit", debit_body())

@@ -1,7 +1,7 @@
 import pytest
-import responses
 
 from webhooks.tests.factories import DestinationFactory
+from hub.testing import mock_http
 
 
 @pytest.fixture
@@ -11,5 +11,5 @@ def operator(settings):
     settings.OPERATOR_BASE_URL = "http://operator.test"
     settings.OPERATOR_RETRY_DEADLINE_SECONDS = 2
     DestinationFactory(name="rgs")
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with mock_http(assert_all_requests_are_fired=False) as mock:
         yield mock

@@ -5,7 +5,6 @@ signed, gets one of the documented answers with the error shape, never a 500."""
 import json
 
 import pytest
-import responses
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 from hub.json_strategies import dumps, json_values, mutated
 from wallet.tests.helpers import debit_body, signed_headers
 from webhooks.tests.factories import DestinationFactory
+from hub.testing import mock_http
 
 pytestmark = pytest.mark.django_db
 DOCUMENTED = {201, 400, 402, 404, 409, 422, 502, 503}
@@ -24,7 +24,7 @@ OPERATOR = "http://operator.test"
 def operator(settings):
     settings.OPERATOR_BASE_URL = OPERATOR
     DestinationFactory(name="rgs")
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with mock_http(assert_all_requests_are_fired=False) as mock:
         for operation in ("withdraw", "deposit", "rollback"):
             mock.post(f"{OPERATOR}/api/v1/wallet/{operation}", json={
                 "transaction_id": "x", "operator_tx_id": "op-1", "status": "approved", "balance": "87.66",

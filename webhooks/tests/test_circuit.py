@@ -10,6 +10,7 @@ from webhooks.models import DeliveryAttempt, DestinationCircuit, OutboxMessage
 from webhooks.claims import claim_due
 from webhooks.outbox import outbox_deliver, outbox_sweep
 from webhooks.tests.factories import DestinationFactory, OutboxMessageFactory
+from hub.testing import mock_http
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hot_statements")]
 URL = "http://127.0.0.1:9/webhooks"
@@ -17,7 +18,7 @@ URL = "http://127.0.0.1:9/webhooks"
 
 @pytest.fixture
 def http():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with mock_http(assert_all_requests_are_fired=False) as mock:
         yield mock
 
 

@@ -4,6 +4,7 @@ in flight side by side, retries and SIGTERM."""
 
 import signal
 import time
+from collections import Counter
 
 import psycopg
 import pytest
@@ -14,6 +15,7 @@ from hub.testing import database_url_of_test_db, start_process, stop_process, su
 from hub.tests.test_attention import panel_rows
 from hub.tests.test_metrics import sample
 from webhooks import nudges
+from webhooks.dispatcher import Linger
 from webhooks.models import OutboxMessage
 from webhooks.outbox import outbox_enqueue
 from webhooks.selectors import listening_dispatchers
@@ -22,11 +24,11 @@ from webhooks.tests.factories import DestinationFactory
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def start_dispatcher(tmp_path, *, idle_seconds: str):
+def start_dispatcher(tmp_path, *, idle_seconds: str, **settings: str):
     log = tmp_path / "dispatcher.log"
     process = start_process(["manage.py", "run_outbox_dispatcher"],
                             env=subprocess_env(DATABASE_URL=database_url_of_test_db(), OUTBOX_TRIGGER="notify",
-                                               OUTBOX_DISPATCHER_IDLE_SECONDS=idle_seconds), log=log)
+                                               OUTBOX_DISPATCHER_IDLE_SECONDS=idle_seconds, **settings), log=log)
     wait_until(lambda: b"outbox_dispatcher_listening" in log.read_bytes(), timeout=30, what="the dispatcher", log=log)
     return process
 
@@ -89,6 +91,39 @@ def test_a_commit_notifies_and_the_dispatcher_delivers_it(rgs_mock, dispatcher):
     wait_until(lambda: OutboxMessage.objects.get(id=message_id).status == "DELIVERED", timeout=5,
                what="the dispatcher's delivery")
     assert [item["data"]["refId"] for item in rgs_mock.control("webhooks")["items"]] == ["ref-1"]
+
+
+def batch_sizes(message_ids: list[int]) -> list[int]:
+    """How many of these messages each batch delivered (a batch records its deliveries with one timestamp)."""
+    delivered = OutboxMessage.objects.filter(id__in=message_ids, status="DELIVERED")
+    return sorted(Counter(delivered.values_list("delivered_at", flat=True)).values())
+
+
+def test_a_lone_webhook_leaves_alone_and_under_load_batches_grow(rgs_mock, tmp_path, celery_queue):
+    DestinationFactory(name="rgs", url=f"{rgs_mock.url}/webhooks", signing_secrets=settings.RGS_WEBHOOK_SECRET)
+    process = start_dispatcher(tmp_path, idle_seconds="30", OUTBOX_DISPATCHER_BUSY_LINGER_MS="150")
+    try:
+        lone = enqueue("lone")
+        wait_until(lambda: OutboxMessage.objects.get(id=lone).status == "DELIVERED", timeout=5, what="the lone one")
+        time.sleep(0.4)  # quiet again: more than twice the busy linger since the last wake-up
+
+        steady = []
+        for n in range(40):  # ~65 commits a second for 0.6 s
+            steady.append(enqueue(f"steady-{n}"))
+            time.sleep(0.015)
+        wait_until(lambda: len(batch_sizes(steady)) and sum(batch_sizes(steady)) == 40, timeout=10,
+                   what="the steady stream's deliveries")
+    finally:
+        stop_process(process)
+
+    assert batch_sizes([lone]) == [1]
+    assert len(batch_sizes(steady)) <= 10, batch_sizes(steady)  # the quiet linger alone: one batch per commit or two
+
+
+def test_wake_ups_closer_than_twice_the_busy_linger_linger_longer():
+    linger = Linger(quiet_seconds=0.01, busy_seconds=0.04)
+
+    assert [linger.woken(now) for now in (100.0, 100.05, 100.129, 100.3, 100.31)] == [0.01, 0.04, 0.04, 0.01, 0.04]
 
 
 def test_the_commits_of_one_linger_share_one_notify_sent_after_commit():

@@ -16,6 +16,7 @@ from webhooks.models import DeliveryAttempt, OutboxMessage
 from webhooks.claims import claim_due, record_outcomes
 from webhooks.outbox import outbox_deliver, outbox_enqueue, outbox_sweep
 from webhooks.tests.factories import NEW_SECRET, RGS_SECRET, DestinationFactory, OutboxMessageFactory
+from hub.testing import mock_http
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hot_statements")]
 Status = OutboxMessage.Status
@@ -24,7 +25,7 @@ URL = "http://127.0.0.1:9/webhooks"
 
 @pytest.fixture
 def http():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with mock_http(assert_all_requests_are_fired=False) as mock:
         yield mock
 
 
