@@ -81,11 +81,11 @@ class CurlAdapter(HTTPAdapter):
             curl.setopt(pycurl.CUSTOMREQUEST, method)
         curl.setopt(pycurl.HTTPHEADER, [f"{name}: {value}" for name, value in request.headers.items()
                                         if name.lower() not in _HEADERS_CURL_SETS] + ["Expect:"])
-        if timeout is not None:
-            connect, read = timeout if isinstance(timeout, tuple) else (timeout, 0.0)
+        connect, total = _connect_and_total(timeout)
+        if connect is not None:
             curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(connect * 1000)))
-            if read is not None:
-                curl.setopt(pycurl.TIMEOUT_MS, max(1, int((connect + read) * 1000)))
+        if total is not None:
+            curl.setopt(pycurl.TIMEOUT_MS, max(1, int(total * 1000)))
         if url.startswith("https:"):
             _set_tls(curl, verify=verify, cert=cert)
         if proxy := select_proxy(url, dict(proxies or {})):
@@ -118,6 +118,14 @@ def _writer(body: bytearray, cap: int | None) -> Callable[[bytes], int | None]:
         return 0 if len(body) >= cap else None  # anything but len(chunk) or None ends the transfer
 
     return write
+
+
+def _connect_and_total(timeout: Timeout) -> tuple[float | None, float | None]:
+    """requests' timeout as curl's: (connect, read) lets the whole call take both."""
+    if isinstance(timeout, tuple):
+        connect, read = timeout
+        return connect, None if read is None else connect + read
+    return timeout, timeout
 
 
 def _set_tls(curl: pycurl.Curl, *, verify: bool | str, cert: Cert) -> None:

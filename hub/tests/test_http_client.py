@@ -156,3 +156,8 @@ def test_a_forked_child_does_not_share_the_parents_connections(server):
     os.waitpid(child, 0)
     assert os.read(reading, 1) == b"1"
     assert http.session() is parent_session and len(Recorder.connections) == 2
+
+
+def test_https_to_a_server_that_speaks_no_tls_is_a_tls_error(server):
+    with pytest.raises(requests.exceptions.SSLError):
+        call("GET", server.replace("http://", "https://"))
