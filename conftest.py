@@ -124,14 +124,16 @@ def browser():
 @pytest.fixture(params=["sql", "orm"])
 def hot_statements(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test both ways the hot paths talk to the database: their SQL statements (PostgreSQL,
-    `wallet/sql.py`, `webhooks/queue_sql.py`) and the ORM queries (SQLite; on PostgreSQL the outbox
-    also takes them while a circuit is open)."""
+    `wallet/sql.py`, `webhooks/queue_sql.py`, a new order's one statement in `providers/intake.py`) and
+    the ORM queries (SQLite; on PostgreSQL the outbox also takes them while a circuit is open)."""
+    from providers import intake
     from wallet import sql as wallet_sql
     from webhooks import queue_sql
 
     if request.param == "orm":
         monkeypatch.setattr(wallet_sql, "enabled", lambda: False)
         monkeypatch.setattr(queue_sql, "enabled", lambda: False)
+        monkeypatch.setattr(intake, "accepts_in_one_statement", lambda: False)
     elif not queue_sql.enabled():
         pytest.skip("the SQL statements are PostgreSQL's; the ORM variant of this test runs here")
     return request.param

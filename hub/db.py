@@ -1,7 +1,9 @@
 """Database helpers every app may use."""
 
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from functools import cache
+from typing import Any
 
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Model
@@ -49,6 +51,42 @@ def insert(instance: Model, *, ignore_conflicts: bool = False) -> bool:
         instance.pk = row[0]
     instance._state.adding, instance._state.db = False, connection.alias
     return True
+
+
+@cache
+def _insert_part(model: type[Model], name: str) -> tuple[str, tuple]:
+    """`insert`'s INSERT as one part of a WITH, named `name`, its parameters `name_0`, `name_1`, …"""
+    fields = tuple(field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning))
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    values = ", ".join(f"%({name}_{n})s" for n in range(len(fields)))
+    return (f"{name} AS (INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({values}) "
+            f"RETURNING {quote(str(model._meta.pk.column))})"), fields
+
+
+def insert_together(instances: Sequence[Model], *, then: str = "SELECT NULL", then_params: Mapping[str, Any] | None = None
+                    ) -> Any:
+    """Save new rows, each as `insert` would, and then `then`, all in one statement (PostgreSQL): one round
+    trip and, in autocommit, one transaction without BEGIN and COMMIT; all or nothing. `then` may name the
+    rows' parts `row0`, `row1`, … (in `instances` order); the first column of its first row is returned.
+    Foreign keys between the rows hold: Django's are checked at commit."""
+    parts, params = [], dict(then_params or {})
+    for n, instance in enumerate(instances):
+        part, fields = _insert_part(type(instance), f"row{n}")
+        parts.append(part)
+        params.update({f"row{n}_{i}": field.get_db_prep_save(field.pre_save(instance, True), connection=connection)
+                       for i, field in enumerate(fields)})
+    ids = ", ".join(f"(SELECT {connection.ops.quote_name(str(type(instance)._meta.pk.column))} FROM row{n})"
+                    for n, instance in enumerate(instances))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)}, then_part AS ({then}) "
+                       f"SELECT {ids}, (SELECT * FROM then_part LIMIT 1)", params)
+        row = cursor.fetchone()
+    for instance, pk in zip(instances, row, strict=False):
+        if instance._meta.pk is not None and instance._meta.pk.db_returning:
+            instance.pk = pk
+        instance._state.adding, instance._state.db = False, connection.alias
+    return row[-1]
 
 
 def statement_guard() -> AbstractContextManager:

@@ -5,6 +5,7 @@ commit together or not at all.
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -64,8 +65,17 @@ def status_message(order: Order, previous: str, occurred_at: datetime | None) ->
             "status": order.status, "previousStatus": previous, "occurredAt": occurred_at.isoformat() if occurred_at else None}
 
 
-@transaction.atomic(savepoint=False)  # all or nothing with the caller's audit row
-def order_create(*, provider: str, event: ProviderEvent, webhook_id: UUID) -> Order:
+@dataclass(frozen=True)
+class NewOrder:
+    """An order_created event's rows, not written yet: the order, its first event and the backend's message."""
+
+    order: Order
+    event: OrderEvent
+    message: dict[str, Any]  # outbox_enqueue's / outbox_insert's arguments
+
+
+def new_order(*, provider: str, event: ProviderEvent, webhook_id: UUID) -> NewOrder:
+    """The rows an order_created event makes, products mapped (one query)."""
     data = event.order
     if data is None:
         raise ValueError("an order_created event carries its order")
@@ -77,12 +87,20 @@ def order_create(*, provider: str, event: ProviderEvent, webhook_id: UUID) -> Or
     # Passed-through sections (an address with coordinates) may hold the provider's JSON numbers.
     order.data = storable({"id": str(order.id), **{k: v for k, v in data.items() if k != "warnings"},
                            "status": Status.NEW, "warnings": data["warnings"]})
-    insert(order)
-    insert(OrderEvent(order=order, event_type=event.event_type, provider_status=event.provider_status,
-                      status=Status.NEW, applied=True, occurred_at=event.occurred_at, webhook_id=webhook_id))
-    outbox_enqueue(destination="backend", event_type="order.created", data=order.data, path="/api/v1/orders",
-                   ordering_key=f"order:{order.id}", occurred_at=event.occurred_at)
-    return order
+    first_event = OrderEvent(order=order, event_type=event.event_type, provider_status=event.provider_status,
+                             status=Status.NEW, applied=True, occurred_at=event.occurred_at, webhook_id=webhook_id)
+    return NewOrder(order=order, event=first_event, message={
+        "destination": "backend", "event_type": "order.created", "data": order.data, "path": "/api/v1/orders",
+        "ordering_key": f"order:{order.id}", "occurred_at": event.occurred_at})
+
+
+@transaction.atomic(savepoint=False)  # all or nothing with the caller's audit row
+def order_create(*, provider: str, event: ProviderEvent, webhook_id: UUID) -> Order:
+    rows = new_order(provider=provider, event=event, webhook_id=webhook_id)
+    insert(rows.order)
+    insert(rows.event)
+    outbox_enqueue(**rows.message)
+    return rows.order
 
 
 @transaction.atomic(savepoint=False)

@@ -14,7 +14,7 @@ from webhooks.models import OutboxMessage
 from webhooks.tests.factories import DestinationFactory
 from providers.config import intake_settings
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hot_statements")]
 FIXTURES = Path(__file__).resolve().parents[2] / "providers" / "tests" / "fixtures"
 CAREEM_SECRET = intake_settings("careem").secret
 TALABAT_SECRET = intake_settings("talabat").secret
@@ -56,6 +56,31 @@ def test_the_seeds_simple_careem_order_is_accepted_and_queued_for_the_backend(cl
     message = OutboxMessage.objects.get()
     assert (message.event_type, message.path, message.ordering_key) == ("order.created", "/api/v1/orders", f"order:{order.id}")
     assert message.payload["id"] == str(order.id) and message.payload["totals"]["totalMinor"] == 10000
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as a request runs: no savepoint around the statement
+def test_a_new_order_is_three_statements_on_postgresql(client, hot_statements, django_assert_num_queries):
+    """The provider switch, the product mappings, then the audit row, order, event and outbox message
+    in one statement; through the ORM: BEGIN, four inserts and COMMIT in its place."""
+    body = fixture("careem/simple_form.json")
+    with django_assert_num_queries(3 if hot_statements == "sql" else 8):
+        assert post_careem(client, body).status_code == 200
+
+    order = Order.objects.get()
+    assert OrderEvent.objects.get().order_id == order.id
+    assert OutboxMessage.objects.get().payload["id"] == str(order.id)
+
+
+def test_an_order_whose_message_cannot_be_written_leaves_no_order_behind(client):
+    from webhooks.models import Destination
+
+    Destination.objects.filter(name="backend").delete()  # the message's destination is gone
+
+    answer = post_careem(client, fixture("careem/simple_form.json"))
+
+    assert answer.status_code == 503
+    assert (Order.objects.count(), OrderEvent.objects.count(), OutboxMessage.objects.count()) == (0, 0, 0)
+    assert list(InboundWebhook.objects.values_list("outcome", flat=True)) == ["failed"]
 
 
 def test_a_provider_retry_is_a_duplicate_that_creates_and_forwards_nothing(client):

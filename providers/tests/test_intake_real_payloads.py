@@ -297,7 +297,7 @@ def test_a_processing_failure_is_kept_answered_503_and_reprocessed_once(client, 
         raise TypeError("Object of type Decimal is not JSON serializable")
 
     with monkeypatch.context() as patch:
-        patch.setattr("providers.intake.order_create", broken)
+        patch.setattr("providers.services.apply_product_mappings", broken)  # both ways of writing an order
         answer = post(client, "careem", careem_order())
         again = post(client, "careem", careem_order())  # the provider's retry fails the same way
 
@@ -325,7 +325,7 @@ def test_the_admin_reprocesses_selected_failed_webhooks_with_its_permission_only
     from django.contrib.auth.models import Permission, User
 
     with monkeypatch.context() as patch:
-        patch.setattr("providers.intake.order_create", lambda **kwargs: 1 / 0)
+        patch.setattr("providers.services.apply_product_mappings", lambda **kwargs: 1 / 0)
         post(client, "careem", careem_order())
     failed = InboundWebhook.objects.get(outcome="failed")
     action = {"action": "reprocess_selected", "_selected_action": [str(failed.id)]}
