@@ -5,7 +5,9 @@ import uuid
 import pytest
 from django.forms.models import model_to_dict
 
-from hub.db import insert
+from django.db import IntegrityError
+
+from hub.db import insert, insert_together
 from providers.models import Order, OrderEvent
 from providers.tests.factories import OrderFactory
 
@@ -42,3 +44,27 @@ def test_a_generated_id_is_set_on_the_instance():
     assert stored(event) == {"id": event.id, "order": order.id, "event_type": "order_created", "provider_status": "",
                              "status": "NEW", "previous_status": "", "applied": True, "occurred_at": None,
                              "webhook_id": event.webhook_id, "created_at": event.created_at}
+
+
+@pytest.mark.postgres
+def test_rows_inserted_together_get_their_ids_and_the_last_part_its_answer():
+    order = OrderFactory.build()
+    event = OrderEvent(order=order, event_type="order_created", status="NEW", applied=True, webhook_id=uuid.uuid4())
+
+    answer = insert_together([order, event], then="SELECT count(*) FROM row1")
+
+    assert answer == 1 and isinstance(event.id, int) and not order._state.adding
+    assert stored(event)["order"] == order.id  # the event's foreign key to the order written beside it
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # autocommit: rows written by statements of their own would stay
+def test_rows_inserted_together_are_all_or_nothing():
+    taken = OrderFactory()
+    order = OrderFactory.build()
+    clash = OrderFactory.build(provider=taken.provider, external_order_id=taken.external_order_id)
+
+    with pytest.raises(IntegrityError):
+        insert_together([order, clash])
+
+    assert not Order.objects.filter(id=order.id).exists()
