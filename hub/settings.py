@@ -332,8 +332,9 @@ if OUTBOX_TRIGGER not in ("notify", "celery"):
     raise ImproperlyConfigured(f"OUTBOX_TRIGGER must be notify or celery, not {OUTBOX_TRIGGER!r}")
 OUTBOX_DISPATCHER_IDLE_SECONDS = env.float("OUTBOX_DISPATCHER_IDLE_SECONDS", default=1.0)  # also the retry pickup delay
 OUTBOX_DISPATCHER_LINGER_MS = env.int("OUTBOX_DISPATCHER_LINGER_MS", default=10)
-# under load (wake-ups closer than twice this apart): larger batches, fewer claims and commits
-OUTBOX_DISPATCHER_BUSY_LINGER_MS = env.int("OUTBOX_DISPATCHER_BUSY_LINGER_MS", default=40)
+# under load (a notification within BUSY_WITHIN of the previous linger's end): larger batches, fewer claims
+OUTBOX_DISPATCHER_BUSY_LINGER_MS = env.int("OUTBOX_DISPATCHER_BUSY_LINGER_MS", default=100)
+OUTBOX_DISPATCHER_BUSY_WITHIN_MS = env.int("OUTBOX_DISPATCHER_BUSY_WITHIN_MS", default=50)
 OUTBOX_DISPATCHER_BATCHES = env.int("OUTBOX_DISPATCHER_BATCHES", default=2)  # batches in flight per dispatcher
 # How long an after-commit nudge waits for others to share its Celery message (webhooks/nudges.py).
 OUTBOX_NUDGE_LINGER_MS = env.int("OUTBOX_NUDGE_LINGER_MS", default=10)

@@ -4,8 +4,8 @@ without a Celery task per nudge.
 `python manage.py run_outbox_dispatcher` LISTENs on `hub_outbox`. After their commits, the web and
 worker processes' nudge threads send one `NOTIFY hub_outbox` per linger (`webhooks.nudges`): no
 Celery publish and no task per nudge. Woken, the dispatcher lingers OUTBOX_DISPATCHER_LINGER_MS so that
-the commits of those milliseconds share a batch, or OUTBOX_DISPATCHER_BUSY_LINGER_MS when the previous
-wake-up was that recent (`Linger`): a lone webhook still leaves at once, and under load batches grow
+the commits of those milliseconds share a batch, or OUTBOX_DISPATCHER_BUSY_LINGER_MS when the
+notification came within OUTBOX_DISPATCHER_BUSY_WITHIN_MS of the previous linger's end (`Linger`): a lone webhook still leaves at once, and under load batches grow
 instead of costing a claim and a commit per webhook or two. Then a runner thread claims and delivers
 batch after batch (`outbox_deliver`) until one comes back short. Up to OUTBOX_DISPATCHER_BATCHES runners are in
 flight: while one sends, the next wake-up claims what was committed meanwhile, so the dispatcher keeps
@@ -61,20 +61,22 @@ def _drop_queued(listener: psycopg.Connection) -> None:
 
 
 class Linger:
-    """How long to wait for company once woken: the short linger when the last wake-up was a while ago,
-    the busy linger when wake-ups come closer together than twice that. The busy linger trades a few
-    tens of milliseconds of latency under load for batches several times larger: one webhook per batch
-    cost 1.8 ms of dispatcher CPU, against 0.8 ms per webhook in batches (docs/PERFORMANCE.md)."""
+    """How long to wait for company once woken: the quiet linger when the dispatcher had been waiting a
+    while for this wake-up, the busy linger when it came within `busy_within` of the end of the previous
+    linger (commits arrive faster than batches leave). The busy linger trades some latency under load
+    for batches several times larger: one webhook per batch cost 1.8 ms of dispatcher CPU, against 0.8 ms
+    per webhook in batches (docs/PERFORMANCE.md). Measuring the wait, not the time between wake-ups, keeps
+    a slow trickle (a webhook every 100 ms) quiet whatever the busy linger."""
 
-    def __init__(self, *, quiet_seconds: float, busy_seconds: float) -> None:
-        self._quiet, self._busy = quiet_seconds, busy_seconds
-        self._last_woken = float("-inf")
+    def __init__(self, *, quiet_seconds: float, busy_seconds: float, busy_within_seconds: float) -> None:
+        self._quiet, self._busy, self._busy_within = quiet_seconds, busy_seconds, busy_within_seconds
+        self._lingered_until = float("-inf")
 
     def woken(self, now: float) -> float:
         """Seconds to linger after a wake-up at `now` (time.monotonic())."""
-        busy = now - self._last_woken < 2 * self._busy
-        self._last_woken = now
-        return self._busy if busy else self._quiet
+        linger = self._busy if now - self._lingered_until < self._busy_within else self._quiet
+        self._lingered_until = now + linger
+        return linger
 
 
 class _Runners:
@@ -120,7 +122,8 @@ def dispatch(stop: threading.Event, *, idle_seconds: float | None = None) -> int
     idle = settings.OUTBOX_DISPATCHER_IDLE_SECONDS if idle_seconds is None else idle_seconds
     runners = _Runners(settings.OUTBOX_DISPATCHER_BATCHES, stop)
     linger = Linger(quiet_seconds=settings.OUTBOX_DISPATCHER_LINGER_MS / 1000,
-                    busy_seconds=settings.OUTBOX_DISPATCHER_BUSY_LINGER_MS / 1000)
+                    busy_seconds=settings.OUTBOX_DISPATCHER_BUSY_LINGER_MS / 1000,
+                    busy_within_seconds=settings.OUTBOX_DISPATCHER_BUSY_WITHIN_MS / 1000)
     listener: psycopg.Connection | None = None
     while not stop.is_set():
         try:

@@ -105,7 +105,7 @@ def test_a_lone_webhook_leaves_alone_and_under_load_batches_grow(rgs_mock, tmp_p
     try:
         lone = enqueue("lone")
         wait_until(lambda: OutboxMessage.objects.get(id=lone).status == "DELIVERED", timeout=5, what="the lone one")
-        time.sleep(0.4)  # quiet again: more than twice the busy linger since the last wake-up
+        time.sleep(0.4)  # quiet again: the next notification comes long after the last linger ended
 
         steady = []
         for n in range(40):  # ~65 commits a second for 0.6 s
@@ -120,10 +120,11 @@ def test_a_lone_webhook_leaves_alone_and_under_load_batches_grow(rgs_mock, tmp_p
     assert len(batch_sizes(steady)) <= 10, batch_sizes(steady)  # the quiet linger alone: one batch per commit or two
 
 
-def test_wake_ups_closer_than_twice_the_busy_linger_linger_longer():
-    linger = Linger(quiet_seconds=0.01, busy_seconds=0.04)
+def test_a_wake_up_soon_after_the_last_linger_lingers_longer():
+    linger = Linger(quiet_seconds=0.01, busy_seconds=0.1, busy_within_seconds=0.05)
 
-    assert [linger.woken(now) for now in (100.0, 100.05, 100.129, 100.3, 100.31)] == [0.01, 0.04, 0.04, 0.01, 0.04]
+    # lingers end at 100.01, 100.13, 100.27; 100.5 comes 0.23 s after the last; 100.52 soon after 100.51
+    assert [linger.woken(now) for now in (100.0, 100.03, 100.17, 100.5, 100.52)] == [0.01, 0.1, 0.1, 0.01, 0.1]
 
 
 def test_the_commits_of_one_linger_share_one_notify_sent_after_commit():
