@@ -5,9 +5,10 @@ without a Celery task per nudge.
 worker processes' nudge threads send one `NOTIFY hub_outbox` per linger (`webhooks.nudges`): no
 Celery publish and no task per nudge. Woken, the dispatcher lingers OUTBOX_DISPATCHER_LINGER_MS so that
 the commits of those milliseconds share a batch, or OUTBOX_DISPATCHER_BUSY_LINGER_MS when the
-notification came within OUTBOX_DISPATCHER_BUSY_WITHIN_MS of the previous linger's end (`Linger`): a lone webhook still leaves at once, and under load batches grow
-instead of costing a claim and a commit per webhook or two. Then a runner thread claims and delivers
-batch after batch (`outbox_deliver`) until one comes back short. Up to OUTBOX_DISPATCHER_BATCHES runners are in
+notification came within OUTBOX_DISPATCHER_BUSY_WITHIN_MS of the previous linger's end (`Linger`): a lone
+webhook still leaves at once, and under load batches grow instead of costing a claim and a commit per
+webhook or two. Then a runner thread claims and delivers batch after batch (`outbox_deliver`) until one
+comes back short. Up to OUTBOX_DISPATCHER_BATCHES runners are in
 flight: while one sends, the next wake-up claims what was committed meanwhile, so the dispatcher keeps
 up under load instead of waiting for the slowest response of each batch. Without a notification it
 looks at most every OUTBOX_DISPATCHER_IDLE_SECONDS, which also picks up retries coming due.
