@@ -23,10 +23,26 @@ def lock_until_commit(name: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
 
 
+def _written_fields(model: type[Model]) -> tuple:
+    """The columns an INSERT of `model` writes: all but an id the database generates."""
+    return tuple(field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning))
+
+
+def _values(instance: Model, fields: tuple) -> list[Any]:
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection=connection) for field in fields]
+
+
+def _saved(instance: Model, pk: Any) -> None:
+    """Mark `instance` as saved, with the id the database returned when it generated one."""
+    if instance._meta.pk is not None and instance._meta.pk.db_returning:  # else the id was set in Python
+        instance.pk = pk
+    instance._state.adding, instance._state.db = False, connection.alias
+
+
 @cache
 def _insert_sql(model: type[Model], vendor: str, ignore_conflicts: bool) -> tuple[str, tuple]:
     """The INSERT of one row of `model`, built once per process: the ORM builds it anew per save."""
-    fields = tuple(field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning))
+    fields = _written_fields(model)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
     sql = (f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
@@ -41,22 +57,19 @@ def insert(instance: Model, *, ignore_conflicts: bool = False) -> bool:
     With `ignore_conflicts`, a row that would break a unique constraint is not written and False is
     returned, with no IntegrityError to catch."""
     sql, fields = _insert_sql(type(instance), connection.vendor, ignore_conflicts)
-    params = [field.get_db_prep_save(field.pre_save(instance, True), connection=connection) for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, _values(instance, fields))
         row = cursor.fetchone()
     if row is None:
         return False
-    if instance._meta.pk is not None and instance._meta.pk.db_returning:  # else the id was set in Python
-        instance.pk = row[0]
-    instance._state.adding, instance._state.db = False, connection.alias
+    _saved(instance, row[0])
     return True
 
 
 @cache
 def _insert_part(model: type[Model], name: str) -> tuple[str, tuple]:
     """`insert`'s INSERT as one part of a WITH, named `name`, its parameters `name_0`, `name_1`, …"""
-    fields = tuple(field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning))
+    fields = _written_fields(model)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
     values = ", ".join(f"%({name}_{n})s" for n in range(len(fields)))
@@ -74,8 +87,7 @@ def insert_together(instances: Sequence[Model], *, then: str = "SELECT NULL", th
     for n, instance in enumerate(instances):
         part, fields = _insert_part(type(instance), f"row{n}")
         parts.append(part)
-        params.update({f"row{n}_{i}": field.get_db_prep_save(field.pre_save(instance, True), connection=connection)
-                       for i, field in enumerate(fields)})
+        params.update({f"row{n}_{i}": value for i, value in enumerate(_values(instance, fields))})
     ids = ", ".join(f"(SELECT {connection.ops.quote_name(str(type(instance)._meta.pk.column))} FROM row{n})"
                     for n, instance in enumerate(instances))
     with connection.cursor() as cursor:
@@ -83,9 +95,7 @@ def insert_together(instances: Sequence[Model], *, then: str = "SELECT NULL", th
                        f"SELECT {ids}, (SELECT * FROM then_part LIMIT 1)", params)
         row = cursor.fetchone()
     for instance, pk in zip(instances, row, strict=False):
-        if instance._meta.pk is not None and instance._meta.pk.db_returning:
-            instance.pk = pk
-        instance._state.adding, instance._state.db = False, connection.alias
+        _saved(instance, pk)
     return row[-1]
 
 
