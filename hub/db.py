@@ -67,14 +67,14 @@ def insert(instance: Model, *, ignore_conflicts: bool = False) -> bool:
 
 
 @cache
-def _insert_part(model: type[Model], name: str) -> tuple[str, tuple]:
+def _insert_part(model: type[Model], name: str, ignore_conflicts: bool = False) -> tuple[str, tuple]:
     """`insert`'s INSERT as one part of a WITH, named `name`, its parameters `name_0`, `name_1`, …"""
     fields = _written_fields(model)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
     values = ", ".join(f"%({name}_{n})s" for n in range(len(fields)))
     return (f"{name} AS (INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({values}) "
-            f"RETURNING {quote(str(model._meta.pk.column))})"), fields
+            f"{'ON CONFLICT DO NOTHING ' if ignore_conflicts else ''}RETURNING {quote(str(model._meta.pk.column))})"), fields
 
 
 def insert_together(instances: Sequence[Model], *, then: str = "SELECT NULL", then_params: Mapping[str, Any] | None = None
@@ -97,6 +97,38 @@ def insert_together(instances: Sequence[Model], *, then: str = "SELECT NULL", th
     for instance, pk in zip(instances, row, strict=False):
         _saved(instance, pk)
     return row[-1]
+
+
+@cache
+def _insert_after_sql(first: type[Model], second: type[Model]) -> tuple[str, tuple, tuple]:
+    """`insert_after`'s statement: the second row's values are SELECTed from the first's part, so they
+    are written only beside a first row."""
+    first_part, first_fields = _insert_part(first, "row0", ignore_conflicts=True)
+    second_fields = _written_fields(second)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in second_fields)
+    values = ", ".join(f"%(row1_{n})s" for n in range(len(second_fields)))
+    second_part = (f"row1 AS (INSERT INTO {quote(second._meta.db_table)} ({columns}) SELECT {values} FROM row0 "
+                   f"ON CONFLICT DO NOTHING RETURNING {quote(str(second._meta.pk.column))})")
+    sql = (f"WITH {first_part}, {second_part} SELECT (SELECT {quote(str(first._meta.pk.column))} FROM row0), "
+           f"(SELECT {quote(str(second._meta.pk.column))} FROM row1)")
+    return sql, first_fields, second_fields
+
+
+def insert_after(first: Model, second: Model) -> tuple[bool, bool]:
+    """Save `first` as `insert(first, ignore_conflicts=True)` does and, only if it was written, `second`
+    likewise, in one statement (PostgreSQL): one round trip where two dependent inserts took two. Which
+    of the two were written; a row not written (a unique constraint held it back) keeps no id."""
+    sql, first_fields, second_fields = _insert_after_sql(type(first), type(second))
+    params = {f"row0_{n}": value for n, value in enumerate(_values(first, first_fields))}
+    params.update({f"row1_{n}": value for n, value in enumerate(_values(second, second_fields))})
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        first_pk, second_pk = cursor.fetchone()
+    for instance, pk in ((first, first_pk), (second, second_pk)):
+        if pk is not None:
+            _saved(instance, pk)
+    return first_pk is not None, second_pk is not None
 
 
 def statement_guard() -> AbstractContextManager:

@@ -75,14 +75,14 @@ def to_application_error(exc: Exception, route: str = "") -> errors.ApplicationE
     return errors.InternalError()
 
 
-def _route(request) -> str:
+def route_name(request) -> str:
     match = getattr(request, "resolver_match", None)
     return (match.url_name or match.route) if match else "unmatched"
 
 
 def exception_handler(exc: Exception, context: dict) -> Response:
     request = context.get("request")
-    error = to_application_error(exc, _route(request) if request is not None else "")
+    error = to_application_error(exc, route_name(request) if request is not None else "")
     set_rollback()
     return Response(error.as_body(), status=error.status_code, headers=error.headers)
 
@@ -100,7 +100,7 @@ class DatabaseOutageMiddleware:
     def process_exception(self, request, exception: Exception) -> JsonResponse | None:
         if not database_unavailable(exception):
             return None
-        error = to_application_error(exception, _route(request))
+        error = to_application_error(exception, route_name(request))
         response = JsonResponse(error.as_body(), status=error.status_code)
         for name, value in error.headers.items():
             response[name] = value

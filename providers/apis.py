@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from hub import errors
 from hub.json_input import clean_text
+from hub.machine_api import MachineApi
 from providers import openapi
 from providers.adapters import ADAPTERS
 from providers.adapters.base import Context
@@ -24,7 +25,7 @@ from providers.intake import Inbound, intake_receive
 from providers.selectors import inbound_counts_by_outcome
 
 
-def _inbound(request: Request, provider: str, route: str, context: Context | None = None) -> Inbound:
+def _inbound(request: HttpRequest, provider: str, route: str, context: Context | None = None) -> Inbound:
     try:
         body, too_large = request.body, False
     except RequestDataTooBig:
@@ -43,26 +44,25 @@ def _respond(inbound: Inbound) -> JsonResponse:
     return intake_response(intake_receive(inbound))
 
 
-class IntakeApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class IntakeApi(MachineApi):
+    pass
 
 
 class ProviderWebhookApi(IntakeApi):
     @openapi.provider_webhook
-    def post(self, request: Request, provider: str) -> JsonResponse:
+    def post(self, request: HttpRequest, provider: str) -> JsonResponse:
         return _respond(_inbound(request, provider, "generic"))
 
 
 class TalabatDispatchApi(IntakeApi):
     @openapi.talabat_dispatch
-    def post(self, request: Request, remote_id: str) -> JsonResponse:
+    def post(self, request: HttpRequest, remote_id: str) -> JsonResponse:
         return _respond(_inbound(request, "talabat", "dispatch", Context(branch_id=clean_text(remote_id))))
 
 
 class TalabatStatusApi(IntakeApi):
     @openapi.talabat_status
-    def put(self, request: Request, remote_id: str, remote_order_id: str) -> JsonResponse:
+    def put(self, request: HttpRequest, remote_id: str, remote_order_id: str) -> JsonResponse:
         context = Context(branch_id=clean_text(remote_id), remote_order_id=clean_text(remote_order_id))
         return _respond(_inbound(request, "talabat", "status", context))
 

@@ -1,29 +1,29 @@
 """The RGS-facing wallet API (SPEC §3). Thin: checks in the contract's order, then a service."""
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema_view
-from rest_framework.permissions import AllowAny
-from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from hub import errors
 from hub.json_input import NotJson, TooDeep, load_json
+from hub.machine_api import MachineApi
 from hub.signing import secret_list, wallet_signature_valid
 from wallet import idempotency, openapi
 from wallet.answers import Answer, error_answer, http_response, replayed_answer, transaction_response
 from wallet.contract import MoneyRequest, RollbackRequest, validate_money_request, validate_rollback_request
 from wallet.errors import RefIdAnswered
+from wallet.models import WalletTransaction
 from wallet.selectors import wallet_transaction_view
-from wallet.services import OnSettled, WalletResult, wallet_credit, wallet_debit, wallet_rollback
+from wallet.services import (OnSettled, WalletResult, pending_money_transaction, wallet_credit, wallet_debit,
+                             wallet_rollback)
 
 # Keys are scoped to the calling client; the wallet API has one client today, the RGS that
 # holds WALLET_HMAC_SECRET (several secrets are one client's rotation, not several clients).
 CLIENT_ID = "rgs"
-Request_ = TypeVar("Request_", MoneyRequest, RollbackRequest)
 
 
 def authenticate(headers: Mapping[str, str], body: bytes) -> None:
@@ -43,40 +43,54 @@ def _payload(body: bytes) -> Any:
         raise errors.ValidationFailed("The request body is not valid JSON.", details={"body": ["Malformed JSON."]}) from None
 
 
-def _valid(checked: tuple[Request_ | None, dict[str, list[str]]]) -> Request_:
-    request, problems = checked
-    if request is None:
-        raise errors.ValidationFailed(details=problems)
-    return request
+@dataclass(frozen=True)
+class Checked:
+    """A body checked before its Idempotency-Key is looked at. Its refusal is given after the key's
+    answers (a replay, a request in progress, a reused key), as the contract orders them."""
+
+    request: Any = None  # MoneyRequest | RollbackRequest
+    refusal: errors.ApplicationError | None = None
 
 
-def debit(payload: Any, on_settled: OnSettled) -> WalletResult:
-    return wallet_debit(request=_valid(validate_money_request(payload)), on_settled=on_settled)
+def _checked(body: bytes, validate: Callable[[Any], tuple[Any, dict[str, list[str]]]]) -> Checked:
+    try:
+        request, problems = validate(_payload(body))
+    except errors.ValidationFailed as refusal:
+        return Checked(refusal=refusal)
+    return Checked(request=request) if request is not None else Checked(refusal=errors.ValidationFailed(details=problems))
 
 
-def credit(payload: Any, on_settled: OnSettled) -> WalletResult:
-    return wallet_credit(request=_valid(validate_money_request(payload)), on_settled=on_settled)
+def debit(request: MoneyRequest, on_settled: OnSettled, written: WalletTransaction | None) -> WalletResult:
+    return wallet_debit(request=request, on_settled=on_settled, written=written)
 
 
-def rollback(payload: Any, on_settled: OnSettled) -> WalletResult:
-    return wallet_rollback(request=_valid(validate_rollback_request(payload)), on_settled=on_settled)
+def credit(request: MoneyRequest, on_settled: OnSettled, written: WalletTransaction | None) -> WalletResult:
+    return wallet_credit(request=request, on_settled=on_settled, written=written)
 
 
-class WalletOperationApi(APIView):
+def rollback(request: RollbackRequest, on_settled: OnSettled, written: WalletTransaction | None) -> WalletResult:
+    return wallet_rollback(request=request, on_settled=on_settled)
+
+
+class WalletOperationApi(MachineApi):
     """Signature, then the Idempotency-Key, then the service; each answer is kept under the key
-    unless it is transient (invalid body, request in progress, Operator not answering)."""
+    unless it is transient (invalid body, request in progress, Operator not answering). A debit's or
+    credit's PENDING row is written with a new key, in one statement (`idempotency_begin(with_row=...)`)."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
     operation = ""
-    service: Callable[[Any, OnSettled], WalletResult]
+    validate: Callable[[Any], tuple[Any, dict[str, list[str]]]]
+    service: Callable[[Any, OnSettled, WalletTransaction | None], WalletResult]
+    transaction_type: str | None = None  # a debit's or credit's, whose PENDING row goes with the key
 
-    def post(self, request: Request) -> HttpResponse:
+    def post(self, request: HttpRequest) -> HttpResponse:
         body = request.body  # the raw bytes, exactly as signed
         authenticate(request.headers, body)
         key = idempotency.parse_idempotency_key(request.headers.get("Idempotency-Key"))
         fingerprint = idempotency.request_fingerprint(method="POST", path=request.path, body=body)
-        begun = idempotency.idempotency_begin(client_id=CLIENT_ID, key=key, fingerprint=fingerprint)
+        checked = _checked(body, self.validate)
+        written = (pending_money_transaction(self.transaction_type, checked.request)
+                   if self.transaction_type and checked.request is not None else None)
+        begun = idempotency.idempotency_begin(client_id=CLIENT_ID, key=key, fingerprint=fingerprint, with_row=written)
         if isinstance(begun, idempotency.Replay):
             return http_response(replayed_answer(status=begun.status, body=begun.body), operation=self.operation)
         if isinstance(begun, idempotency.InFlight):
@@ -85,12 +99,14 @@ class WalletOperationApi(APIView):
         if isinstance(begun, idempotency.Reused):
             raise errors.Unprocessable("This Idempotency-Key was used with a different request.",
                                        code="IDEMPOTENCY_KEY_REUSED")
-        return http_response(self._answer(begun.record_id, body), operation=self.operation)
+        return http_response(self._answer(begun.record_id, checked, written), operation=self.operation)
 
-    def _answer(self, record_id: int, body: bytes) -> Answer:
+    def _answer(self, record_id: int, checked: Checked, written: WalletTransaction | None) -> Answer:
         store_answer = idempotency.AnswerUnderKey(record_id)
         try:
-            result = self.service(_payload(body), store_answer)
+            if checked.refusal is not None:
+                raise checked.refusal
+            result = self.service(checked.request, store_answer, written)
         except RefIdAnswered as refusal:
             answer = error_answer(refusal)
             store_answer(answer)
@@ -111,27 +127,29 @@ class WalletOperationApi(APIView):
 @extend_schema_view(post=openapi.wallet_operation("debit"))
 class DebitApi(WalletOperationApi):
     operation = "debit"
+    validate = staticmethod(validate_money_request)
     service = staticmethod(debit)
+    transaction_type = WalletTransaction.Type.DEBIT
 
 
 @extend_schema_view(post=openapi.wallet_operation("credit"))
 class CreditApi(WalletOperationApi):
     operation = "credit"
+    validate = staticmethod(validate_money_request)
     service = staticmethod(credit)
+    transaction_type = WalletTransaction.Type.CREDIT
 
 
 @extend_schema_view(post=openapi.wallet_operation("rollback"))
 class RollbackApi(WalletOperationApi):
     operation = "rollback"
+    validate = staticmethod(validate_rollback_request)
     service = staticmethod(rollback)
 
 
-class TransactionApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
+class TransactionApi(MachineApi):
     @openapi.wallet_transaction
-    def get(self, request: Request, ref_id: str) -> HttpResponse:
+    def get(self, request: HttpRequest, ref_id: str) -> HttpResponse:
         authenticate(request.headers, b"")
         view = wallet_transaction_view(ref_id=ref_id)
         if view is None:

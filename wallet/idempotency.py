@@ -9,8 +9,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from django.db.models import Model
+
 from hub import errors
-from hub.db import insert, statement_guard
+from hub.db import insert, insert_after, statement_guard
 from wallet import sql
 from wallet.answers import Answer
 from wallet.models import IdempotencyKey
@@ -73,12 +75,17 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b"\n" + path.encode() + b"\n" + body).hexdigest()
 
 
-def idempotency_begin(*, client_id: str, key: str, fingerprint: str) -> Started | Replay | InFlight | Reused:
+def idempotency_begin(*, client_id: str, key: str, fingerprint: str, with_row: Model | None = None
+                      ) -> Started | Replay | InFlight | Reused:
+    """`with_row`, a new row of the request's own (a debit's PENDING transaction), is written in the same
+    statement as a new key, and only then (PostgreSQL): it keeps no id when the key existed, or when a
+    unique constraint held the row back."""
     now = timezone.now()
     if sql.enabled():
         new = IdempotencyKey(client_id=client_id, key=key, fingerprint=fingerprint,
                              locked_until=now + in_flight_lease(), created_at=now)
-        if insert(new, ignore_conflicts=True):
+        written = insert(new, ignore_conflicts=True) if with_row is None else insert_after(new, with_row)[0]
+        if written:
             return Started(new.id)  # a new key: the usual case, one statement
     for _ in range(3):  # the row may be released between our insert and our read
         try:

@@ -65,15 +65,35 @@ def _same_request(tx: WalletTransaction, *, type_: str, player_id: str, amount_m
     )
 
 
-def _claim(*, type_: str, ref_id: str, player_id: str, amount_minor: int, currency: str, original_ref_id: str = "",
-           meta: dict[str, Any] | None = None) -> WalletTransaction | WalletResult:
-    """The new PENDING transaction to drive, or the settled one this refId already has."""
+def _pending(*, type_: str, ref_id: str, player_id: str, amount_minor: int, currency: str, original_ref_id: str = "",
+             meta: dict[str, Any] | None = None) -> WalletTransaction:
     now = timezone.now()
-    new = WalletTransaction(
+    return WalletTransaction(
         ref_id=ref_id, type=type_, player_id=player_id, amount_cents=amount_minor, currency=currency,
         original_ref_id=original_ref_id, meta=meta, processing_until=now + in_flight_lease(),
         correlation_id=structlog.contextvars.get_contextvars().get("correlation_id", ""), created_at=now,
     )
+
+
+def pending_money_transaction(type_: str, request: MoneyRequest) -> WalletTransaction | None:
+    """The PENDING row a debit or credit would claim, for its caller to write together with the request's
+    Idempotency-Key (`idempotency_begin(with_row=...)`); None when the request will be refused before."""
+    if request.currency not in settings.WALLET_SUPPORTED_CURRENCIES:
+        return None
+    return _pending(type_=type_, ref_id=request.ref_id, player_id=request.player_id,
+                    amount_minor=request.amount_minor, currency=request.currency, meta=request.meta)
+
+
+def _claim(*, type_: str, ref_id: str, player_id: str, amount_minor: int, currency: str, original_ref_id: str = "",
+           meta: dict[str, Any] | None = None, written: WalletTransaction | None = None
+           ) -> WalletTransaction | WalletResult:
+    """The new PENDING transaction to drive (`written`, when the caller already wrote it), or the settled
+    one this refId already has."""
+    if written is not None and written.pk is not None:
+        return written
+    now = timezone.now()
+    new = _pending(type_=type_, ref_id=ref_id, player_id=player_id, amount_minor=amount_minor, currency=currency,
+                   original_ref_id=original_ref_id, meta=meta)
     if sql.enabled():
         if insert(new, ignore_conflicts=True):
             return new
@@ -104,20 +124,24 @@ def _claim(*, type_: str, ref_id: str, player_id: str, amount_minor: int, curren
 
 
 # --- the three operations ---------------------------------------------------------------
-def wallet_debit(*, request: MoneyRequest, on_settled: OnSettled | None = None) -> WalletResult:
-    return _money(Type.DEBIT, request, on_settled)
+def wallet_debit(*, request: MoneyRequest, on_settled: OnSettled | None = None,
+                 written: WalletTransaction | None = None) -> WalletResult:
+    """`written`: this request's `pending_money_transaction`, which its caller may have written already."""
+    return _money(Type.DEBIT, request, on_settled, written)
 
 
-def wallet_credit(*, request: MoneyRequest, on_settled: OnSettled | None = None) -> WalletResult:
-    return _money(Type.CREDIT, request, on_settled)
+def wallet_credit(*, request: MoneyRequest, on_settled: OnSettled | None = None,
+                  written: WalletTransaction | None = None) -> WalletResult:
+    return _money(Type.CREDIT, request, on_settled, written)
 
 
-def _money(type_: str, request: MoneyRequest, on_settled: OnSettled | None) -> WalletResult:
+def _money(type_: str, request: MoneyRequest, on_settled: OnSettled | None,
+           written: WalletTransaction | None) -> WalletResult:
     if request.currency not in settings.WALLET_SUPPORTED_CURRENCIES:
         raise wallet_errors.UnsupportedCurrency(f"Currency {request.currency} is not supported.",
                                                 details={"supported": settings.WALLET_SUPPORTED_CURRENCIES})
     claimed = _claim(type_=type_, ref_id=request.ref_id, player_id=request.player_id,
-                     amount_minor=request.amount_minor, currency=request.currency, meta=request.meta)
+                     amount_minor=request.amount_minor, currency=request.currency, meta=request.meta, written=written)
     return claimed if isinstance(claimed, WalletResult) else _forward(claimed, on_settled)
 
 

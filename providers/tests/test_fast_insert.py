@@ -7,8 +7,8 @@ from django.forms.models import model_to_dict
 
 from django.db import IntegrityError
 
-from hub.db import insert, insert_together
-from providers.models import Order, OrderEvent
+from hub.db import insert, insert_after, insert_together
+from providers.models import Order, OrderDecision, OrderEvent
 from providers.tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +68,43 @@ def test_rows_inserted_together_are_all_or_nothing():
         insert_together([order, clash])
 
     assert not Order.objects.filter(id=order.id).exists()
+
+
+@pytest.mark.postgres
+def test_a_row_inserted_after_another_is_the_row_save_writes():
+    taken = OrderFactory()
+    first = OrderEvent(order=taken, event_type="order_created", status="NEW", applied=True, webhook_id=uuid.uuid4())
+    second = OrderFactory.build(warnings=["unmapped item 'x'"], data={"items": [{"name": "Ünïcode", "n": 1.5}]},
+                                deadline_at=None)
+    saved = OrderFactory.build(warnings=second.warnings, data=second.data, deadline_at=None)
+
+    written = insert_after(first, second)
+    saved.save()
+
+    assert written == (True, True) and isinstance(first.id, int) and not second._state.adding
+    ignore = {"id", "external_order_id", "placed_at", "created_at", "updated_at", "deadline_at"}
+    assert {k: v for k, v in stored(second).items() if k not in ignore} == {
+        k: v for k, v in stored(saved).items() if k not in ignore}  # every type reaches its column
+
+
+@pytest.mark.postgres
+def test_a_row_after_one_held_back_is_not_written():
+    taken = OrderFactory()
+    OrderDecision.objects.create(order=taken, action="accept", decided_by="backend", call="queued")
+    same_decision = OrderDecision(order=taken, action="accept", decided_by="admin:x", call="queued")
+    order = OrderFactory.build()
+
+    assert insert_after(same_decision, order) == (False, False)
+    assert same_decision.id is None and order._state.adding
+    assert not Order.objects.filter(id=order.id).exists()
+
+
+@pytest.mark.postgres
+def test_a_second_row_held_back_leaves_the_first_written():
+    taken = OrderFactory()
+    event = OrderEvent(order=taken, event_type="order_created", status="NEW", applied=True, webhook_id=uuid.uuid4())
+    clash = OrderFactory.build(provider=taken.provider, external_order_id=taken.external_order_id)
+
+    assert insert_after(event, clash) == (True, False)
+    assert OrderEvent.objects.filter(id=event.id).exists() and clash._state.adding
+    assert Order.objects.filter(external_order_id=taken.external_order_id).count() == 1

@@ -140,18 +140,43 @@ def test_outcomes_are_stored_and_the_settlement_enqueues_the_rgs_webhook(client,
         "wallet.transaction.failed", "ref-1", "FAILED")
 
 
-def test_a_debit_is_three_statements_on_postgresql(client, operator, hot_statements, django_assert_num_queries):
+def test_a_debit_is_two_statements_on_postgresql(client, operator, hot_statements, django_assert_num_queries):
     approve(operator)
 
-    # key, PENDING row, then settlement, stored answer and webhook row in one statement; the ORM
-    # variant writes the last three in a transaction (a savepoint and its release here, inside the
+    # the key with the PENDING row, then settlement, stored answer and webhook row in one statement; the
+    # ORM variant writes the last three in a transaction (a savepoint and its release here, inside the
     # test's transaction) and wraps each insert in a savepoint too, since its conflict is an IntegrityError.
-    with django_assert_num_queries(3 if hot_statements == "sql" else 11):
+    with django_assert_num_queries(2 if hot_statements == "sql" else 11):
         answer = wallet_post(client, "debit", debit_body())
 
     assert answer.status_code == 201
     assert WalletTransaction.objects.get().status == Status.COMPLETED
     assert OutboxMessage.objects.get().event_type == "wallet.transaction.completed"
+
+
+def test_a_reused_key_is_422_even_with_an_invalid_body_and_writes_no_transaction(client, operator):
+    approve(operator)
+    wallet_post(client, "debit", debit_body(), key="key-1")
+
+    reused_invalid = wallet_post(client, "debit", {"playerId": "", "amountCents": "12"}, key="key-1")
+    reused_other_ref = wallet_post(client, "debit", debit_body(ref_id="ref-2"), key="key-1")
+
+    assert (reused_invalid.status_code, reused_invalid.json()["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    assert (reused_other_ref.status_code, reused_other_ref.json()["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    assert list(WalletTransaction.objects.values_list("ref_id", flat=True)) == ["ref-1"]
+    assert len(operator.calls) == 1
+
+
+def test_a_key_in_flight_writes_no_transaction_for_a_new_ref_id(client, operator):
+    body = json.dumps(debit_body(ref_id="ref-9")).encode()
+    IdempotencyKey.objects.create(client_id="rgs", key="key-1", locked_until=timezone.now() + timedelta(seconds=30),
+                                  fingerprint=request_fingerprint(method="POST", path="/wallet/debit", body=body))
+
+    answer = wallet_post(client, "debit", body, key="key-1")
+
+    assert answer.status_code == 409
+    assert WalletTransaction.objects.count() == 0
+    assert len(operator.calls) == 0
 
 
 def test_a_debit_settled_by_someone_else_meanwhile_answers_theirs_and_writes_nothing_of_its_own(client, operator):
