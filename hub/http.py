@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
 import certifi
 import pycurl
@@ -18,7 +19,7 @@ import requests
 from requests import exceptions
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from requests.utils import get_encoding_from_headers, select_proxy
+from requests.utils import check_header_validity, get_encoding_from_headers, select_proxy
 
 USER_AGENT = "IntegrationHub/1.0"
 STREAMED_BYTES = 64 * 1024  # what a stream=True caller may read; the rest of a larger answer is not
@@ -188,10 +189,24 @@ def session() -> requests.Session:
     return _local.session
 
 
-def prepare(method: str, url: str, *, body: bytes = b"", headers: dict[str, str]) -> requests.PreparedRequest:
-    """The request as it will be sent; an invalid URL or header raises here, before anything is sent."""
+@lru_cache(maxsize=512)
+def _prepared_url(url: str) -> str:
+    """requests' preparation of a URL (scheme, host, IDNA, quoting; an invalid one raises), once per URL."""
     prepared = requests.PreparedRequest()
-    prepared.prepare(method=method, url=url, headers={"User-Agent": USER_AGENT, **headers}, data=body or None)
+    prepared.prepare_url(url, None)
+    return str(prepared.url)
+
+
+def prepare(method: str, url: str, *, body: bytes = b"", headers: dict[str, str]) -> requests.PreparedRequest:
+    """The request as it will be sent; an invalid URL or header raises here, before anything is sent.
+    requests' own checks of the URL and of each header, without the rest of `PreparedRequest.prepare`
+    (cookies, auth and proxies read off the URL, hooks, Content-Length: curl does what applies): a
+    quarter of its CPU, on every Operator call and every delivery."""
+    prepared = requests.PreparedRequest()
+    prepared.method, prepared.url, prepared.body = method.upper(), _prepared_url(url), body or None
+    prepared.headers = CaseInsensitiveDict({"User-Agent": USER_AGENT, **headers})
+    for header in prepared.headers.items():
+        check_header_validity(header)
     return prepared
 
 
