@@ -60,10 +60,9 @@ def claim_due(*, limit: int, message_ids: list[int] | None = None) -> list[Claim
     lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     if queue_sql.enabled():
         queue_sql.plan_per_call()
-        if not queue_sql.any_circuit_open():  # the usual case: one statement
-            token = uuid.uuid4().hex
-            messages = queue_sql.claim(now=now, leased_until=now + lease, token=token, limit=limit,
-                                       skipped_destinations=(), message_ids=message_ids)
+        token = uuid.uuid4().hex
+        messages = queue_sql.claim(now=now, leased_until=now + lease, token=token, limit=limit, message_ids=message_ids)
+        if messages is not None:  # no circuit open, the usual case: one statement
             return [Claim(message=message, token=token) for message in sorted(messages, key=lambda m: m.id)]
     with transaction.atomic():
         blocked, probes = circuit_gate(now=now, lease=lease)

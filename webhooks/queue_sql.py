@@ -23,9 +23,14 @@ ModelT = TypeVar("ModelT", bound=Model)
 
 # A row is due when it is PENDING, due, not leased, its destination is enabled and no earlier
 # message of its ordering key is still PENDING. The row lock is held only by this statement: the
-# lease it stamps is what keeps other claimants off afterwards.
+# lease it stamps is what keeps other claimants off afterwards. While any circuit is open nothing is
+# claimed here (the caller gates by circuit, `webhooks.circuit`); the first column says so, on a row of
+# its own when nothing was claimed: one statement instead of a check and a claim.
 CLAIM = """
-WITH due AS (
+WITH open_circuit AS (
+    SELECT 1 FROM webhooks_destinationcircuit WHERE open_until IS NOT NULL LIMIT 1
+),
+due AS (
     SELECT m.id
     FROM webhooks_outboxmessage m
     JOIN webhooks_destination d ON d.id = m.destination_id AND d.enabled
@@ -35,19 +40,21 @@ WITH due AS (
           SELECT 1 FROM webhooks_outboxmessage earlier
           WHERE earlier.ordering_key = m.ordering_key AND earlier.ordering_key <> '' AND earlier.id < m.id
             AND earlier.status = 'PENDING'))
-      AND NOT m.destination_id = ANY(%(skipped_destinations)s::bigint[])
+      AND NOT EXISTS (SELECT 1 FROM open_circuit)
       {only}
     ORDER BY m.next_attempt_at, m.id
     LIMIT %(limit)s
     FOR UPDATE OF m SKIP LOCKED
+),
+claimed AS (
+    UPDATE webhooks_outboxmessage m SET leased_until = %(leased_until)s, lease_token = %(token)s
+    FROM due, webhooks_destination d
+    WHERE m.id = due.id AND d.id = m.destination_id
+    RETURNING {columns}
 )
-UPDATE webhooks_outboxmessage m SET leased_until = %(leased_until)s, lease_token = %(token)s
-FROM due, webhooks_destination d
-WHERE m.id = due.id AND d.id = m.destination_id
-RETURNING {columns}
+SELECT EXISTS (SELECT 1 FROM open_circuit), claimed.* FROM (VALUES (1)) AS one LEFT JOIN claimed ON true
 """
 ONLY_IDS = "AND m.id = ANY(%(message_ids)s::bigint[])"
-ONLY_DESTINATION = "AND m.destination_id = %(destination_id)s"
 
 # Every attempt of the batch, the delivered messages, the circuits their successes close, and the
 # next PENDING message of each ordering key they unblock, one index probe per key (a prepared statement's
@@ -103,7 +110,6 @@ SELECT %(m_event_id)s, %(m_event_type)s, (SELECT id FROM webhooks_destination WH
 WHERE EXISTS (SELECT 1 FROM {condition})
 RETURNING id
 """
-OPEN_CIRCUITS = "SELECT destination_id FROM webhooks_destinationcircuit WHERE open_until IS NOT NULL"
 
 
 @dataclass(frozen=True)
@@ -164,30 +170,27 @@ def enqueue_if_params(*, event_id: str, event_type: str, destination: str, path:
             "m_correlation_id": correlation_id, "m_now": now}
 
 
-def any_circuit_open() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(OPEN_CIRCUITS)
-        return cursor.fetchone() is not None
-
-
-def claim(*, now: datetime, leased_until: datetime, token: str, limit: int, skipped_destinations: Sequence[int],
-          message_ids: Sequence[int] | None = None, destination_id: int | None = None) -> list[OutboxMessage]:
-    """Lease up to `limit` due messages, with their destinations loaded."""
-    only = ONLY_IDS if message_ids is not None else ONLY_DESTINATION if destination_id is not None else ""
+def claim(*, now: datetime, leased_until: datetime, token: str, limit: int,
+          message_ids: Sequence[int] | None = None) -> list[OutboxMessage] | None:
+    """Lease up to `limit` due messages, with their destinations loaded; None, with nothing leased,
+    while a circuit is open."""
     params: dict[str, Any] = {"now": now, "leased_until": leased_until, "token": token, "limit": limit,
-              "skipped_destinations": list(skipped_destinations), "message_ids": list(message_ids or ()),
-              "destination_id": destination_id}
+                              "message_ids": list(message_ids or ())}
     message_fields, destination_fields = OutboxMessage._meta.concrete_fields, Destination._meta.concrete_fields
     columns = ", ".join([f"m.{field.column}" for field in message_fields]
-                        + [f"d.{field.column}" for field in destination_fields])
+                        + [f"d.{field.column} AS d_{field.column}" for field in destination_fields])
     with connection.cursor() as cursor:
-        cursor.execute(CLAIM.format(only=only, columns=columns), params)
+        cursor.execute(CLAIM.format(only=ONLY_IDS if message_ids is not None else "", columns=columns), params)
         rows = cursor.fetchall()
+    if rows[0][0]:
+        return None
     messages, destinations = [], {}
     for row in rows:
-        message = _instance(OutboxMessage, row[:len(message_fields)])
+        if row[1] is None:  # the row that says nothing was claimed
+            continue
+        message = _instance(OutboxMessage, row[1:1 + len(message_fields)])
         if message.destination_id not in destinations:  # one instance per destination: its secrets decrypted once
-            destinations[message.destination_id] = _instance(Destination, row[len(message_fields):])
+            destinations[message.destination_id] = _instance(Destination, row[1 + len(message_fields):])
         message.destination = destinations[message.destination_id]
         messages.append(message)
     return messages

@@ -207,16 +207,16 @@ def test_a_batch_is_recorded_in_one_transaction_whatever_its_size(http, django_a
     assert len(http.calls) == 40
 
 
-def test_on_postgresql_a_delivered_batch_is_three_statements_and_no_transaction(http, hot_statements,
-                                                                               django_assert_num_queries):
+def test_on_postgresql_a_delivered_batch_is_two_statements_and_no_transaction(http, hot_statements,
+                                                                             django_assert_num_queries):
     destination = DestinationFactory()
     messages = [OutboxMessageFactory(destination=destination, ordering_key=f"k{n % 3}") for n in range(9)]
     http.post(URL, status=200)
 
     queue_sql.plan_per_call()  # once per connection (the next test)
-    # circuits, claim (lock, lease and the destinations in one), record (attempts, deliveries, circuits
+    # claim (open circuits, lock, lease and the destinations in one), record (attempts, deliveries, circuits
     # and the next message of each ordering key in one); the ORM variant takes a transaction and more.
-    with django_assert_num_queries(3 if hot_statements == "sql" else 11):
+    with django_assert_num_queries(2 if hot_statements == "sql" else 11):
         assert outbox_deliver() == 3  # the head of each ordering key
 
     delivered = OutboxMessage.objects.filter(status=Status.DELIVERED)
@@ -243,10 +243,10 @@ def test_a_delivering_connection_plans_every_claim_and_says_so_once(hot_statemen
         assert outbox_deliver() == 0
         assert plan_cache_mode() == "auto"
         return
-    with django_assert_num_queries(3):  # the SET, then circuits and claim (nothing due)
+    with django_assert_num_queries(2):  # the SET, then the claim (nothing due)
         assert outbox_deliver() == 0
     assert plan_cache_mode() == "force_custom_plan"
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         assert outbox_deliver() == 0
 
 
