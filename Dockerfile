@@ -13,4 +13,4 @@ RUN python manage.py collectstatic --noinput --verbosity 0 \
 USER hub
 
 EXPOSE 8000
-CMD ["gunicorn", "hub.wsgi:application", "-c", "python:hub.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4"]
+CMD ["gunicorn", "hub.wsgi:application", "-c", "python:hub.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8"]
