@@ -45,7 +45,7 @@ def _respond(inbound: Inbound) -> JsonResponse:
 
 
 class IntakeApi(MachineApi):
-    pass
+    """A provider's webhook: `intake_receive` checks the provider's signature or credentials itself."""
 
 
 class ProviderWebhookApi(IntakeApi):

@@ -7,9 +7,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
-
 from django.db.models import Model
+from django.utils import timezone
 
 from hub import errors
 from hub.db import insert, insert_after, statement_guard
