@@ -67,14 +67,20 @@ def insert(instance: Model, *, ignore_conflicts: bool = False) -> bool:
 
 
 @cache
-def _insert_part(model: type[Model], name: str, ignore_conflicts: bool = False) -> tuple[str, tuple]:
-    """`insert`'s INSERT as one part of a WITH, named `name`, its parameters `name_0`, `name_1`, …"""
+def _insert_part(model: type[Model], name: str, *, ignore_conflicts: bool = False, after: str = "") -> tuple[str, tuple]:
+    """`insert`'s INSERT as one part of a WITH, named `name`, its parameters `name_0`, `name_1`, …; with
+    `after`, the name of another part, its values are SELECTed from that part's row: written only beside it."""
     fields = _written_fields(model)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
     values = ", ".join(f"%({name}_{n})s" for n in range(len(fields)))
-    return (f"{name} AS (INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({values}) "
+    source = f"SELECT {values} FROM {after}" if after else f"VALUES ({values})"
+    return (f"{name} AS (INSERT INTO {quote(model._meta.db_table)} ({columns}) {source} "
             f"{'ON CONFLICT DO NOTHING ' if ignore_conflicts else ''}RETURNING {quote(str(model._meta.pk.column))})"), fields
+
+
+def _part_params(instance: Model, fields: tuple, name: str) -> dict[str, Any]:
+    return {f"{name}_{n}": value for n, value in enumerate(_values(instance, fields))}
 
 
 def insert_together(instances: Sequence[Model], *, then: str = "SELECT NULL", then_params: Mapping[str, Any] | None = None
@@ -87,7 +93,7 @@ def insert_together(instances: Sequence[Model], *, then: str = "SELECT NULL", th
     for n, instance in enumerate(instances):
         part, fields = _insert_part(type(instance), f"row{n}")
         parts.append(part)
-        params.update({f"row{n}_{i}": value for i, value in enumerate(_values(instance, fields))})
+        params.update(_part_params(instance, fields, f"row{n}"))
     ids = ", ".join(f"(SELECT {connection.ops.quote_name(str(type(instance)._meta.pk.column))} FROM row{n})"
                     for n, instance in enumerate(instances))
     with connection.cursor() as cursor:
@@ -101,15 +107,9 @@ def insert_together(instances: Sequence[Model], *, then: str = "SELECT NULL", th
 
 @cache
 def _insert_after_sql(first: type[Model], second: type[Model]) -> tuple[str, tuple, tuple]:
-    """`insert_after`'s statement: the second row's values are SELECTed from the first's part, so they
-    are written only beside a first row."""
     first_part, first_fields = _insert_part(first, "row0", ignore_conflicts=True)
-    second_fields = _written_fields(second)
+    second_part, second_fields = _insert_part(second, "row1", ignore_conflicts=True, after="row0")
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in second_fields)
-    values = ", ".join(f"%(row1_{n})s" for n in range(len(second_fields)))
-    second_part = (f"row1 AS (INSERT INTO {quote(second._meta.db_table)} ({columns}) SELECT {values} FROM row0 "
-                   f"ON CONFLICT DO NOTHING RETURNING {quote(str(second._meta.pk.column))})")
     sql = (f"WITH {first_part}, {second_part} SELECT (SELECT {quote(str(first._meta.pk.column))} FROM row0), "
            f"(SELECT {quote(str(second._meta.pk.column))} FROM row1)")
     return sql, first_fields, second_fields
@@ -120,8 +120,7 @@ def insert_after(first: Model, second: Model) -> tuple[bool, bool]:
     likewise, in one statement (PostgreSQL): one round trip where two dependent inserts took two. Which
     of the two were written; a row not written (a unique constraint held it back) keeps no id."""
     sql, first_fields, second_fields = _insert_after_sql(type(first), type(second))
-    params = {f"row0_{n}": value for n, value in enumerate(_values(first, first_fields))}
-    params.update({f"row1_{n}": value for n, value in enumerate(_values(second, second_fields))})
+    params = {**_part_params(first, first_fields, "row0"), **_part_params(second, second_fields, "row1")}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         first_pk, second_pk = cursor.fetchone()

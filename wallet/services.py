@@ -75,10 +75,14 @@ def _pending(*, type_: str, ref_id: str, player_id: str, amount_minor: int, curr
     )
 
 
+def _supported(currency: str) -> bool:
+    return currency in settings.WALLET_SUPPORTED_CURRENCIES
+
+
 def pending_money_transaction(type_: str, request: MoneyRequest) -> WalletTransaction | None:
     """The PENDING row a debit or credit would claim, for its caller to write together with the request's
     Idempotency-Key (`idempotency_begin(with_row=...)`); None when the request will be refused before."""
-    if request.currency not in settings.WALLET_SUPPORTED_CURRENCIES:
+    if not _supported(request.currency):
         return None
     return _pending(type_=type_, ref_id=request.ref_id, player_id=request.player_id,
                     amount_minor=request.amount_minor, currency=request.currency, meta=request.meta)
@@ -137,7 +141,7 @@ def wallet_credit(*, request: MoneyRequest, on_settled: OnSettled | None = None,
 
 def _money(type_: str, request: MoneyRequest, on_settled: OnSettled | None,
            written: WalletTransaction | None) -> WalletResult:
-    if request.currency not in settings.WALLET_SUPPORTED_CURRENCIES:
+    if not _supported(request.currency):
         raise wallet_errors.UnsupportedCurrency(f"Currency {request.currency} is not supported.",
                                                 details={"supported": settings.WALLET_SUPPORTED_CURRENCIES})
     claimed = _claim(type_=type_, ref_id=request.ref_id, player_id=request.player_id,
