@@ -10,7 +10,7 @@ import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 
 SCHEMA = """
@@ -46,7 +46,10 @@ class OperatorStore:
         self.path = path
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        self.connection().executescript(SCHEMA)  # executescript manages its own transaction
+        # A connection of its own, closed at once: the server forks after this, and a SQLite
+        # connection must not cross a fork.
+        with closing(sqlite3.connect(self.path)) as db:
+            db.executescript(SCHEMA)  # executescript manages its own transaction
 
     def connection(self) -> sqlite3.Connection:
         if not hasattr(self._local, "db"):

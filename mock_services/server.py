@@ -1,29 +1,51 @@
-"""Serve a fake with gunicorn: one process (state lives in memory), many threads."""
+"""Serve a fake with granian: one worker process (state lives in memory), many blocking threads.
 
-from gunicorn.app.base import BaseApplication
+granian, not gunicorn: a fake does little per request, so the server is most of its cost, and on
+the 2-core bench machine the fakes' CPU is taken from the hub's (docs/PERFORMANCE.md, seventh
+step).
+"""
+
+import os
+import threading
+import time
+
+from granian.constants import Interfaces
+from granian.log import LogLevels
+from granian.server import Server
 
 from mock_services.framework import MockService
 
+PARENT_CHECK_SECONDS = 1.0
 
-class MockServer(BaseApplication):
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    """granian's worker outlives a SIGKILLed server process and keeps the port; gunicorn's workers
+    watch their parent for the same reason."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+class MockServer:
     def __init__(self, service: MockService, *, host: str, port: int, threads: int) -> None:
         self.service = service
-        self.options = {
-            "bind": f"{host}:{port}",
-            "workers": 1,
-            "worker_class": "gthread",
-            "threads": threads,
-            "proc_name": f"mock-{service.name}",
-            "accesslog": None,
-            "loglevel": "warning",
-            "keepalive": 5,
-            "graceful_timeout": 2,
-        }
-        super().__init__()
+        # log_level error: granian warns about more than 2 threads per core, which a fake needs
+        # for scripted delays.
+        self._server = Server(
+            f"mock-{service.name}", address=host, port=port, interface=Interfaces.WSGI, workers=1,
+            blocking_threads=threads, log_level=LogLevels.error,
+        )
 
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
+    def run(self) -> None:
+        server_pid = os.getpid()
 
-    def load(self) -> MockService:
-        return self.service
+        def load_in_worker() -> MockService:
+            # The worker is forked from this process: it serves this very object, built here
+            # (where its temporary files are removed at exit), instead of importing a target.
+            _exit_when_orphaned(server_pid)
+            return self.service
+
+        self._server.serve(target_loader=load_in_worker, wrap_loader=False)
