@@ -8,6 +8,26 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Model
 
+# The most parameters a statement of ours may have and still be converted once (a new order's
+# `insert_together`: audit row, order, event and outbox message). psycopg_queries_cached() says why.
+HOT_STATEMENT_MAX_PARAMS = 120
+
+
+def psycopg_queries_cached() -> None:
+    """Let psycopg keep the conversion of statements of up to HOT_STATEMENT_MAX_PARAMS parameters.
+
+    psycopg turns a statement's `%(name)s` placeholders into `$n` with a regex pass over its text and
+    keeps the result in an LRU (128 statements), but only for statements of at most 50 parameters, so that
+    an ORM's bulk INSERTs of varying sizes do not crowd the cache out. A new order's statement has more:
+    its 2 KB of text were parsed anew for every order, 12 % of the hub's CPU per order at saturation
+    (docs/PERFORMANCE.md, seventh step). Our statements have fixed texts, and the LRU stays bounded.
+    psycopg has no public setting for it; an intake test fails if the order is parsed again.
+    """
+    import psycopg._queries
+
+    psycopg._queries.MAX_CACHED_STATEMENT_PARAMS = max(psycopg._queries.MAX_CACHED_STATEMENT_PARAMS,
+                                                       HOT_STATEMENT_MAX_PARAMS)
+
 
 def lock_until_commit(name: str) -> None:
     """Serialize a piece of work across processes until the current transaction ends.

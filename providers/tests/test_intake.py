@@ -8,6 +8,9 @@ from pathlib import Path
 import jwt
 import pytest
 
+from django.db import connection
+
+from hub.db import HOT_STATEMENT_MAX_PARAMS
 from hub.signing import hex_hmac
 from providers.models import Branch, InboundWebhook, Order, OrderEvent, ProductMapping, Provider
 from webhooks.models import OutboxMessage
@@ -69,6 +72,30 @@ def test_a_new_order_is_three_statements_on_postgresql(client, hot_statements, d
     order = Order.objects.get()
     assert OrderEvent.objects.get().order_id == order.id
     assert OutboxMessage.objects.get().payload["id"] == str(order.id)
+
+
+def test_a_new_orders_statement_is_converted_once_not_per_order(client, hot_statements, monkeypatch):
+    """psycopg parses a statement's placeholders again for every execution when it has more than 50
+    parameters (the one statement has), unless `hub.db.psycopg_queries_cached` raised that limit at start."""
+    import psycopg._queries
+
+    parsed, largest = [], []
+    uncached = psycopg._queries._query2pg_nocache
+    monkeypatch.setattr(psycopg._queries, "_query2pg_nocache", lambda *args: parsed.append(1) or uncached(*args))
+
+    def params_of(execute, sql, params, many, context):
+        largest.append(len(params or ()))
+        return execute(sql, params, many, context)
+
+    body = fixture("careem/simple_form.json")
+    with connection.execute_wrapper(params_of):
+        for n in range(2):
+            assert post_careem(client, body.replace(b"TEST123", f"TEST-{n}".encode())).status_code == 200
+
+    assert Order.objects.count() == 2
+    assert max(largest) > 50 if hot_statements == "sql" else max(largest) <= 50
+    assert max(largest) <= HOT_STATEMENT_MAX_PARAMS
+    assert parsed == []
 
 
 def test_an_order_whose_message_cannot_be_written_leaves_no_order_behind(client):
