@@ -5,6 +5,7 @@ from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 from typing import Any
 
+import psycopg._queries
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Model
 
@@ -23,8 +24,6 @@ def psycopg_queries_cached() -> None:
     (docs/PERFORMANCE.md, seventh step). Our statements have fixed texts, and the LRU stays bounded.
     psycopg has no public setting for it; an intake test fails if the order is parsed again.
     """
-    import psycopg._queries
-
     psycopg._queries.MAX_CACHED_STATEMENT_PARAMS = max(psycopg._queries.MAX_CACHED_STATEMENT_PARAMS,
                                                        HOT_STATEMENT_MAX_PARAMS)
 

@@ -62,6 +62,12 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes `pid` started (a server's workers, a supervisor's child), oldest first."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(child) for child in found]
+
+
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -28,7 +28,9 @@ import pytest
 import requests
 
 from hub.signing import hex_hmac, secret_list, wallet_signature
-from hub.testing import BASE_DIR, free_port, http_ok, start_process, stop_process, subprocess_env, wait_until
+from hub.testing import (
+    BASE_DIR, child_pids, free_port, http_ok, start_process, stop_process, subprocess_env, wait_until,
+)
 from mock_services.testing import start_mock
 from providers.config import intake_settings
 
@@ -85,11 +87,6 @@ class RedisServer:
         assert self.process is not None, "started"
         self.process.kill()
         self.process.wait()
-
-
-def _children(pid: int) -> list[int]:
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [int(child) for child in found]
 
 
 @dataclass
@@ -239,16 +236,16 @@ def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost
     time.sleep(5)
     stack["cluster"].start()
     time.sleep(4)
-    gunicorn_master = _children(stack["processes"]["web"].pid)[0]
-    for worker in _children(gunicorn_master):
+    gunicorn_master = child_pids(stack["processes"]["web"].pid)[0]
+    for worker in child_pids(gunicorn_master):
         os.kill(worker, signal.SIGKILL)
         faults["gunicorn worker SIGKILLed"] += 1
-    celery_main = _children(stack["processes"]["worker"].pid)[0]
-    for child in _children(celery_main)[:1]:
+    celery_main = child_pids(stack["processes"]["worker"].pid)[0]
+    for child in child_pids(celery_main)[:1]:
         os.kill(child, signal.SIGKILL)
         faults["celery child SIGKILLed"] += 1
     if "dispatcher" in stack["processes"]:  # mid-batch, most likely: its leases expire, its supervisor restarts it
-        os.kill(_children(stack["processes"]["dispatcher"].pid)[0], signal.SIGKILL)
+        os.kill(child_pids(stack["processes"]["dispatcher"].pid)[0], signal.SIGKILL)
         faults["dispatcher SIGKILLed"] += 1
     time.sleep(4)
     stack["redis"].kill()
@@ -305,7 +302,7 @@ def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost
     assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
 
     for name, supervisor in stack["processes"].items():
-        assert supervisor.poll() is None and _children(supervisor.pid), f"{name} stayed dead"
+        assert supervisor.poll() is None and child_pids(supervisor.pid), f"{name} stayed dead"
     restarted = {name for name in stack["processes"] if "supervise:" in (stack["logs"] / f"{name}.log").read_text()}
     killed_outright = {"dispatcher"} & set(stack["processes"])  # the others lost a child, not themselves
     assert restarted == killed_outright, f"exited and had to be restarted by their supervisor: {restarted}"

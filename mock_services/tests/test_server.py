@@ -6,20 +6,15 @@ import signal
 
 import pytest
 
-from hub.testing import http_ok, wait_until
+from hub.testing import child_pids, http_ok, wait_until
 from mock_services.testing import start_mock
 
 pytestmark = pytest.mark.e2e
 
 
-def _worker_pid(server_pid: int) -> int:
-    with open(f"/proc/{server_pid}/task/{server_pid}/children") as children:
-        return int(children.read().split()[0])
-
-
 def test_a_sigkilled_server_takes_its_worker_and_the_port_with_it(tmp_path):
     mock = start_mock("rgs", log_dir=tmp_path)
-    worker = _worker_pid(mock.process.pid)
+    worker = child_pids(mock.process.pid)[0]
     try:
         os.kill(mock.process.pid, signal.SIGKILL)
         mock.process.wait()
@@ -34,7 +29,7 @@ def test_the_server_exits_when_its_worker_dies(tmp_path):
     """So that `hub.supervise` (make run) starts the fake again, with a fresh state."""
     mock = start_mock("rgs", log_dir=tmp_path)
     try:
-        os.kill(_worker_pid(mock.process.pid), signal.SIGKILL)
+        os.kill(child_pids(mock.process.pid)[0], signal.SIGKILL)
 
         assert mock.process.wait(timeout=10) != 0
     finally:
