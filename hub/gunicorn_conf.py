@@ -4,8 +4,14 @@ import os
 
 from prometheus_client import multiprocess
 
+from hub.collector import freeze_loaded_objects
+
 accesslog = None  # the hub logs each request itself, as JSON with the correlation id
 graceful_timeout = 5
+
+
+def post_worker_init(worker) -> None:
+    freeze_loaded_objects()  # the app is loaded now (hub.collector says why)
 
 
 def child_exit(server, worker) -> None:

@@ -4,6 +4,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from hub.collector import freeze_loaded_objects
 from webhooks.dispatcher import dispatch
 from webhooks.nudges import dispatchers_deliver
 
@@ -32,6 +33,7 @@ class Command(BaseCommand):
             self.stdout.flush()
             stop.wait()
             return
+        freeze_loaded_objects()
         self.stdout.write("outbox dispatcher: starting", ending="\n")
         self.stdout.flush()
         attempted = dispatch(stop)
