@@ -11,8 +11,7 @@ later is collected as before. Collecting first keeps garbage out of it.
 import gc
 
 
-def freeze_loaded_objects() -> int:
-    """Freeze every object that survives a full collection now; how many are frozen."""
+def freeze_loaded_objects() -> None:
+    """Freeze every object that survives a full collection now."""
     gc.collect()
     gc.freeze()
-    return gc.get_freeze_count()
