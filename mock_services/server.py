@@ -13,6 +13,7 @@ from granian.constants import Interfaces
 from granian.log import LogLevels
 from granian.server import Server
 
+from hub.collector import freeze_loaded_objects
 from mock_services.framework import MockService
 
 PARENT_CHECK_SECONDS = 1.0
@@ -46,6 +47,9 @@ class MockServer:
             # The worker is forked from this process: it serves this very object, built here
             # (where its temporary files are removed at exit), instead of importing a target.
             _exit_when_orphaned(server_pid)
+            # A full collection in a fake that walks Django holds every request to it for 80-250 ms:
+            # in `make bench` the Operator fake's stalled all in-flight debits at once.
+            freeze_loaded_objects()
             return self.service
 
         self._server.serve(target_loader=load_in_worker, wrap_loader=False)
