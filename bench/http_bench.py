@@ -133,7 +133,7 @@ def bracketed_by_baseline(name: str, make_line, seconds: int, secret: str) -> di
     machine the speed drifts by a third within minutes; a baseline on one side only put that drift
     into the ratio (make bench read 27 % and 35 % for the same code back to back)."""
     def baseline_line(n: int) -> str:
-        return wallet_line("/__bench/baseline-debit", debit_body(n), secret)
+        return wallet_line("/wallet/__bench-baseline-debit", debit_body(n), secret)
 
     before = saturation_phase("baseline", baseline_line, seconds)
     saturated = saturation_phase(name, make_line, seconds)
