@@ -66,7 +66,7 @@ MACHINE_PATH = re.compile(r"/(?:wallet/|api/orders/|api/webhooks/(?!stats/))")
 
 class BrowsersOnly(MiddlewareMixin):
     """Skips the middleware it is mixed into on the machine endpoints. Sessions, the user and
-    messages had nothing to do there, yet cost about 4 % of a debit's instructions: a session store,
+    messages had nothing to do there, yet cost about 3 % of a debit's instructions: a session store,
     a lazy user and two message stores built and checked per request (docs/PERFORMANCE.md, ninth
     step). The classes keep Django's as bases, so the admin's checks for them still hold."""
 
