@@ -1,9 +1,14 @@
-"""statement_guard: a savepoint inside a transaction, nothing in autocommit mode."""
+"""statement_guard: a savepoint inside a transaction, nothing in autocommit mode; the values the fast
+inserts write."""
+
+import uuid
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.apps import apps as django_apps
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, models, transaction
 
-from hub.db import statement_guard
+from hub.db import _value, statement_guard
 from wallet.models import IdempotencyKey
 
 
@@ -46,3 +51,36 @@ def test_a_database_error_is_described_without_its_message_which_may_quote_row_v
 
     assert describe_error(error) == "DataError (SQLSTATE 22021)"
     assert describe_error(ValueError("plain")) == "ValueError: plain"
+
+
+SAMPLE_VALUES = [None, "", "text", "Ünïcode", 0, 7, -1, 2**40, True, False, 1.5, uuid.uuid4(), {"k": [1]}, ["a"]]
+
+
+def project_fields():
+    apps = ("hub", "wallet", "providers", "webhooks")
+    return [(model, field) for model in django_apps.get_models() if model._meta.app_label in apps
+            for field in model._meta.concrete_fields]
+
+
+@pytest.mark.parametrize("value", SAMPLE_VALUES, ids=repr)
+def test_a_value_written_by_hub_db_is_what_django_would_write(value):
+    """`_value` skips Django's conversion only where it would change nothing: for every field of every
+    model of the project, and values of every common type, the same result (or the same refusal)."""
+    compared = 0
+    for model, field in project_fields():
+        instance = model()
+        setattr(instance, field.attname, value)
+        try:
+            expected = field.get_db_prep_save(field.pre_save(instance, True), connection=connection)
+        except (TypeError, ValueError, ValidationError, AttributeError):
+            with pytest.raises((TypeError, ValueError, ValidationError, AttributeError)):
+                _value(field, instance)
+            continue
+        if isinstance(field, models.DateTimeField) and (field.auto_now or field.auto_now_add):
+            continue  # pre_save stamps the current time: two calls, two times
+        if field.get_db_prep_save(field.pre_save(instance, True), connection=connection) != expected:
+            continue  # encrypted: a new nonce per call
+        actual = _value(field, instance)
+        assert (type(actual), actual) == (type(expected), expected), f"{model.__name__}.{field.name}"
+        compared += 1
+    assert compared > 20
