@@ -1,3 +1,4 @@
+import gc
 import os
 import shutil
 import uuid
@@ -72,6 +73,14 @@ def rgs_mock(mock_processes) -> RunningMock:
 @pytest.fixture
 def backend_mock(mock_processes) -> RunningMock:
     return mock_processes("backend")
+
+
+@pytest.fixture
+def unfrozen():
+    """No object frozen by gc.freeze() before the test, and none after it."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

@@ -20,13 +20,13 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import BENCH_DIR, ROOT, prepare_environment, setup_django, start, stop  # noqa: E402
+from bench.in_process import post_debits, post_orders  # noqa: E402
 
 OPERATOR, RECEIVER = "http://127.0.0.1:18821", "http://127.0.0.1:18822"
 DEBITS_PER_ROUND, SINGLE_DELIVERIES, BATCH_DELIVERIES = 300, 300, 2_000
@@ -71,56 +71,14 @@ def best(rounds: list[dict[str, float]]) -> dict[str, float]:
 
 
 def debit_cost(meter: Meter, rounds: int) -> dict[str, float]:
-    from django.conf import settings
-    from django.test import Client
-
-    from hub.signing import secret_list, wallet_signature
-
-    client, secret = Client(HTTP_HOST="127.0.0.1"), secret_list(settings.WALLET_HMAC_SECRET)[0]
-
-    def debits() -> int:
-        requests = []
-        for n in range(DEBITS_PER_ROUND):
-            body = json.dumps({"playerId": f"cost-{n % 50}", "amountCents": 1, "currency": "USD",
-                               "refId": f"c-{uuid.uuid4().hex}"}, separators=(",", ":")).encode()
-            stamp = str(int(time.time()))
-            requests.append((body, {"HTTP_X_TIMESTAMP": stamp, "HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4()),
-                                    "HTTP_X_SIGNATURE": wallet_signature(body=body, timestamp=stamp, secret=secret)}))
-        for body, headers in requests:
-            response = client.post("/wallet/debit", body, content_type="application/json", **headers)
-            if response.status_code != 201:
-                raise SystemExit(f"debit answered {response.status_code}: {response.content[:200]!r}")
-        return DEBITS_PER_ROUND
-
-    debits()  # warm-up: connections, caches, code paths
-    return best([meter.measure(debits) for _ in range(rounds)])
+    post_debits(DEBITS_PER_ROUND)  # warm-up: connections, caches, code paths
+    return best([meter.measure(lambda: post_debits(DEBITS_PER_ROUND)) for _ in range(rounds)])
 
 
 def intake_cost(meter: Meter, rounds: int) -> dict[str, float]:
     """A Careem order webhook, as `http_bench.py` sends them: audit row, order, event, outbox row."""
-    from django.test import Client
-
-    from hub.signing import hex_hmac
-    from providers.config import intake_settings
-
-    client, secret = Client(HTTP_HOST="127.0.0.1"), intake_settings("careem").secret
-
-    def orders() -> int:
-        requests = []
-        for _ in range(DEBITS_PER_ROUND):
-            body = json.dumps({"order_id": f"cost-{uuid.uuid4().hex}", "customer": {"name": "Cost", "phone": "0790000000"},
-                               "items": [{"name": "Burger", "quantity": 1, "price": 10}], "total_amount": 10},
-                              separators=(",", ":")).encode()
-            requests.append((body, hex_hmac(secret=secret, message=body)))
-        for body, signature in requests:
-            response = client.post("/api/webhooks/careem", body, content_type="application/json",
-                                   HTTP_X_CAREEM_SIGNATURE=signature)
-            if response.status_code != 200:
-                raise SystemExit(f"intake answered {response.status_code}: {response.content[:200]!r}")
-        return DEBITS_PER_ROUND
-
-    orders()
-    return best([meter.measure(orders) for _ in range(rounds)])
+    post_orders(DEBITS_PER_ROUND)
+    return best([meter.measure(lambda: post_orders(DEBITS_PER_ROUND)) for _ in range(rounds)])
 
 
 def delivery_cost(meter: Meter, rounds: int) -> dict[str, dict[str, float]]:

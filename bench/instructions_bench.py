@@ -22,13 +22,13 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import BENCH_DIR, ROOT, prepare_environment, setup_django, start, stop  # noqa: E402
+from bench.in_process import post_debits, post_orders  # noqa: E402
 
 OPERATOR = "http://127.0.0.1:18831"
 WARM_UP, COUNT = 20, 50
@@ -38,51 +38,16 @@ KINDS = ("debit", "order", "baseline")
 BUDGET = {"debit": 2.65, "order": 3.4}
 
 
-def _client():
+def _baseline(count: int) -> int:
     from django.test import Client
 
-    return Client(HTTP_HOST="127.0.0.1")
-
-
-def _debits(count: int) -> None:
-    from django.conf import settings
-
-    from hub.signing import secret_list, wallet_signature
-
-    client, secret = _client(), secret_list(settings.WALLET_HMAC_SECRET)[0]
-    for n in range(count):
-        body = json.dumps({"playerId": f"instr-{n % 50}", "amountCents": 1, "currency": "USD",
-                           "refId": f"i-{uuid.uuid4().hex}"}, separators=(",", ":")).encode()
-        stamp = str(int(time.time()))
-        response = client.post("/wallet/debit", body, content_type="application/json", HTTP_X_TIMESTAMP=stamp,
-                               HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
-                               HTTP_X_SIGNATURE=wallet_signature(body=body, timestamp=stamp, secret=secret))
-        if response.status_code != 201:
-            raise SystemExit(f"debit answered {response.status_code}: {response.content[:200]!r}")
-
-
-def _orders(count: int) -> None:
-    from hub.signing import hex_hmac
-    from providers.config import intake_settings
-
-    client, secret = _client(), intake_settings("careem").secret
-    for _ in range(count):
-        body = json.dumps({"order_id": f"instr-{uuid.uuid4().hex}", "customer": {"name": "I", "phone": "0790000000"},
-                           "items": [{"name": "Burger", "quantity": 1, "price": 10}], "total_amount": 10},
-                          separators=(",", ":")).encode()
-        response = client.post("/api/webhooks/careem", body, content_type="application/json",
-                               HTTP_X_CAREEM_SIGNATURE=hex_hmac(secret=secret, message=body))
-        if response.status_code != 200:
-            raise SystemExit(f"intake answered {response.status_code}: {response.content[:200]!r}")
-
-
-def _baseline(count: int) -> None:
-    client = _client()
+    client = Client(HTTP_HOST="127.0.0.1")
     for n in range(count):
         body = json.dumps({"playerId": f"bench-{n % 50}", "amountCents": 1, "refId": f"i-{uuid.uuid4().hex}"})
         response = client.post("/wallet/__bench-baseline-debit", body, content_type="application/json")
         if response.status_code != 201:
             raise SystemExit(f"baseline answered {response.status_code}: {response.content[:200]!r}")
+    return count
 
 
 def child(count: int) -> None:
@@ -93,7 +58,7 @@ def child(count: int) -> None:
     from webhooks import nudges
 
     nudges.install_trigger(nudges.NoTrigger())  # the outbox rows are written, not delivered: as in cost_bench
-    works = {"debit": _debits, "order": _orders, "baseline": _baseline}
+    works = {"debit": post_debits, "order": post_orders, "baseline": _baseline}
     for work in works.values():
         work(WARM_UP)
     for kind in KINDS:

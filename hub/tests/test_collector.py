@@ -3,16 +3,8 @@
 import gc
 import weakref
 
-import pytest
 
 from hub import gunicorn_conf
-
-
-@pytest.fixture
-def unfrozen():
-    gc.unfreeze()
-    yield
-    gc.unfreeze()
 
 
 def test_a_gunicorn_worker_freezes_the_loaded_app_before_serving(unfrozen):

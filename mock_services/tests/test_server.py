@@ -42,13 +42,6 @@ def test_the_server_exits_when_its_worker_dies(tmp_path):
         mock.stop()
 
 
-@pytest.fixture
-def unfrozen():
-    gc.unfreeze()
-    yield
-    gc.unfreeze()
-
-
 def test_the_worker_freezes_what_it_loaded_before_it_serves(monkeypatch, unfrozen):
     """In process: granian's serve() would fork and call the loader in its worker."""
     loaded = []
