@@ -2,6 +2,8 @@
 inserts write."""
 
 import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 from django.apps import apps as django_apps
@@ -53,7 +55,17 @@ def test_a_database_error_is_described_without_its_message_which_may_quote_row_v
     assert describe_error(ValueError("plain")) == "ValueError: plain"
 
 
-SAMPLE_VALUES = [None, "", "text", "Ünïcode", 0, 7, -1, 2**40, True, False, 1.5, uuid.uuid4(), {"k": [1]}, ["a"]]
+class Colour(models.TextChoices):
+    RED = "red"
+
+
+class Size(models.IntegerChoices):
+    LARGE = 3
+
+
+SAMPLE_VALUES = [None, "", "text", "Ünïcode", Colour.RED, 0, 7, -1, 2**40, Size.LARGE, True, False, 1.5, Decimal("2.50"),
+                 uuid.uuid4(), {"k": [1]}, ["a"], date(2026, 12, 2), datetime(2026, 12, 2, 17, 30, tzinfo=UTC),
+                 datetime(2026, 12, 2, 17, 30, tzinfo=timezone(timedelta(hours=3))), datetime(2026, 12, 2, 17, 30)]
 
 
 def project_fields():
@@ -62,6 +74,7 @@ def project_fields():
             for field in model._meta.concrete_fields]
 
 
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime:RuntimeWarning")
 @pytest.mark.parametrize("value", SAMPLE_VALUES, ids=repr)
 def test_a_value_written_by_hub_db_is_what_django_would_write(value):
     """`_value` skips Django's conversion only where it would change nothing: for every field of every
