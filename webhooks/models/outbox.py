@@ -58,7 +58,7 @@ class OutboxMessage(models.Model):
         DELIVERED = "DELIVERED"
         DEAD_LETTER = "DEAD_LETTER"
 
-    event_id = models.CharField(max_length=64, unique=True, help_text="Sent as webhook-id; stable across retries.")
+    event_id = models.CharField(max_length=64, help_text="Sent as webhook-id; stable across retries.")
     event_type = models.CharField(max_length=100)
     destination = models.ForeignKey(Destination, on_delete=models.PROTECT, related_name="messages")
     path = models.CharField(max_length=300, blank=True)
@@ -76,6 +76,8 @@ class OutboxMessage(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # A constraint, not `unique=True`: no second index for LIKE 'x%' searches (wallet's ref_id says why).
+        constraints = [models.UniqueConstraint(fields=["event_id"], name="outbox_event_id")]
         indexes = [
             # Only pending rows, in claim order: a claim reads the first due entries and stops, and
             # the entries of delivered rows leave the index instead of being skipped one by one.
@@ -95,7 +97,8 @@ class OutboxMessage(models.Model):
 
 class DeliveryAttempt(models.Model):
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="delivery_attempts")
-    destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: attempt_recent, (destination, attempted_at), serves its lookups.
+    destination = models.ForeignKey(Destination, on_delete=models.CASCADE, related_name="+", db_index=False)
     attempted_at = models.DateTimeField(default=timezone.now)
     duration_ms = models.PositiveIntegerField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
