@@ -10,7 +10,6 @@ import json
 import math
 import time
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import requests
@@ -100,30 +99,43 @@ def _send(method: str, path: str, payload: dict | None) -> OperatorAnswer:
     return OperatorAnswer(status_code=response.status_code, body=body if isinstance(body, dict) else {})
 
 
-def _before_retry(state: RetryCallState) -> None:
-    path = state.args[1]  # _once(method, path, payload)
+def _before_retry(path: str, state: RetryCallState) -> None:
     reason = str(state.outcome.exception()) if state.outcome else ""
     metrics.OPERATOR_RETRIES.labels(_operation(path), reason).inc()
     logger.info("operator_retry", path=path, attempt=state.attempt_number, reason=reason, sleep=round(state.upcoming_sleep, 3))
 
 
-@cache
-def _retrying(max_attempts: int, deadline_seconds: float) -> Retrying:
-    """One policy per pair of settings, shared by every call and thread (tenacity keeps a call's state
-    in the call and its statistics per thread): building it anew cost about 2 % of a debit's CPU."""
-    return Retrying(
+def _retried(first_failure: _Transient, started: float, method: str, path: str, payload: dict | None) -> OperatorAnswer:
+    """The attempts after a first one that failed, under the retry policy: tenacity is shown the first
+    failure as its own first attempt, so that it counts it, waits its Retry-After or backoff, and stops
+    at the same attempt and deadline as if it had made it."""
+    failures = [first_failure]
+
+    def attempt() -> OperatorAnswer:
+        if failures:
+            raise failures.pop()
+        return _once(method, path, payload)
+
+    retrying = Retrying(
         retry=retry_if_exception_type(_Transient),
         wait=_wait,
-        stop=stop_after_attempt(max_attempts) | stop_before_delay(deadline_seconds),
-        before_sleep=_before_retry,
+        stop=stop_after_attempt(settings.OPERATOR_MAX_ATTEMPTS)
+        | stop_before_delay(settings.OPERATOR_RETRY_DEADLINE_SECONDS - (time.monotonic() - started)),
+        before_sleep=lambda state: _before_retry(path, state),
         reraise=True,
     )
+    return retrying(attempt)
 
 
 def operator_request(method: str, path: str, payload: dict | None = None) -> OperatorAnswer:
-    retrying = _retrying(settings.OPERATOR_MAX_ATTEMPTS, settings.OPERATOR_RETRY_DEADLINE_SECONDS)
+    started = time.monotonic()
     try:
-        return retrying(_once, method, path, payload)
+        try:
+            # The first attempt outside tenacity's loop: almost every call ends there, and the loop
+            # cost about 3 % of a debit's instructions (docs/PERFORMANCE.md, tenth step).
+            return _once(method, path, payload)
+        except _Transient as first_failure:
+            return _retried(first_failure, started, method, path, payload)
     except _Transient as exc:
         logger.warning("operator_unavailable", path=path, reason=str(exc))
         raise OperatorUnavailable(str(exc), retry_after_seconds=max(1, math.ceil(exc.retry_after or 5))) from exc
