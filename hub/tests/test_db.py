@@ -97,3 +97,21 @@ def test_a_value_written_by_hub_db_is_what_django_would_write(value):
         assert (type(actual), actual) == (type(expected), expected), f"{model.__name__}.{field.name}"
         compared += 1
     assert compared > 20
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_hot_tables_keep_only_the_indexes_something_reads():
+    """Every insert and every non-HOT update writes each index of its table: no LIKE twin of a unique
+    column, no single-column index that a composite one leads with (docs/PERFORMANCE.md, tenth step)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, indexname FROM pg_indexes WHERE tablename = ANY(%s)",
+                       [["wallet_wallettransaction", "webhooks_outboxmessage", "webhooks_deliveryattempt"]])
+        indexes = {(table, name) for table, name in cursor.fetchall()}
+
+    assert not {name for _, name in indexes if name.endswith("_like")}
+    assert {name for table, name in indexes if table == "webhooks_deliveryattempt"} == {
+        "webhooks_deliveryattempt_pkey", "attempt_recent", "webhooks_deliveryattempt_message_id_683737ce"}
+    assert {name for table, name in indexes if table == "wallet_wallettransaction"} == {
+        "wallet_wallettransaction_pkey", "wallet_tx_ref_id", "wallet_wallettransaction_transaction_id_key",
+        "wallet_tx_status_created", "wallet_tx_player"}
