@@ -1,5 +1,5 @@
 """A fixed-window request counter in the shared cache (Redis in production), so every process
-sees the same count: on Redis one pipelined INCR and EXPIRE per request. The database cache of the
+sees the same count: on Redis one INCR per request, and an EXPIRE after a window's first. The database cache of the
 default setup is shared too, though its increments are not atomic: under heavy concurrency it may
 let a few extra requests through.
 
@@ -24,8 +24,8 @@ REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 
 
 def _redis() -> redis.Redis | None:
-    """The shared cache's Redis, when it is one: a counter there costs one round trip (INCR and EXPIRE
-    pipelined) where Django's `cache.incr` costs two (it asks whether the key exists first)."""
+    """The shared cache's Redis, when it is one: a counter there costs one command (INCR) where Django's
+    `cache.incr` costs two round trips (it asks whether the key exists first)."""
     config = settings.CACHES["default"]
     if config["BACKEND"] != REDIS_CACHE:
         return None
@@ -42,12 +42,14 @@ def _count(cache_key: str, window_ms: int) -> int:
     expires_in = math.ceil(window_ms / 1000) + 1
     client = _redis()
     if client is not None:
-        # The window is part of the key, so pushing its expiry on at every hit changes nothing.
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(cache_key)
-        pipe.expire(cache_key, expires_in)
-        count, _ = pipe.execute()
-        return int(count)
+        # Only the window's first hit sets its expiry: each redis-py command costs about 2 % of an
+        # order's instructions (docs/PERFORMANCE.md, tenth step). The window is part of the key, so a
+        # key left without expiry (the process died between the two, or Redis went away) is never
+        # counted again: a few bytes, not a limit stuck shut.
+        count = int(client.incr(cache_key))
+        if count == 1:
+            client.expire(cache_key, expires_in)
+        return count
     try:
         return cache.incr(cache_key)  # the common case: the window's counter exists
     except ValueError:
