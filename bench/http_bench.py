@@ -9,6 +9,9 @@ pre-signed requests, every figure beside a baseline or target from the same run.
   outbox    20,000 pending messages delivered by a Celery worker (concurrency 2) to a minimal receiver
             answering 200 at once (bench/receiver.py)
   e2e       debit → RGS webhook received, sequential debits
+  peer, peer_tuned   the same receiver fed the usual Django way: a Celery task per message (bench/peer.py)
+  peer_library       the same, by django-webhook2 from the package index (bench/peer_library.py; bench/run
+                     installs it from bench/requirements-peer.txt)
 
 Every load phase also reports the CPU milliseconds per request of each component (hub, worker, fakes,
 PostgreSQL, Redis), read from /proc: on a shared 2-core machine that says what bounds a figure.
@@ -49,7 +52,7 @@ from providers.config import intake_settings
 
 HUB, OPERATOR, RGS, BACKEND, RECEIVER = (f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813, 18814))
 THREADS, PLAYERS = 2, 200
-SUITES = ("wallet", "intake", "e2e", "outbox", "peer", "peer_tuned")
+SUITES = ("wallet", "intake", "e2e", "outbox", "peer", "peer_tuned", "peer_library")
 OWN_CPU = ("hub", "worker", "dispatcher", "postgres", "redis")  # the fakes and the load generator are not the hub's
 # The web server under test (BENCH_SERVER), with the same app, 2 processes and 8 threads each.
 SERVERS = {
@@ -274,6 +277,49 @@ def bench_peer(env: dict[str, str], *, tuned: bool, count: int = 5_000) -> dict:
             "deliveries_per_second": round(delivered / elapsed, 1), "cpu_ms_per_delivery": cpu}
 
 
+def bench_peer_library(env: dict[str, str], count: int = 5_000) -> dict:
+    """The same backlog delivered by django-webhook2 (bench/peer_library.py): its event rows and tasks
+    published on commit by a separate process, whose publishing CPU counts as "publisher"."""
+    from django.db import connection
+
+    wait_outbox_drained(120)
+    receiver_destination()
+    peer_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.peer_library_settings"}
+    subprocess.run([sys.executable, "bench/peer_library.py", "setup", f"{RECEIVER}/webhooks"], cwd=ROOT, env=peer_env,
+                   check=True)
+    peer = start(["-m", "celery", "-A", "bench.peer_library", "worker", "-Q", "peer_library", "--concurrency", "2",
+                  "-l", "WARNING"], peer_env, name="peer-library-worker")
+    publisher = subprocess.Popen([sys.executable, "bench/peer_library.py", "publish", str(count)], cwd=ROOT,
+                                 env=peer_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(5)  # the worker's processes up before the clock starts
+        if publisher.stdout is None or publisher.stdin is None or publisher.stdout.readline().strip() != "ready":
+            raise SystemExit("bench/peer_library.py publish did not start")
+        received_before = int(requests.get(f"{RECEIVER}/count", timeout=10).text)
+        cpu_before, started = cpu_seconds_by_group(), time.monotonic()
+        publisher.stdin.write("go\n")
+        publisher.stdin.flush()
+        publisher_seconds = json.loads(publisher.stdout.readline())["publisher_seconds"]
+        publisher.wait(timeout=60)
+        with connection.cursor() as cursor:
+            while True:
+                cursor.execute("SELECT count(*) FROM django_webhook_webhookevent WHERE status = 'SUCCESS'")
+                delivered = cursor.fetchone()[0]
+                if delivered >= count or time.monotonic() - started > 900:
+                    break
+                time.sleep(0.2)
+        elapsed = time.monotonic() - started
+        cpu = cpu_ms_per_request(cpu_before, cpu_seconds_by_group(), delivered)
+        cpu["publisher"] = round(publisher_seconds * 1000 / max(delivered, 1), 2)
+    finally:
+        publisher.kill()
+        stop(peer)
+    received = int(requests.get(f"{RECEIVER}/count", timeout=10).text) - received_before
+    return {"library": "django-webhook2 0.11.0", "messages": count, "delivered": delivered, "received": received,
+            "seconds": round(elapsed, 2), "deliveries_per_second": round(delivered / elapsed, 1),
+            "cpu_ms_per_delivery": cpu}
+
+
 def bench_e2e(secret: str, count: int = 40) -> dict:
     """Sequential debits on a quiet system (the load phases' outbox backlog drained first)."""
     wait_outbox_drained(300)
@@ -336,7 +382,7 @@ def main() -> None:
         runs = {"wallet": lambda: bench_wallet(args.seconds, secret),
                 "intake": lambda: bench_intake(args.seconds, intake_settings("careem").secret, secret),
                 "e2e": lambda: bench_e2e(secret), "outbox": bench_outbox, "peer": lambda: bench_peer(env, tuned=False),
-                "peer_tuned": lambda: bench_peer(env, tuned=True)}
+                "peer_tuned": lambda: bench_peer(env, tuned=True), "peer_library": lambda: bench_peer_library(env)}
         warm_up(secret, intake_settings("careem").secret)
         for name in suites:
             results[name] = runs[name]()
@@ -395,7 +441,8 @@ def print_table(results: dict) -> None:
     if outbox := results.get("outbox"):
         rows.append(("outbox delivery", f"{outbox['deliveries_per_second']} msg/s",
                      f"{sum(outbox['cpu_ms_per_delivery'].values()):.2f} ms CPU/msg", "target ≥ 2,500/s"))
-    for name, label in (("peer", "peer: task per message"), ("peer_tuned", "peer, tuned")):
+    for name, label in (("peer", "peer: task per message"), ("peer_tuned", "peer, tuned"),
+                        ("peer_library", "peer: django-webhook2")):
         if (peer := results.get(name)) and outbox:
             ours = sum(outbox["cpu_ms_per_delivery"].values())
             theirs = sum(peer["cpu_ms_per_delivery"].values())
