@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -37,6 +39,20 @@ def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
     django.setup()
+
+
+def outbox_backlog(destination, count: int, *, held: bool = False) -> list:
+    """`count` pending outbox messages to `destination`. `held` ones are due tomorrow: the hub's own
+    dispatcher and workers leave them alone, for a peer to deliver."""
+    from django.utils import timezone
+
+    from webhooks.models import OutboxMessage
+
+    now = timezone.now()
+    due = {"next_attempt_at": now + timedelta(days=1)} if held else {}
+    return OutboxMessage.objects.bulk_create(
+        [OutboxMessage(event_id=f"msg_{uuid.uuid4().hex}", event_type="bench.event", destination=destination,
+                       payload={"n": n}, occurred_at=now, **due) for n in range(count)], batch_size=5000)
 
 
 def start(args: list[str], env: dict[str, str], *, ready_url: str | None = None, name: str = "") -> subprocess.Popen:

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -42,6 +42,7 @@ from bench.common import (  # noqa: E402
     ROOT,
     cpu_ms_per_request,
     cpu_seconds_by_group,
+    outbox_backlog,
     prepare_environment,
     setup_django,
     start,
@@ -202,18 +203,13 @@ def receiver_destination():
 
 def bench_outbox(count: int = 20_000) -> dict:
     """A backlog of `count` messages to the minimal receiver (bench/receiver.py), signed like the RGS's."""
-    from django.utils import timezone
-
     from hub.celery import app
     from webhooks.models import OutboxMessage
 
     wait_outbox_drained(120)
     destination = receiver_destination()
     received_before = int(requests.get(f"{RECEIVER}/count", timeout=10).text)
-    now = timezone.now()
-    OutboxMessage.objects.bulk_create(
-        [OutboxMessage(event_id=f"msg_{uuid.uuid4().hex}", event_type="bench.event", destination=destination,
-                       payload={"n": n}, occurred_at=now) for n in range(count)], batch_size=5000)
+    outbox_backlog(destination, count)
     cpu_before, started = cpu_seconds_by_group(), time.monotonic()
     next_sweep = started
     while (delivered := OutboxMessage.objects.filter(status="DELIVERED").count()) < count:
@@ -237,7 +233,6 @@ def bench_peer(env: dict[str, str], *, tuned: bool, count: int = 5_000) -> dict:
     from functools import partial
 
     from django.db import transaction
-    from django.utils import timezone
 
     from webhooks.models import OutboxMessage
 
@@ -253,12 +248,7 @@ def bench_peer(env: dict[str, str], *, tuned: bool, count: int = 5_000) -> dict:
         cpu_before, started = cpu_seconds_by_group(), time.monotonic()
         publisher_before = resource.getrusage(resource.RUSAGE_SELF)
         with transaction.atomic():
-            now = timezone.now()
-            messages = OutboxMessage.objects.bulk_create(
-                [OutboxMessage(event_id=f"msg_{uuid.uuid4().hex}", event_type="bench.event", destination=destination,
-                               payload={"n": n}, occurred_at=now, next_attempt_at=now + timedelta(days=1))
-                 for n in range(count)], batch_size=5000)  # next_attempt_at: our own workers leave them alone
-            for message in messages:
+            for message in outbox_backlog(destination, count, held=True):
                 transaction.on_commit(partial(send_webhook.delay, message.id))
         publisher_after = resource.getrusage(resource.RUSAGE_SELF)
         while (delivered := OutboxMessage.objects.filter(status="DELIVERED").count()) < count:

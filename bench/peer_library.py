@@ -18,7 +18,6 @@ import resource
 import subprocess
 import sys
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,23 +47,18 @@ def setup(url: str) -> None:
 
 def publish(count: int) -> None:
     from django.db import transaction
-    from django.utils import timezone
     from django_webhook.dispatch import emit_events
 
-    from webhooks.models import Destination, OutboxMessage
+    from bench.common import outbox_backlog
+    from webhooks.models import Destination
 
     destination = Destination.objects.get(name="bench-receiver")
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
         raise SystemExit("the parent did not say go")
     before = resource.getrusage(resource.RUSAGE_SELF)
-    with transaction.atomic():
-        now = timezone.now()
-        messages = OutboxMessage.objects.bulk_create(
-            [OutboxMessage(event_id=f"msg_{uuid.uuid4().hex}", event_type="bench.event", destination=destination,
-                           payload={"n": n}, occurred_at=now, next_attempt_at=now + timedelta(days=1))
-             for n in range(count)], batch_size=5000)  # next_attempt_at: the hub's dispatcher leaves them alone
-        emit_events(messages, "create")  # the library's entry point for bulk_create, which sends no signals
+    with transaction.atomic():  # emit_events: the library's entry point for bulk_create, which sends no signals
+        emit_events(outbox_backlog(destination, count, held=True), "create")
     after = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"publisher_seconds": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime}),
           flush=True)
