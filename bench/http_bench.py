@@ -21,6 +21,7 @@ Usage: `make bench` (bench/run: PostgreSQL, Redis, wrk), or python bench/http_be
 """
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -305,7 +306,7 @@ def bench_peer_library(env: dict[str, str], count: int = 5_000) -> dict:
         publisher.kill()
         stop(peer)
     received = int(requests.get(f"{RECEIVER}/count", timeout=10).text) - received_before
-    return {"library": "django-webhook2 0.11.0", "messages": count, "delivered": delivered, "received": received,
+    return {"library": f"django-webhook2 {importlib.metadata.version('django-webhook2')}", "messages": count, "delivered": delivered, "received": received,
             "seconds": round(elapsed, 2), "deliveries_per_second": round(delivered / elapsed, 1),
             "cpu_ms_per_delivery": cpu}
 

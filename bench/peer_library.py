@@ -15,7 +15,6 @@ outbox rows, sending to the same receiver as the other rows.
 import json
 import os
 import resource
-import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -36,9 +35,10 @@ django.setup()
 
 
 def setup(url: str) -> None:
+    from django.core.management import call_command
     from django_webhook.models import Webhook, WebhookSecret, WebhookTopic
 
-    subprocess.run([sys.executable, "manage.py", "migrate", "django_webhook", "-v0"], cwd=ROOT, check=True)
+    call_command("migrate", "django_webhook", verbosity=0)
     Webhook.objects.all().delete()
     webhook = Webhook.objects.create(url=url, active=True)
     webhook.topics.set(WebhookTopic.objects.filter(name="webhooks.OutboxMessage/create"))
