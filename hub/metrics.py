@@ -19,6 +19,9 @@ HTTP_REQUESTS = Counter("hub_http_requests_total", "HTTP requests by route and s
 HTTP_LATENCY = Histogram("hub_http_request_duration_seconds", "HTTP request duration by route", ["route"])
 WALLET_OUTCOMES = Counter("hub_wallet_outcomes_total", "Wallet answers by operation and code",
                           ["operation", "code", "replayed"])
+WALLET_COMPENSATIONS = Counter("hub_wallet_compensations_total",
+                                "Rollbacks the hub started itself for a debit the Operator applied after the hub "
+                                "settled it as not charged", ["reason"])
 OPERATOR_LATENCY = Histogram("hub_operator_request_duration_seconds", "One Operator HTTP attempt",
                              ["operation", "outcome"])
 OPERATOR_RETRIES = Counter("hub_operator_retries_total", "Operator attempts that are retried", ["operation", "reason"])

@@ -64,6 +64,7 @@ class OperatorMock(MockService):
     def control_routes(self) -> list[MockRoute]:
         return [
             MockRoute("__players", "/__control/players", ("POST",), self.control_players),
+            MockRoute("__player", "/__control/players/<path:player_id>", ("GET",), self.control_player),
             MockRoute("__transactions", "/__control/transactions", ("POST",), self.control_transactions),
             MockRoute("__bulk", "/__control/transactions/bulk", ("POST",), self.control_bulk),
         ]
@@ -232,6 +233,13 @@ class OperatorMock(MockService):
         with self.store.write() as db:
             db.execute("INSERT OR REPLACE INTO players VALUES (?, ?, ?, ?)", (player_id, currency, balance, int(missing)))
         return json_response({"playerId": player_id, "currency": currency, "balanceCents": balance, "missing": missing})
+
+    def control_player(self, request: Request, player_id: str) -> Response:
+        """A player's balance as the Operator holds it (the wallet API has no balance read)."""
+        row = self.store.connection().execute("SELECT * FROM players WHERE player_id = ?", (player_id,)).fetchone()
+        if row is None:
+            return json_response({"error": "player_not_found"}, 404)
+        return json_response({"playerId": player_id, "currency": row["currency"], "balanceCents": row["balance_minor"]})
 
     def control_transactions(self, request: Request) -> Response:
         """Make reconciliation mismatches: upsert a listing item, or delete one."""

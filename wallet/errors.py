@@ -30,6 +30,12 @@ class RequestInProgress(errors.Conflict):
         super().__init__(message, headers={"Retry-After": "1"})
 
 
+class OriginalInProgress(RequestInProgress):
+    """Not kept under the key: the rollback is answered once its debit has settled."""
+
+    message = "The debit being rolled back is still in progress; retry the rollback."
+
+
 class UnsupportedCurrency(errors.Unprocessable):
     code = "UNSUPPORTED_CURRENCY"
 

@@ -30,6 +30,10 @@ class WalletTransaction(models.Model):
         default=False,
         help_text="A refId rolled back before its debit was seen: holds the refId so that debit is refused.",
     )
+    is_compensation = models.BooleanField(
+        default=False,
+        help_text="A rollback the hub sent itself: the Operator applied a debit the hub had settled as not charged.",
+    )
     meta = models.JSONField(null=True, blank=True)
     operator_tx_id = models.CharField(max_length=100, blank=True)
     balance_cents = models.BigIntegerField(null=True, blank=True)

@@ -7,10 +7,11 @@ Operator `transaction_id` (the Operator is idempotent on it: money moves at most
 drive the Operator call. Settlement, its RGS webhook (outbox) and the stored answer commit together.
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
-from datetime import timedelta
 from urllib.parse import quote
 
 import structlog
@@ -19,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from hub import errors
+from hub import errors, metrics
 from hub.db import insert, statement_guard
 from hub.money import to_major_string, to_minor
 from wallet import errors as wallet_errors
@@ -33,6 +34,9 @@ from wallet.selectors import wallet_transaction_data
 from webhooks.outbox import outbox_enqueue, outbox_insert, outbox_inserted
 
 Type, Status = WalletTransaction.Type, WalletTransaction.Status
+NOT_CHARGED = (Status.FAILED, Status.ROLLED_BACK)  # what the RGS was told of a debit that took no money
+ROLLBACK_POLL_SECONDS = 0.05
+logger = structlog.get_logger(__name__)
 OPERATIONS: dict[str, str] = {Type.DEBIT: "withdraw", Type.CREDIT: "deposit", Type.ROLLBACK: "rollback"}
 
 # Runs inside the settlement's transaction with the answer being stored (the API keeps it under
@@ -118,13 +122,17 @@ def _claim(*, type_: str, ref_id: str, player_id: str, amount_minor: int, curren
         raise wallet_errors.DuplicateRefId()
     if existing.status != Status.PENDING:
         return WalletResult(existing, replayed=True)
-    taken = WalletTransaction.objects.filter(id=existing.id, status=Status.PENDING).filter(
-        Q(processing_until__isnull=True) | Q(processing_until__lt=now)
-    ).update(processing_until=now + in_flight_lease())
-    if not taken:
+    if not _take_lease(existing.id, now):
         raise wallet_errors.RequestInProgress()
     existing.refresh_from_db()
     return existing
+
+
+def _take_lease(tx_id: int, now: datetime) -> bool:
+    """Become the one process driving this PENDING transaction, unless another one's lease is live."""
+    return bool(WalletTransaction.objects.filter(id=tx_id, status=Status.PENDING).filter(
+        Q(processing_until__isnull=True) | Q(processing_until__lt=now)
+    ).update(processing_until=now + in_flight_lease()))
 
 
 # --- the three operations ---------------------------------------------------------------
@@ -152,6 +160,8 @@ def _money(type_: str, request: MoneyRequest, on_settled: OnSettled | None,
 def wallet_rollback(*, request: RollbackRequest, on_settled: OnSettled | None = None) -> WalletResult:
     original = _original_or_tombstone(request)
     real = original is not None and not original.is_tombstone
+    if original is not None and real and original.status == Status.PENDING:
+        original = _settled_original(original)
     claimed = _claim(type_=Type.ROLLBACK, ref_id=request.ref_id, player_id=request.player_id,
                      amount_minor=original.amount_cents if original and real else 0,
                      currency=original.currency if original and real else "", original_ref_id=request.original_ref_id)
@@ -163,6 +173,27 @@ def wallet_rollback(*, request: RollbackRequest, on_settled: OnSettled | None = 
     if original.status == Status.ROLLED_BACK:
         return _settle(claimed, _failed(wallet_errors.AlreadyRolledBack()), on_settled)
     return _forward(claimed, on_settled)
+
+
+def _settled_original(original: WalletTransaction) -> WalletTransaction:
+    """The debit being rolled back, once its outcome is known (SPEC §3): a rollback never settles while
+    its original is in flight, or the Operator could apply the debit after refusing the rollback (404)
+    and leave the player charged for a bet the hub calls rolled back. Waits up to
+    WALLET_ROLLBACK_WAIT_SECONDS; a debit nobody is driving and old enough for the resolver is resolved
+    now. Still PENDING: 409 REQUEST_IN_PROGRESS, and nothing is written."""
+    deadline = time.monotonic() + settings.WALLET_ROLLBACK_WAIT_SECONDS
+    resolvable_before = timezone.now() - timedelta(seconds=settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS)
+    while True:
+        now = timezone.now()
+        if (original.created_at < resolvable_before and original.type == Type.DEBIT
+                and _take_lease(original.id, now)):
+            _resolve(original)
+        original.refresh_from_db()
+        if original.status != Status.PENDING:
+            return original
+        if time.monotonic() >= deadline:
+            raise wallet_errors.OriginalInProgress()
+        time.sleep(ROLLBACK_POLL_SECONDS)
 
 
 def _original_or_tombstone(request: RollbackRequest) -> WalletTransaction | None:
@@ -199,7 +230,19 @@ def _forward(tx: WalletTransaction, on_settled: OnSettled | None = None) -> Wall
     except OperatorUnavailable as exc:
         WalletTransaction.objects.filter(id=tx.id).update(processing_until=None)
         raise wallet_errors.OperatorNotAnswering(retry_after_seconds=exc.retry_after_seconds) from None
-    return _settle(tx, _outcome(tx, answer), on_settled)
+    outcome = _outcome(tx, answer)
+    if tx.is_compensation and not _compensation_final(outcome):
+        # retried until the Operator confirms (the resolver's next run): a refund is owed
+        WalletTransaction.objects.filter(id=tx.id).update(processing_until=None, error_code=outcome.error.code
+                                                          if outcome.error else "")
+        return WalletResult(tx)
+    return _settle(tx, outcome, on_settled)
+
+
+def _compensation_final(outcome: Outcome) -> bool:
+    """Refunded (200), refunded before (409) or never charged (404): nothing is owed any more."""
+    return outcome.status == Status.COMPLETED or isinstance(
+        outcome.error, wallet_errors.AlreadyRolledBack | wallet_errors.OriginalNotFound)
 
 
 def _failed(error: errors.ApplicationError) -> Outcome:
@@ -255,7 +298,7 @@ def _settle_in_one_statement(tx: WalletTransaction, outcome: Outcome, settlement
     message = outbox_insert(**_webhook(tx, outcome))
     message_id = sql.settle_answer_and_enqueue(tx.id, settlement, key_id=answer_key.record_id, message=message)
     if message_id is None:  # a concurrent retry or the resolver settled it first: give its answer
-        return WalletResult(WalletTransaction.objects.get(id=tx.id), replayed=True)
+        return _settled_first(tx, outcome)
     outbox_inserted(message_id)
     return WalletResult(tx, answer_stored=True)
 
@@ -268,7 +311,7 @@ def _settle_in_transaction(tx: WalletTransaction, outcome: Outcome, answer: Answ
     else:
         settled = bool(WalletTransaction.objects.filter(id=tx.id, status=Status.PENDING).update(**settlement))
     if not settled:  # a concurrent retry or the resolver settled it first: give its answer
-        return WalletResult(WalletTransaction.objects.get(id=tx.id), replayed=True)
+        return _settled_first(tx, outcome)
     for name, value in settlement.items():  # the row as just written, without reading it back
         setattr(tx, name, value)
     if tx.type == Type.ROLLBACK:
@@ -279,18 +322,56 @@ def _settle_in_transaction(tx: WalletTransaction, outcome: Outcome, answer: Answ
     return WalletResult(tx, answer_stored=on_settled is not None)
 
 
+def _settled_first(tx: WalletTransaction, outcome: Outcome) -> WalletResult:
+    """Someone settled `tx` before this answer arrived (a concurrent retry, the resolver): give their
+    answer. If this answer says the Operator took a debit's money and theirs said it did not, the hub
+    refunds it (`wallet_compensate`): the RGS was told the bet took nothing."""
+    settled = WalletTransaction.objects.get(id=tx.id)
+    if tx.type == Type.DEBIT and outcome.status == Status.COMPLETED and settled.status in NOT_CHARGED:
+        wallet_compensate(debit=settled, reason="late_answer")
+    return WalletResult(settled, replayed=True)
+
+
 def _mark_original_rolled_back(rollback: WalletTransaction, outcome: Outcome) -> None:
-    """A completed rollback cancels its debit; so does one the Operator never charged (404) while
-    the debit's own outcome was unknown: that debit must not be charged later either."""
+    """A completed rollback cancels its debit. A compensation's debit was settled as not charged
+    (FAILED): once the Operator has refunded it, now or before (409), it moved and came back, which
+    is what the Operator's listing says too. A rollback never touches a PENDING debit (it waits)."""
     original = WalletTransaction.objects.filter(ref_id=rollback.original_ref_id, type=Type.DEBIT)
-    refused = error_answer(wallet_errors.RefIdRolledBack())
-    if outcome.status == Status.COMPLETED:
-        original.filter(status=Status.COMPLETED).update(status=Status.ROLLED_BACK)
-    if outcome.status == Status.COMPLETED or isinstance(outcome.error, wallet_errors.OriginalNotFound):
-        original.filter(status=Status.PENDING).update(
-            status=Status.ROLLED_BACK, response_status=refused.status, response_body=refused.body,
-            settled_at=timezone.now(), processing_until=None,
-        )
+    refunded = outcome.status == Status.COMPLETED or (
+        rollback.is_compensation and isinstance(outcome.error, wallet_errors.AlreadyRolledBack))
+    if refunded:
+        original.filter(status__in=(Status.COMPLETED, Status.FAILED)).update(status=Status.ROLLED_BACK)
+
+
+# --- compensation --------------------------------------------------------------------------
+def compensation_ref_id(debit: WalletTransaction) -> str:
+    return f"compensation-{debit.transaction_id.hex}"
+
+
+def wallet_compensate(*, debit: WalletTransaction, reason: str) -> WalletTransaction | None:
+    """Refund a debit the Operator applied after the hub settled it as not charged (SPEC §3): a durable
+    ROLLBACK row of the hub's own, sent now (after commit) and re-sent by the resolver until the
+    Operator confirms. One per debit, however often the hub learns it; None when it exists already."""
+    compensation = WalletTransaction(
+        ref_id=compensation_ref_id(debit), type=Type.ROLLBACK, player_id=debit.player_id,
+        amount_cents=debit.amount_cents, currency=debit.currency, original_ref_id=debit.ref_id,
+        is_compensation=True, correlation_id=debit.correlation_id, meta={"reason": reason},
+    )
+    if not insert(compensation, ignore_conflicts=True):
+        return None
+    metrics.WALLET_COMPENSATIONS.labels(reason).inc()
+    logger.warning("wallet_compensation_started", ref_id=debit.ref_id, reason=reason)
+    transaction.on_commit(lambda: _send_compensation(compensation.id))
+    return compensation
+
+
+def _send_compensation(tx_id: int) -> None:
+    from wallet.tasks import send_compensation  # tasks import this module
+
+    try:
+        send_compensation.delay(tx_id)
+    except Exception:  # the broker is down: the resolver sends it on its next run
+        logger.warning("wallet_compensation_not_queued", tx_id=tx_id)
 
 
 # --- background ------------------------------------------------------------------------------
@@ -316,10 +397,9 @@ def _resolve(tx: WalletTransaction) -> bool:
         WalletTransaction.objects.filter(id=tx.id).update(processing_until=None)
         return False
     try:
-        _forward(tx)
+        return _forward(tx).transaction.status != Status.PENDING  # a compensation stays PENDING when refused
     except wallet_errors.OperatorNotAnswering:
         return False
-    return True
 
 
 def wallet_resolve_pending(*, older_than_seconds: int | None = None, limit: int = 200,
@@ -337,8 +417,5 @@ def wallet_resolve_pending(*, older_than_seconds: int | None = None, limit: int 
     stale = stale[:limit]
     settled = 0
     for tx in stale:
-        taken = WalletTransaction.objects.filter(id=tx.id, status=Status.PENDING).filter(
-            Q(processing_until__isnull=True) | Q(processing_until__lt=now)
-        ).update(processing_until=now + in_flight_lease())
-        settled += bool(taken) and _resolve(tx)
+        settled += _take_lease(tx.id, now) and _resolve(tx)
     return settled

@@ -10,5 +10,11 @@ def resolve_pending_transactions() -> None:
 
 
 @shared_task
+def send_compensation(tx_id: int) -> None:
+    """The first attempt of a compensation; the resolver re-sends it until the Operator confirms."""
+    wallet_resolve_pending(only_ids=[tx_id], older_than_seconds=0)
+
+
+@shared_task
 def purge_idempotency_keys() -> None:
     idempotency_purge()
