@@ -21,6 +21,8 @@ class ReconciliationRun(models.Model):
     matched_count = models.PositiveIntegerField(default=0)
     pending_count = models.PositiveIntegerField(default=0)
     mismatch_count = models.PositiveIntegerField(default=0)
+    compensations_started = models.PositiveIntegerField(
+        default=0, help_text="Debits the hub had settled as not charged that the Operator charged: refunds started.")
     counts_by_kind = models.JSONField(default=dict)
     totals = models.JSONField(default=dict, help_text="Per side and currency: count and amount (minor units).")
     csv_path = models.CharField(max_length=500, blank=True)

@@ -23,6 +23,7 @@ from tqdm import tqdm  # type: ignore[import-untyped]
 from reconciliation.models import Mismatch, ReconciliationRun
 from reconciliation.sources import IncompleteRead, Record, hub_records, operator_records
 from wallet.models import WalletTransaction
+from wallet.services import NOT_CHARGED, wallet_compensate
 
 Kind = Mismatch.Kind
 TxStatus = WalletTransaction.Status
@@ -67,6 +68,7 @@ class Tally:
     matched: int = 0
     pending: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
+    charged_not_settled: list[str] = field(default_factory=list)  # refIds of debits to refund (compensation)
     # per side and currency: [count, amount]
     totals: dict[str, defaultdict[str, list[int]]] = field(default_factory=lambda: {"hub": defaultdict(lambda: [0, 0]), "operator": defaultdict(lambda: [0, 0])})
 
@@ -119,6 +121,9 @@ def _compare(pairs: Iterator[tuple[Record | None, Record | None]], start: dateti
         elif hub is not None and operator is not None and (kinds := mismatch_kinds(hub, operator)):
             for kind in kinds:
                 emit(kind, hub, operator)
+            if hub.type == WalletTransaction.Type.DEBIT and hub.status in NOT_CHARGED \
+                    and operator.type == hub.type and operator.status == TxStatus.COMPLETED:
+                tally.charged_not_settled.append(hub.ref_id)
         else:
             tally.matched += 1
 
@@ -165,11 +170,22 @@ def reconciliation_run(*, start_day: date, end_day: date, output_dir: Path, trig
         _finish(run, tally, status=ReconciliationRun.Status.INCOMPLETE, error=str(exc))
         return run
     os.replace(partial, csv_path)
+    run.compensations_started = _compensate(tally.charged_not_settled)
     summary_path = output_dir / f"reconciliation-{stamp}-summary.txt"
     run.csv_path, run.summary_path = str(csv_path), str(summary_path)
     _finish(run, tally, status=ReconciliationRun.Status.COMPLETED)
     summary_path.write_text(summary_text(run))
     return run
+
+
+def _compensate(ref_ids: list[str]) -> int:
+    """The Operator holds a withdraw as charged that the hub settled as not charged: refund it (SPEC §3).
+    Started once per debit, however many runs see it; the next run matches once it is refunded."""
+    started = 0
+    for debit in WalletTransaction.objects.filter(ref_id__in=ref_ids, type=WalletTransaction.Type.DEBIT,
+                                                  status__in=NOT_CHARGED):
+        started += wallet_compensate(debit=debit, reason="reconciliation") is not None
+    return started
 
 
 def _flush(batch: list[Mismatch]) -> None:
@@ -195,6 +211,8 @@ def summary_text(run: ReconciliationRun) -> str:
         f"grace {settings.RECONCILIATION_GRACE_SECONDS} s",
         f"Transactions: hub {run.hub_count}, operator {run.operator_count}; matched {run.matched_count}, "
         f"pending {run.pending_count}, mismatches {run.mismatch_count}",
+        f"Compensations started (debits the Operator charged that the hub had settled as not charged): "
+        f"{run.compensations_started}",
         "Mismatches by kind:",
         *(f"  {kind}: {count}" for kind, count in run.counts_by_kind.items()),
         "Totals (settled money, count / amount in minor units):",

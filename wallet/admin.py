@@ -26,8 +26,8 @@ class StuckFilter(admin.SimpleListFilter):
 @admin.register(WalletTransaction)
 class WalletTransactionAdmin(ReadOnlyModelAdmin):
     list_display = ["ref_id", "type", "status", "player_id", "amount_cents", "currency", "balance_cents",
-                    "error_code", "created_at", "settled_at"]
-    list_filter = [StuckFilter, "status", "type", "currency", "is_tombstone", "created_at"]
+                    "error_code", "is_compensation", "created_at", "settled_at"]
+    list_filter = [StuckFilter, "status", "type", "is_compensation", "currency", "is_tombstone", "created_at"]
     search_fields = ["ref_id", "player_id", "original_ref_id", "operator_tx_id", "correlation_id"]
     date_hierarchy = "created_at"
     ordering = ["-id"]

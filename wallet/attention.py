@@ -9,14 +9,18 @@ from django.urls import reverse
 
 from hub.attention import Chart, Figure, hourly
 from wallet.models import WalletTransaction
-from wallet.selectors import stale_pending_count
+from wallet.selectors import stale_pending_count, unconfirmed_compensations
 
 
 def wallet_figures() -> list[Figure]:
     stale = stale_pending_count()
+    owed = unconfirmed_compensations().count()
+    transactions = reverse("admin:wallet_wallettransaction_changelist")
     return [Figure("Wallet", f"PENDING for over {settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS} s", str(stale),
-                   f"{reverse('admin:wallet_wallettransaction_changelist')}?stuck=yes", alarm=stale > 0,
-                   detail="select them and resolve now" if stale else "")]
+                   f"{transactions}?stuck=yes", alarm=stale > 0, detail="select them and resolve now" if stale else ""),
+            Figure("Wallet", "Compensations not confirmed by the Operator", str(owed),
+                   f"{transactions}?is_compensation__exact=1&status__exact=PENDING", alarm=owed > 0,
+                   detail="refunds the hub owes; resolve now, or see RUNBOOK.md" if owed else "")]
 
 
 def wallet_charts(hours: list[datetime]) -> list[Chart]:

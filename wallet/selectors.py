@@ -35,3 +35,8 @@ def stale_pending(transactions: QuerySet[WalletTransaction] | None = None) -> Qu
 
 def stale_pending_count() -> int:
     return stale_pending().count()
+
+
+def unconfirmed_compensations() -> QuerySet[WalletTransaction]:
+    """Refunds the hub owes a player and the Operator has not confirmed yet (SPEC §3, compensation)."""
+    return WalletTransaction.objects.filter(is_compensation=True, status=WalletTransaction.Status.PENDING)

@@ -48,7 +48,10 @@ def outbox_figures() -> list[Figure]:
             figures.append(Figure("Outbox", f"Oldest pending to {destination.name}", age_text(age),
                                   _messages(status__exact=Status.PENDING, destination__id__exact=destination.id),
                                   alarm=age > STALE_PENDING_SECONDS))
-    for circuit in DestinationCircuit.objects.filter(open_until__isnull=False).select_related("destination"):
+    circuits = list(DestinationCircuit.objects.filter(open_until__isnull=False).select_related("destination"))
+    figures.append(Figure("Outbox", "Open circuits", str(len(circuits)), reverse("admin:webhooks_destination_changelist"),
+                          alarm=bool(circuits)))
+    for circuit in circuits:
         figures.append(Figure(
             "Outbox", f"Circuit to {circuit.destination.name}", circuit.state,
             reverse("admin:webhooks_destination_changelist") + f"?{urlencode({'id__exact': circuit.destination_id})}",

@@ -42,6 +42,7 @@ def test_the_index_shows_every_stuck_state_with_its_link(admin_client, settings)
     DestinationCircuit.objects.create(destination=backend, open_until=now + timedelta(seconds=30))
     WalletTransactionFactory.create_batch(2, status=WalletTransaction.Status.PENDING, settled_at=None,
                                           created_at=now - timedelta(minutes=4))
+    owed = WalletTransactionFactory(type="ROLLBACK", status="PENDING", settled_at=None, is_compensation=True)
     InboundWebhook.objects.create(provider="careem", outcome="failed", status_code=503, path="/api/webhooks/careem",
                                   method="POST", headers={}, body="{}", body_size=2)
     OrderFactory(provider="talabat", deadline_at=now + timedelta(minutes=1))
@@ -55,12 +56,15 @@ def test_the_index_shows_every_stuck_state_with_its_link(admin_client, settings)
     assert rows["Dead letters to backend"][0::2] == ("0", False)
     assert rows["Oldest pending to backend"][0] == "42 min" and rows["Oldest pending to backend"][2]
     assert rows["Circuit to backend"][0] == "open" and rows["Circuit to backend"][1].endswith(f"?id__exact={backend.id}")
+    assert rows["Open circuits"][0::2] == ("1", True)
     assert rows["PENDING for over 60 s"] == ("2", "/admin/wallet/wallettransaction/?stuck=yes", True)
+    assert rows["Compensations not confirmed by the Operator"][0::2] == ("1", True)
+    assert owed.ref_id in admin_client.get(rows["Compensations not confirmed by the Operator"][1]).content.decode()
     assert rows["Failed inbound webhooks (24 h)"][0::2] == ("1", True)
     assert rows["Orders undecided near their deadline"] == ("1", "/admin/providers/order/?awaiting=near_deadline", True)
     run_label = f"{(now - timedelta(days=1)):%Y-%m-%d} → {now:%Y-%m-%d}"
     assert rows[run_label][0::2] == ("2 mismatches", True)
-    assert "Needs attention: 7" in page
+    assert "Needs attention: 9" in page
     for label, (_, link, _) in rows.items():
         assert admin_client.get(link).status_code == 200, label
 
@@ -81,12 +85,19 @@ def test_every_link_leads_to_exactly_the_stuck_rows(admin_client, settings):
     assert near.external_order_id in orders and later.external_order_id not in orders
 
 
-def test_all_quiet_when_nothing_is_stuck(admin_client):
+def test_all_quiet_when_nothing_is_stuck(admin_client, settings):
+    settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS = 60
     DestinationFactory(name="rgs")
 
     page = admin_client.get("/admin/").content.decode()
+    rows = panel_rows(page)
 
     assert "All quiet" in page and "hub-alarm" not in page
+    # every stuck state is named, with 0, so an operator sees that it was checked
+    for label in ["Dead letters to rgs", "Open circuits", "PENDING for over 60 s",
+                  "Compensations not confirmed by the Operator", "Failed inbound webhooks (24 h)",
+                  "Orders undecided near their deadline"]:
+        assert rows[label][0::2] == ("0", False), label
 
 
 def test_a_database_outage_shows_as_one_figure_not_an_error(monkeypatch):

@@ -165,3 +165,31 @@ def test_bad_arguments_are_refused(tmp_path):
                  ["--date", "2026-01-01", "--from", "2026-01-01", "--to", "2026-01-02"]):
         with pytest.raises(CommandError):
             call_command("reconcile", *args, "--output-dir", str(tmp_path))
+
+
+def test_a_debit_the_operator_charged_but_the_hub_settled_failed_is_refunded_once(client, operator, tmp_path):
+    """Reconciliation is the last witness of a withdraw that landed after the hub settled it FAILED: it
+    reports the mismatch and starts the refund (compensation) once; once refunded, both sides agree."""
+    from wallet.services import wallet_resolve_pending
+
+    debit_through_the_api(client, "r-late")
+    WalletTransaction.objects.filter(ref_id="r-late").update(status=WalletTransaction.Status.FAILED)
+    pin(operator, "r-late", NOON)
+
+    code, run = reconcile(tmp_path, "--date", DAY.isoformat())
+    again_code, again = reconcile(tmp_path, "--date", DAY.isoformat())
+
+    assert (code, run.counts_by_kind["STATUS_MISMATCH"], run.compensations_started) == (1, 1, 1)
+    assert (again_code, again.compensations_started) == (1, 0)
+    assert "Compensations started (debits the Operator charged that the hub had settled as not charged): 1" \
+        in open(run.summary_path).read()
+    compensation = WalletTransaction.objects.get(is_compensation=True, original_ref_id="r-late")
+    assert wallet_resolve_pending(only_ids=[compensation.id], older_than_seconds=0) == 1
+    assert len(operator.requests("rollback")) == 1
+    pin(operator, compensation.ref_id, NOON)
+    WalletTransaction.objects.filter(ref_id="r-late").update(created_at=NOON)
+
+    code, settled = reconcile(tmp_path, "--date", DAY.isoformat())
+
+    assert WalletTransaction.objects.get(ref_id="r-late").status == WalletTransaction.Status.ROLLED_BACK
+    assert (code, settled.mismatch_count, settled.matched_count) == (0, 0, 2)
