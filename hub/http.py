@@ -8,10 +8,12 @@ whose header parsing runs through the `email` package) cost 600 µs of CPU per c
 
 import os
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from urllib.parse import urlsplit, urlunsplit
 
 import certifi
 import pycurl
@@ -22,7 +24,9 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import check_header_validity, get_encoding_from_headers, select_proxy
 
 USER_AGENT = "IntegrationHub/1.0"
-STREAMED_BYTES = 64 * 1024  # what a stream=True caller may read; the rest of a larger answer is not
+# What a caller reads of an answer unless it says otherwise; the rest of a larger answer is not read
+# (a hostile 128 MiB answer cost 264 MiB in the worker). A truncated answer is `truncated(response)`.
+STREAMED_BYTES = 64 * 1024
 _local = threading.local()
 Timeout = float | tuple[float, float] | tuple[float, None] | None
 Cert = bytes | str | tuple[bytes | str, bytes | str] | None
@@ -39,6 +43,10 @@ _TLS_ERRORS = {pycurl.E_SSL_CONNECT_ERROR, pycurl.E_PEER_FAILED_VERIFICATION, py
                pycurl.E_SSL_CIPHER, pycurl.E_SSL_CACERT_BADFILE, pycurl.E_SSL_ISSUER_ERROR}
 
 
+class CappedResponse(requests.Response):
+    truncated = False  # the answer was longer than what was read of it
+
+
 class CurlAdapter(HTTPAdapter):
     """requests' transport on one libcurl handle, which keeps its connections alive between calls.
     Not thread-safe, like the session that holds it (one per thread). Redirects are never followed;
@@ -49,20 +57,21 @@ class CurlAdapter(HTTPAdapter):
         self._curl = pycurl.Curl()
 
     def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Timeout = None,
-             verify: bool | str = True, cert: Cert = None, proxies: Mapping[str, str] | None = None) -> requests.Response:
+             verify: bool | str = True, cert: Cert = None, proxies: Mapping[str, str] | None = None,
+             max_bytes: int = STREAMED_BYTES) -> requests.Response:
         curl, body, header_lines = self._curl, bytearray(), list[bytes]()
         curl.reset()  # options only: live connections and the DNS cache stay
         self._set_request(curl, request, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
-        cap = STREAMED_BYTES if stream else None
+        cap = max_bytes
         curl.setopt(pycurl.WRITEFUNCTION, _writer(body, cap))
         curl.setopt(pycurl.HEADERFUNCTION, header_lines.append)
         try:
             curl.perform()
         except pycurl.error as error:
             code, message = int(error.args[0]), str(error.args[-1])
-            if not (code == pycurl.E_WRITE_ERROR and cap is not None and len(body) >= cap):  # not our own stop
+            if not (code == pycurl.E_WRITE_ERROR and len(body) >= cap):  # not our own stop
                 raise _requests_exception(code, message, request, connected=curl.getinfo(pycurl.CONNECT_TIME) > 0)
-        return self._response(request, curl, body, header_lines)
+        return self._response(request, curl, body, header_lines, truncated=len(body) >= cap)
 
     @staticmethod
     def _set_request(curl: pycurl.Curl, request: requests.PreparedRequest, *, timeout: Timeout, verify: bool | str,
@@ -93,8 +102,8 @@ class CurlAdapter(HTTPAdapter):
             curl.setopt(pycurl.PROXY, proxy)
 
     def _response(self, request: requests.PreparedRequest, curl: pycurl.Curl, body: bytearray,
-                  header_lines: list[bytes]) -> requests.Response:
-        response = requests.Response()
+                  header_lines: list[bytes], *, truncated: bool) -> requests.Response:
+        response = CappedResponse()
         response.status_code = curl.getinfo(pycurl.RESPONSE_CODE)
         response.reason, response.headers = _parse_head(header_lines)
         response.encoding = get_encoding_from_headers(response.headers)
@@ -102,6 +111,7 @@ class CurlAdapter(HTTPAdapter):
         response._content_consumed = True  # type: ignore[attr-defined]  # what Response.content sets
         response.url, response.request, response.connection = str(request.url), request, self
         response.elapsed = timedelta(seconds=curl.getinfo(pycurl.TOTAL_TIME))
+        response.truncated = truncated
         return response
 
     def close(self) -> None:
@@ -109,10 +119,8 @@ class CurlAdapter(HTTPAdapter):
         super().close()
 
 
-def _writer(body: bytearray, cap: int | None) -> Callable[[bytes], int | None]:
-    """Collects the answer; with a cap, keeps its first `cap` bytes and stops reading there."""
-    if cap is None:
-        return body.extend
+def _writer(body: bytearray, cap: int) -> Callable[[bytes], int | None]:
+    """Collects the answer's first `cap` bytes and stops reading there."""
 
     def write(chunk: bytes) -> int | None:
         body.extend(chunk[:cap - len(body)])
@@ -197,26 +205,66 @@ def _prepared_url(url: str) -> str:
     return str(prepared.url)
 
 
-def prepare(method: str, url: str, *, body: bytes = b"", headers: dict[str, str]) -> requests.PreparedRequest:
-    """The request as it will be sent; an invalid URL or header raises here, before anything is sent.
+class RefusedURL(exceptions.InvalidURL):
+    """A URL the hub will not call: retrying cannot help (a permanent failure of that one message)."""
+
+
+def checked_url(url: str, *, origin: str | None = None) -> str:
+    """The one check of every URL the hub calls: parsed and rebuilt from its parts; no control
+    character or whitespace anywhere (the parser silently drops a tab or CR/LF inside a host, so
+    what was checked would not be what is sent); http or https; with `origin` (a configured base
+    URL), the same scheme (https stays https), host and port exactly. Raises RefusedURL."""
+    if any(char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"} for char in url):
+        raise RefusedURL(f"refused: {url!r} holds whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise RefusedURL(f"refused: {url!r} is not a URL ({exc})") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise RefusedURL(f"refused: {url!r} is not an http(s) URL with a host")
+    if origin is not None:
+        allowed = urlsplit(origin)
+        if (parts.scheme, parts.hostname, port or _default_port(parts.scheme)) != (
+                allowed.scheme, allowed.hostname, allowed.port or _default_port(allowed.scheme)):
+            raise RefusedURL(f"refused: {url!r} is not on {allowed.scheme}://{allowed.netloc}")
+    return urlunsplit(parts)
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def truncated(response: requests.Response) -> bool:
+    """Whether the answer was longer than what was read of it (`send`'s max_bytes)."""
+    return isinstance(response, CappedResponse) and response.truncated
+
+
+def prepare(method: str, url: str, *, body: bytes = b"", headers: dict[str, str],
+            origin: str | None = None) -> requests.PreparedRequest:
+    """The request as it will be sent; a refused URL (`checked_url`, against `origin` when given) or an
+    invalid header raises here, before anything is sent.
     requests' own checks of the URL and of each header, without the rest of `PreparedRequest.prepare`
     (cookies, auth and proxies read off the URL, hooks, Content-Length: curl does what applies): a
     quarter of its CPU, on every Operator call and every delivery."""
     prepared = requests.PreparedRequest()
-    prepared.method, prepared.url, prepared.body = method.upper(), _prepared_url(url), body or None
+    prepared.method, prepared.url, prepared.body = method.upper(), _prepared_url(checked_url(url, origin=origin)), body or None
     prepared.headers = CaseInsensitiveDict({"User-Agent": USER_AGENT, **headers})
     for header in prepared.headers.items():
         check_header_validity(header)
     return prepared
 
 
-def send(prepared: requests.PreparedRequest, *, timeout: float, stream: bool = False) -> requests.Response:
+def send(prepared: requests.PreparedRequest, *, timeout: float, stream: bool = False,
+         max_bytes: int = STREAMED_BYTES) -> requests.Response:
     """Send on this thread's keep-alive session, never following redirects. Straight to the connection
     adapter: Session.send (cookies, hooks, environment, redirects: nothing the hub uses) cost about 230 µs
-    of CPU per call. With stream=True the answer is read up to STREAMED_BYTES."""
+    of CPU per call. The answer is read up to `max_bytes` (64 KiB unless a documented call needs more)."""
     http = session()
-    return http.get_adapter(str(prepared.url)).send(prepared, timeout=timeout, stream=stream,
-                                                    verify=True if http.verify is None else http.verify)
+    adapter = http.get_adapter(str(prepared.url))
+    assert isinstance(adapter, CurlAdapter), "session() mounts CurlAdapter"
+    return adapter.send(prepared, timeout=timeout, stream=stream, max_bytes=max_bytes,
+                        verify=True if http.verify is None else http.verify)
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
     if not value:

@@ -1,7 +1,8 @@
 """The one place where incoming JSON becomes values the hub can compute with and store.
 
 `load_json` parses a raw body the way money needs it (every non-integer number a `Decimal`, never
-a float; `NaN`/`Infinity`, which are not JSON, refused) and returns a tree that is safe to keep:
+a float; `NaN`/`Infinity`, which are not JSON, refused), with every number bounded before any
+conversion (`read_number`), and returns a tree that is safe to keep:
 strings hold no lone surrogate and no NUL (PostgreSQL and UTF-8 can store neither; each becomes
 U+FFFD), and nesting is bounded. `storable` turns a tree that still holds `Decimal`s (the parts a
 provider sent that an adapter passes through, such as an address with coordinates) into plain JSON
@@ -15,6 +16,10 @@ from typing import Any
 
 MAX_DEPTH = 64  # far deeper than any order; a RecursionError while storing began near 450
 MAX_INT_DIGITS = 18  # longer integer literals stay Decimal: no quadratic int() on a hostile body
+# A number the hub computes with has at most this many characters and a decimal exponent within
+# ±MAX_EXPONENT (a double's range is ±308): `int(Decimal("1e1000000"))` alone costs ~47 s of CPU.
+MAX_NUMBER_CHARS = 100
+MAX_EXPONENT = 400
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
@@ -27,8 +32,22 @@ class TooDeep(ValueError):
     """The body nests objects and arrays deeper than MAX_DEPTH."""
 
 
-def _integer(literal: str) -> int | Decimal:
-    return int(literal) if len(literal) <= MAX_INT_DIGITS else Decimal(literal)
+class OutOfRange(str):
+    """A JSON number beyond the bounds, kept as its literal text: no arithmetic reaches it (it is not an
+    `int` or a `Decimal`, so a number field refuses it), and it is stored as the text that was sent."""
+
+
+def read_number(literal: str) -> int | Decimal | OutOfRange:
+    """The one reader of every JSON number the hub accepts (bodies, Operator and provider answers):
+    limits on length and exponent are checked on the literal, before any conversion that could cost."""
+    if len(literal) > MAX_NUMBER_CHARS:
+        return OutOfRange(literal)
+    if len(literal) <= MAX_INT_DIGITS and literal.lstrip("-").isdigit():
+        return int(literal)
+    number = Decimal(literal)  # the literal is short: its digits are few, its exponent any size
+    if abs(number.adjusted()) > MAX_EXPONENT:
+        return OutOfRange(literal)
+    return number
 
 
 def _not_json_constant(name: str) -> Any:
@@ -52,11 +71,14 @@ def _clean(value: Any, depth: int, replace: bool) -> Any:
     return value
 
 
-def load_json(raw: bytes | str, *, replace_unstorable: bool = True) -> Any:
+def load_json(raw: bytes | str, *, replace_unstorable: bool = True, constants_as_text: bool = False) -> Any:
     """Parse and clean a body. Raises NotJson or TooDeep. Without `replace_unstorable` strings are
-    left as sent, for a caller that refuses them instead (`has_unstorable`)."""
+    left as sent, for a caller that refuses them instead (`has_unstorable`). `constants_as_text`: an
+    answer from outside that says NaN or Infinity (not JSON, but what some serializers write) gets
+    them as `OutOfRange` text instead of a refusal."""
+    constant = OutOfRange if constants_as_text else _not_json_constant
     try:
-        parsed = json.loads(raw, parse_float=Decimal, parse_int=_integer, parse_constant=_not_json_constant)
+        parsed = json.loads(raw, parse_float=read_number, parse_int=read_number, parse_constant=constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise NotJson(str(exc)[:200]) from None
     return _clean(parsed, 0, replace_unstorable)

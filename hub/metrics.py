@@ -34,6 +34,8 @@ DELIVERY_ATTEMPTS = Counter("hub_outbox_delivery_attempts_total", "Outbox delive
 DELIVERY_LATENCY = Histogram("hub_outbox_delivery_latency_seconds", "From a message's creation to its delivery",
                              ["destination"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 3600, 86400))
 PROVIDER_LOGINS = Counter("hub_provider_logins_total", "Token requests to a provider's API", ["provider", "result"])
+PROVIDER_TOKENS_UNCACHED = Counter("hub_provider_tokens_uncached_total",
+                                   "Provider tokens used without the shared cache, which refused them", ["provider"])
 PROVIDER_CALLS = Counter("hub_provider_calls_total", "Decision calls to a provider's API by outcome",
                          ["provider", "result"])
 

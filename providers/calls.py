@@ -1,7 +1,10 @@
 """Send one decision call to a provider: the outbox's sender for the `careem` and `talabat` destinations.
 
-The call was built by the adapter when the decision was taken and stored as the message's data. Here
-it gets its bearer token (`providers.tokens`), is sent, and its answer becomes a `DeliveryResult`:
+The message keeps the decision; the adapter renders its call here, at each send, so whatever the call
+says relative to now (Talabat's acceptanceTime) is true when it is sent. Its URL passes `hub.http`'s
+one check against the provider's configured API URL (a refused URL fails that message permanently,
+never the circuit); it gets its bearer token (`providers.tokens`), is sent, its answer is read up to
+64 KiB, and the answer becomes a `DeliveryResult`:
 2xx delivered; 401 → the token is dropped and the call sent once more with a new one (a second 401
 is retried later); 408, 425, 429 and 5xx retried on the destination's schedule; Delivery Hero's 409 with `currentState`
 ASSIGNED_TO_TRANSPORT or WAITING_FOR_ACKNOWLEDGEMENT retried every 10 s for 5 minutes from the
@@ -11,7 +14,6 @@ first 409; any other 4xx is permanent (a dead letter, replayable in the admin).
 import json
 import time
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -20,7 +22,8 @@ from django.utils import timezone
 from hub import http, metrics
 from hub.http import parse_retry_after
 from providers.adapters import ADAPTERS
-from providers.adapters.base import LoginFailed, ProviderAdapter, ProviderCall
+from hub.json_input import NotJson, TooDeep, load_json
+from providers.adapters.base import Decision, LoginFailed, NoCall, ProviderAdapter, ProviderCall
 from providers.tokens import bearer_token, drop_token
 from webhooks.delivery import EXCERPT_BYTES, DeliveryResult
 from webhooks.models import DeliveryAttempt, OutboxMessage
@@ -42,22 +45,32 @@ def _sender(adapter: ProviderAdapter) -> Sender:
     return lambda message: send_call(adapter, message)
 
 
-def stored_call(message: OutboxMessage) -> ProviderCall:
+class Unsendable(Exception):
+    """The call cannot be sent at all (its URL is refused, a header is invalid): no retry can help."""
+
+
+def call_now(adapter: ProviderAdapter, message: OutboxMessage) -> ProviderCall:
+    """The message's call as it is sent now. Messages queued before decisions were kept carry the call."""
     data = message.payload
-    return ProviderCall(method=data["method"], url=data["url"], body=data.get("body"), headers=data.get("headers", {}))
+    if "decision" not in data:
+        return ProviderCall(method=data["method"], url=data["url"], body=data.get("body"), headers=data.get("headers", {}))
+    call = adapter.decision_call(Decision.from_data(data["decision"], sent_at=timezone.now()))
+    if isinstance(call, NoCall):  # e.g. the middleware's URL changed since: this order's callback is off it now
+        raise Unsendable(call.explanation)
+    return call
 
 
 def send_call(adapter: ProviderAdapter, message: OutboxMessage) -> DeliveryResult:
     started = time.perf_counter()
-    call = stored_call(message)
-    if urlsplit(call.url).netloc != adapter.api_host():  # checked when queued; the bearer must never leave
-        return _done(adapter, started, permanent=True, error=f"refused: {call.url!r} is not on {adapter.api_host()}")
     try:
+        call = call_now(adapter, message)
         token = bearer_token(adapter)
-        response = _send(call, token)
+        response = _send(adapter, call, token)
         if response.status_code == 401:
             drop_token(adapter, token)
-            response = _send(call, bearer_token(adapter))
+            response = _send(adapter, call, bearer_token(adapter))
+    except Unsendable as exc:
+        return _done(adapter, started, permanent=True, error=f"cannot be sent: {exc}"[:1000])
     except LoginFailed as exc:
         return _done(adapter, started, error=f"login failed: {exc}")
     except requests.RequestException as exc:
@@ -65,13 +78,16 @@ def send_call(adapter: ProviderAdapter, message: OutboxMessage) -> DeliveryResul
     return _outcome(adapter, message, response, started)
 
 
-def _send(call: ProviderCall, token: str) -> requests.Response:
-    body = b"" if call.body is None else json.dumps(call.body, separators=(",", ":")).encode()
+def _send(adapter: ProviderAdapter, call: ProviderCall, token: str) -> requests.Response:
     headers = {**call.headers, "Authorization": f"Bearer {token}"}
     if call.body is not None:
         headers["Content-Type"] = "application/json"
-    return http.send(http.prepare(call.method, call.url, body=body, headers=headers),
-                     timeout=settings.PROVIDER_CALL_TIMEOUT_SECONDS)
+    try:
+        body = b"" if call.body is None else json.dumps(call.body, separators=(",", ":")).encode()
+        prepared = http.prepare(call.method, call.url, body=body, headers=headers, origin=adapter.api_origin())
+    except (ValueError, TypeError) as exc:  # RefusedURL, InvalidHeader, an unencodable body
+        raise Unsendable(f"{type(exc).__name__}: {exc}") from exc
+    return http.send(prepared, timeout=settings.PROVIDER_CALL_TIMEOUT_SECONDS)
 
 
 def _outcome(adapter: ProviderAdapter, message: OutboxMessage, response: requests.Response,
@@ -92,8 +108,8 @@ def _outcome(adapter: ProviderAdapter, message: OutboxMessage, response: request
 
 def _conflict_state(response: requests.Response) -> str:
     try:
-        body = response.json()
-    except ValueError:
+        body = load_json(response.content)
+    except (NotJson, TooDeep):
         return ""
     return str(body.get("currentState", "")) if isinstance(body, dict) else ""
 

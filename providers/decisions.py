@@ -96,7 +96,7 @@ def order_decide(*, order_id: UUID | str, action: str, decided_by: str, reason: 
         event_id = outbox_enqueue(
             destination=adapter.name, event_type=f"order.{action}", ordering_key=f"order:{order.id}:provider",
             data={"orderId": str(order.id), "action": action, "method": call.method, "url": call.url,
-                  "body": call.body, "headers": call.headers},
+                  "decision": decision.as_data()},  # the call is rendered anew at each send (providers.calls)
         ).event_id
     OrderDecision.objects.create(
         order=order, action=action, reason=reason, message=message[:500], decided_by=decided_by[:150],

@@ -54,7 +54,11 @@ def _login(adapter: ProviderAdapter, key: str) -> str:
         metrics.PROVIDER_LOGINS.labels(adapter.name, "failed").inc()
         raise
     metrics.PROVIDER_LOGINS.labels(adapter.name, "ok").inc()
-    cache.set(key, token.value, timeout=cache_seconds(token.expires_in))
+    try:
+        cache.set(key, token.value, timeout=cache_seconds(token.expires_in))
+    except Exception:  # noqa: BLE001 - a cache that refuses the token must not break the call: use it uncached
+        metrics.PROVIDER_TOKENS_UNCACHED.labels(adapter.name).inc()
+        logger.warning("provider_token_not_cached", provider=adapter.name, exc_info=True)
     logger.info("provider_login", provider=adapter.name, expires_in=token.expires_in)
     return token.value
 

@@ -26,9 +26,12 @@ from tenacity import (
 
 from hub import http, metrics
 from hub.http import parse_retry_after
+from hub.json_input import NotJson, TooDeep, load_json
 
 logger = structlog.get_logger(__name__)
 _backoff = wait_random_exponential(multiplier=0.2, max=3)
+# The listing's page of up to 1,000 transactions is the one Operator answer longer than http's default.
+LISTING_MAX_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -85,16 +88,19 @@ def _send(method: str, path: str, payload: dict | None) -> OperatorAnswer:
             headers["Content-Type"] = "application/json"
         request = http.prepare(method, f"{settings.OPERATOR_BASE_URL.rstrip('/')}{path}", headers=headers,
                                body=b"" if payload is None else json.dumps(payload).encode())
-        response = http.send(request, timeout=settings.OPERATOR_TIMEOUT_SECONDS)
+        response = http.send(request, timeout=settings.OPERATOR_TIMEOUT_SECONDS,
+                             max_bytes=LISTING_MAX_BYTES if path.startswith("/api/v1/transactions") else http.STREAMED_BYTES)
     except requests.RequestException as exc:
         raise _Transient(f"{type(exc).__name__}") from exc
+    if http.truncated(response):  # unreadable: the same transaction id is asked again
+        raise _Transient("answer too large")
     if response.status_code == 429:
         raise _Transient("HTTP 429", retry_after=parse_retry_after(response.headers.get("Retry-After")) or 1.0)
     if response.status_code >= 500:
         raise _Transient(f"HTTP {response.status_code}")
     try:
-        body = response.json()
-    except ValueError:
+        body = load_json(response.content)
+    except (NotJson, TooDeep):
         body = {}
     return OperatorAnswer(status_code=response.status_code, body=body if isinstance(body, dict) else {})
 

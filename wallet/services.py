@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from hub import errors, metrics
 from hub.db import insert, statement_guard
-from hub.money import to_major_string, to_minor
+from hub.money import MoneyError, to_major_string, to_minor
 from wallet import errors as wallet_errors
 from wallet import sql
 from wallet.answers import Answer, error_answer, settled_answer
@@ -253,11 +254,11 @@ def _outcome(tx: WalletTransaction, answer: OperatorAnswer) -> Outcome:
     error = answer.body.get("error")
     currency = tx.currency or answer.body.get("currency", "")
     if answer.status_code == 200:
-        return Outcome(Status.COMPLETED, currency=currency, balance_minor=to_minor(answer.body["balance"], currency),
-                       operator_tx_id=answer.body.get("operator_tx_id", ""))
+        operator_tx_id = answer.body.get("operator_tx_id", "")
+        return Outcome(Status.COMPLETED, currency=currency, balance_minor=_balance(answer, currency),
+                       operator_tx_id=operator_tx_id[:100] if isinstance(operator_tx_id, str) else "")
     if answer.status_code == 402 and error == "insufficient_funds":
-        balance = to_minor(answer.body.get("balance", "0"), currency)
-        return _failed(wallet_errors.InsufficientFunds(details={"balanceCents": balance}))
+        return _failed(wallet_errors.InsufficientFunds(details={"balanceCents": _balance(answer, currency)}))
     if answer.status_code == 404 and error == "player_not_found":
         return _failed(wallet_errors.PlayerNotFound())
     if answer.status_code == 404 and error == "original_not_found":
@@ -266,6 +267,18 @@ def _outcome(tx: WalletTransaction, answer: OperatorAnswer) -> Outcome:
         return _failed(wallet_errors.AlreadyRolledBack())
     return _failed(wallet_errors.OperatorRejected(details={"operatorStatus": answer.status_code,
                                                            "operatorError": error}))
+
+
+def _balance(answer: OperatorAnswer, currency: str) -> int | None:
+    """The balance the Operator reported, or None when it sent none the hub can read (the money moved
+    or not by its status code all the same)."""
+    balance = answer.body.get("balance")
+    if isinstance(balance, bool) or not isinstance(balance, str | int | Decimal):
+        return None
+    try:
+        return to_minor(balance, currency)
+    except MoneyError:
+        return None
 
 
 def _settle(tx: WalletTransaction, outcome: Outcome, on_settled: OnSettled | None = None) -> WalletResult:

@@ -103,43 +103,61 @@ class Load:
         with self.lock:
             self.seen[(kind, status)] += 1
 
-    def _retry(self, kind: str, key: str, send, definite) -> None:
+    def _retry(self, kind: str, key: str, send, definite, *, give_up: bool = False) -> bool:
+        """Send until a definite answer (True); `give_up`: stop at the first unknown outcome (False)."""
         deadline = time.monotonic() + CLIENT_PATIENCE_SECONDS
         while time.monotonic() < deadline:
             try:
                 answer = send()
             except requests.RequestException:
                 self._note(kind, "connection-error")
+                if give_up:
+                    return False
                 time.sleep(0.5)
                 continue
             self._note(kind, answer.status_code)
             if definite(answer):
                 with self.lock:
                     self.final[(kind, key)] = answer.status_code
-                return
+                return True
+            if give_up and answer.status_code >= 500:
+                return False
             time.sleep(min(float(answer.headers.get("Retry-After", "1")), 2.0))
         with self.lock:
             self.final[(kind, key)] = None
+        return True
 
     def debits(self, client: int) -> None:
+        """Even-numbered clients give up on a debit at its first answer that is not definite (a 503 or a
+        dropped connection: the outcome is unknown) and roll it back, as an RGS does with a timed-out bet."""
+        while not self.stop.is_set():
+            ref_id = f"chaos-{client}-{uuid.uuid4().hex[:10]}"
+            body = {"playerId": f"p-{ref_id}", "amountCents": 150, "currency": "USD", "refId": ref_id}
+            gives_up = client % 2 == 0
+            if self._retry("wallet", ref_id, self._wallet_sender("debit", body), self._definite_wallet,
+                           give_up=gives_up):
+                continue
+            rollback = {"playerId": f"p-{ref_id}", "refId": f"rb-{ref_id}", "originalRefId": ref_id}
+            self._retry("rollback", ref_id, self._wallet_sender("rollback", rollback), self._definite_wallet)
+
+    def _wallet_sender(self, operation: str, payload: dict):
         from django.conf import settings
 
-        secret = secret_list(settings.WALLET_HMAC_SECRET)[0]
-        while not self.stop.is_set():
-            ref_id, key = f"chaos-{client}-{uuid.uuid4().hex[:10]}", str(uuid.uuid4())
-            body = json.dumps({"playerId": f"p-{ref_id}", "amountCents": 150, "currency": "USD", "refId": ref_id}).encode()
+        secret, key = secret_list(settings.WALLET_HMAC_SECRET)[0], str(uuid.uuid4())
+        body = json.dumps(payload).encode()
 
-            def send() -> requests.Response:
-                stamp = str(int(time.time()))
-                headers = {"Content-Type": "application/json", "X-Timestamp": stamp, "Idempotency-Key": key,
-                           "X-Signature": wallet_signature(body=body, timestamp=stamp, secret=secret)}
-                return requests.post(f"{self.hub}/wallet/debit", data=body, headers=headers, timeout=15)
+        def send() -> requests.Response:
+            stamp = str(int(time.time()))
+            headers = {"Content-Type": "application/json", "X-Timestamp": stamp, "Idempotency-Key": key,
+                       "X-Signature": wallet_signature(body=body, timestamp=stamp, secret=secret)}
+            return requests.post(f"{self.hub}/wallet/{operation}", data=body, headers=headers, timeout=15)
 
-            def definite(answer: requests.Response) -> bool:
-                in_progress = answer.status_code == 409 and b"REQUEST_IN_PROGRESS" in answer.content
-                return answer.status_code in DEFINITE_WALLET and not in_progress
+        return send
 
-            self._retry("wallet", ref_id, send, definite)
+    @staticmethod
+    def _definite_wallet(answer: requests.Response) -> bool:
+        in_progress = answer.status_code == 409 and b"REQUEST_IN_PROGRESS" in answer.content
+        return answer.status_code in DEFINITE_WALLET and not in_progress
 
     def orders(self) -> None:
 
@@ -183,7 +201,7 @@ def chaos_stack(request, tmp_path):
             RGS_WEBHOOK_URL=f"{rgs.url}/webhooks", BACKEND_URL=backend.url, OUTBOX_SWEEP_SECONDS="2",
             OPERATOR_RETRY_DEADLINE_SECONDS="3", OPERATOR_TIMEOUT_SECONDS="2", WEBHOOK_RATE_LIMIT="1000000",
             CELERY_TASK_DEFAULT_QUEUE=f"chaos-{uuid.uuid4().hex[:8]}", LOG_FORMAT="console", LOG_LEVEL="INFO",
-            OUTBOX_TRIGGER=trigger,
+            OUTBOX_TRIGGER=trigger, WALLET_PENDING_RESOLVE_AFTER_SECONDS="10",
         )
         for command in (["migrate", "--noinput"], ["setup_periodic_tasks"], ["setup_destinations"],
                         ["setup_providers", "--demo"]):
@@ -225,6 +243,9 @@ def _manage(stack, *args: str) -> subprocess.CompletedProcess:
 
 def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost(chaos_stack):
     stack, faults = chaos_stack, Counter()
+    # A slow Operator first: it applies these withdraws after the hub's retry deadline (3 s), so the hub
+    # answers 503 with the money taken; the clients that give up roll those debits back.
+    stack["operator"].script("withdraw", [{"pass": True, "delayMs": 2500}] * 12)
     load = Load(hub=stack["hub"])
     threads = [threading.Thread(target=load.debits, args=(n,)) for n in range(4)] + [threading.Thread(target=load.orders)]
     for thread in threads:
@@ -277,14 +298,33 @@ def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost
     assert statuses[503] > 0, "the faults were not felt: the test proves nothing"
     assert [key for key, status in load.final.items() if status is None] == []  # every request got a definitive answer
     assert {status for status in statuses if isinstance(status, int) and status >= 500} <= {503}
-    assert {status for status in load.final.values()} <= {200, 201}
+    assert {status for (kind, _), status in load.final.items() if kind != "rollback"} <= {200, 201}
+    assert {status for (kind, _), status in load.final.items() if kind == "rollback"} <= {201, 404}
 
-    hub_completed = {row[0] for row in _query(db, "SELECT ref_id FROM wallet_wallettransaction WHERE status = 'COMPLETED'")}
-    debits = {key for kind, key in load.final if kind == "wallet"}
-    assert debits and debits == hub_completed
+    def debits_by_status(status: str) -> set[str]:
+        return {row[0] for row in _query(db, f"SELECT ref_id FROM wallet_wallettransaction WHERE type = 'DEBIT' "
+                                             f"AND NOT is_tombstone AND status = '{status}'")}
+
+    hub_completed, hub_rolled_back = debits_by_status("COMPLETED"), debits_by_status("ROLLED_BACK")
+    kept = {key for kind, key in load.final if kind == "wallet"}
+    refunded = {key for (kind, key), status in load.final.items() if kind == "rollback" and status == 201}
+    never_charged = {key for (kind, key), status in load.final.items() if kind == "rollback" and status == 404}
+    print(f"chaos: debits kept {len(kept)}, rolled back {len(refunded)}, rollbacks of uncharged debits "
+          f"{len(never_charged)}")
+    assert refunded, "no charged debit was rolled back: the rollbacks prove nothing"
+    assert kept and kept == hub_completed  # the RGS was told "charged" exactly for what the hub holds COMPLETED
+    # a withdraw that landed after the hub settled it FAILED is refunded by the hub itself (compensation)
+    compensated = {row[0] for row in _query(db, "SELECT original_ref_id FROM wallet_wallettransaction "
+                                                "WHERE is_compensation AND status = 'COMPLETED'")}
+    assert _query(db, "SELECT count(*) FROM wallet_wallettransaction WHERE is_compensation AND status = 'PENDING'") \
+        == [(0,)]
+    assert refunded == hub_rolled_back - compensated and not compensated & kept
     applied = _operator_withdrawals(stack["operator"].url)
     assert max(applied.values()) == 1  # each refId charged at most once
-    assert set(applied) == hub_completed  # hub COMPLETED = Operator applied
+    charged = {ref_id for (ref_id, status) in applied if status == "approved"}
+    assert charged == hub_completed  # still charged at the Operator = hub COMPLETED = told charged
+    assert {ref_id for (ref_id, status) in applied if status == "rolled_back"} == hub_rolled_back
+    assert not never_charged & {ref_id for ref_id, _ in applied}
 
     settled = _query(db, "SELECT count(*) FROM wallet_wallettransaction WHERE status <> 'PENDING' AND NOT is_tombstone")
     webhooks = {row[0] for row in _query(db, "SELECT event_id FROM webhooks_outboxmessage m JOIN webhooks_destination d "
@@ -309,15 +349,16 @@ def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost
     assert requests.get(f"{stack['hub']}/health", timeout=5).json()["status"] == "ok"
 
 
-def _operator_withdrawals(operator_url: str) -> Counter[str]:
+def _operator_withdrawals(operator_url: str) -> Counter[tuple[str, str]]:
     from django.conf import settings
 
-    today, applied, cursor = datetime.now(UTC).date(), Counter[str](), None
+    """(refId, status) of every withdraw the Operator holds today, counted."""
+    today, applied, cursor = datetime.now(UTC).date(), Counter[tuple[str, str]](), None
     while True:
         query: dict[str, str | int] = {"from": f"{today}T00:00:00Z", "to": f"{today}T23:59:59Z", "limit": 1000}
         page = requests.get(f"{operator_url}/api/v1/transactions", timeout=10, params={
             **query, **({"cursor": cursor} if cursor else {})},
             headers={"Authorization": f"Bearer {settings.OPERATOR_API_KEY}"}).json()
-        applied.update(item["transaction_id"] for item in page["items"] if item["type"] == "withdraw")
+        applied.update((item["transaction_id"], item["status"]) for item in page["items"] if item["type"] == "withdraw")
         if not (cursor := page["next_cursor"]):
             return applied

@@ -116,12 +116,50 @@ def test_redirects_are_not_followed(server):
     assert (response.status_code, response.headers["Location"], len(Recorder.seen)) == (302, "/elsewhere", 1)
 
 
-def test_a_streamed_answer_is_read_only_up_to_the_cap(server):
-    response = call("GET", f"{server}/big", stream=True)
+@pytest.mark.parametrize("stream", [True, False])
+def test_every_answer_is_read_only_up_to_the_cap(server, stream):
+    response = call("GET", f"{server}/big", stream=stream)
 
     with response:
         first = next(response.iter_content(1000))
     assert (response.status_code, len(response.content), first) == (200, http.STREAMED_BYTES, b"x" * 1000)
+    assert http.truncated(response)
+
+
+def test_a_call_that_needs_more_says_so_and_a_short_answer_is_whole(server):
+    more = http.send(http.prepare("GET", f"{server}/big", headers={}), timeout=5, max_bytes=1024 * 1024)
+    short = call("GET", f"{server}/x")
+
+    assert len(more.content) == 1024 * 1024 and http.truncated(more)
+    assert short.content == b'{"ok": true}' and not http.truncated(short)
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1\t.evil/x", "http://127.0.0.1\r\n.evil/x", "http://exa mple.com/x",
+    "http://example.com/a b", "http://example.com/\x00", "http://example.com/\u2028", "http://example.com:99999/",
+    "http:///x", "javascript:alert(1)",
+])
+def test_a_url_with_whitespace_or_control_characters_anywhere_is_refused_before_sending(server, url):
+    with pytest.raises(http.RefusedURL):
+        call("GET", url)
+    assert Recorder.seen == []
+
+
+@pytest.mark.parametrize("url, origin, allowed", [
+    ("https://mw.example/v2/x", "https://mw.example", True),
+    ("https://mw.example:443/v2/x", "https://mw.example", True),
+    ("http://mw.example/v2/x", "https://mw.example", False),  # the bearer would travel in clear text
+    ("https://mw.example:8443/v2/x", "https://mw.example", False),
+    ("https://mw.example.evil/v2/x", "https://mw.example", False),
+    ("https://user@evil/v2/x", "https://mw.example", False),
+    ("HTTPS://MW.EXAMPLE/v2/x", "https://mw.example", True),
+])
+def test_with_an_origin_the_scheme_host_and_port_must_match_exactly(url, origin, allowed):
+    if allowed:
+        assert http.checked_url(url, origin=origin)
+    else:
+        with pytest.raises(http.RefusedURL):
+            http.checked_url(url, origin=origin)
 
 
 def test_the_retry_after_of_a_refusal_is_readable(server):
@@ -132,7 +170,7 @@ def test_the_retry_after_of_a_refusal_is_readable(server):
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1/x", "ftp://127.0.0.1/x"])
 def test_only_http_and_https_are_spoken(url):
-    with pytest.raises(requests.exceptions.InvalidSchema):
+    with pytest.raises(http.RefusedURL):
         call("GET", url)
 
 

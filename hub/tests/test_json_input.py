@@ -1,8 +1,9 @@
+import time
 from decimal import Decimal
 
 import pytest
 
-from hub.json_input import MAX_DEPTH, NotJson, TooDeep, load_json, storable
+from hub.json_input import MAX_DEPTH, MAX_NUMBER_CHARS, NotJson, OutOfRange, TooDeep, load_json, read_number, storable
 
 
 def test_numbers_are_decimals_or_short_integers_never_floats():
@@ -33,3 +34,20 @@ def test_nesting_is_bounded():
 ])
 def test_stored_numbers_keep_their_exact_value(number, stored):
     assert storable({"n": [Decimal(number)]}) == {"n": [stored]}
+
+
+@pytest.mark.parametrize("literal", ["1e1000000", "-1e10000000", "1e-1000000", "0e999999999", "1.5E+401",
+                                     "9" * (MAX_NUMBER_CHARS + 1), "0." + "0" * 200 + "1"])
+def test_a_number_beyond_the_bounds_is_its_text_and_never_converted(literal):
+    started = time.process_time()
+    value = load_json(f'{{"n": {literal}}}'.encode())["n"]
+
+    assert isinstance(value, OutOfRange) and value == literal and not isinstance(value, int | Decimal)
+    assert storable({"n": value}) == {"n": literal}
+    assert time.process_time() - started < 0.1
+
+
+@pytest.mark.parametrize("literal, number", [("1e400", Decimal("1e400")), ("-1e-400", Decimal("-1e-400")),
+                                             ("123", 123), ("-0", 0), ("9" * MAX_NUMBER_CHARS, Decimal("9" * 100))])
+def test_numbers_within_the_bounds_keep_their_value(literal, number):
+    assert read_number(literal) == number and not isinstance(read_number(literal), OutOfRange)

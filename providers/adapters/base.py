@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, NoReturn
+from urllib.parse import urlencode
 
+import requests
+from django.conf import settings
+
+from hub import http
+from hub.json_input import NotJson, TooDeep, load_json
 from hub.money import EXPONENTS, MoneyError, exponent, to_minor
 
 MAX_QUANTITY = 10_000
@@ -70,6 +76,27 @@ class Decision:
     message: str = ""
     preparation_minutes: int = 20
     decided_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # When the call is sent: what a call promises relative to now (Talabat's acceptanceTime) is computed
+    # from it. The outbox keeps the decision, and `providers.calls` renders the call at each send.
+    sent_at: datetime | None = None
+
+    @property
+    def call_time(self) -> datetime:
+        return self.sent_at or self.decided_at
+
+    def as_data(self) -> dict[str, Any]:
+        """The decision as an outbox message keeps it (JSON)."""
+        return {"action": self.action, "hubOrderId": self.hub_order_id, "externalOrderId": self.external_order_id,
+                "branchId": self.branch_id, "providerRefs": self.provider_refs, "reason": self.reason,
+                "message": self.message, "preparationMinutes": self.preparation_minutes,
+                "decidedAt": self.decided_at.isoformat()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], *, sent_at: datetime) -> "Decision":
+        return cls(action=data["action"], hub_order_id=data["hubOrderId"], external_order_id=data["externalOrderId"],
+                   branch_id=data["branchId"], provider_refs=data["providerRefs"], reason=data["reason"],
+                   message=data["message"], preparation_minutes=data["preparationMinutes"],
+                   decided_at=datetime.fromisoformat(data["decidedAt"]), sent_at=sent_at)
 
 
 @dataclass(frozen=True)
@@ -123,8 +150,9 @@ class ProviderAdapter:
         """The call that tells the provider; pure (no I/O)."""
         return NoCall("not_applicable", f"{self.name} takes no decisions")
 
-    def api_host(self) -> str:
-        """The only host the provider's bearer token may be sent to."""
+    def api_origin(self) -> str:
+        """The provider's configured API URL: its scheme, host and port are the only ones the bearer
+        token is ever sent to (`hub.http.checked_url`)."""
         return ""
 
     def login(self) -> Token:
@@ -132,22 +160,48 @@ class ProviderAdapter:
         raise NotImplementedError
 
 
+MAX_TOKEN_SECONDS = 24 * 3600  # no provider documents a longer token; a cache may refuse far expiries
+
+
 class LoginFailed(Exception):
     """The provider refused or garbled a token request; the message says which, never the secret."""
 
 
-def token_from(answer: Any) -> Token:
-    """A login answer `{"access_token", "expires_in"}` (a requests.Response) as a Token."""
+def login_with(url: str, form: dict[str, str]) -> Token:
+    """POST an OAuth2 token request (a form) to `url` and read the answer, capped like every provider call."""
+    request = http.prepare("POST", url, body=urlencode(form).encode(), origin=url,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    return token_from(http.send(request, timeout=settings.PROVIDER_CALL_TIMEOUT_SECONDS))
+
+
+def token_from(answer: requests.Response) -> Token:
+    """A login answer `{"access_token", "expires_in"}` as a Token, its lifetime clamped to
+    MAX_TOKEN_SECONDS: an `expires_in` of 1e12 or Infinity is a long-lived token, not an error."""
     if answer.status_code != 200:
         raise LoginFailed(f"token request answered HTTP {answer.status_code}")
+    if http.truncated(answer):
+        raise LoginFailed("token answer too large")
     try:
-        data = answer.json()
-        value, expires_in = data["access_token"], float(data.get("expires_in", 0))
-    except (ValueError, KeyError, TypeError) as exc:
+        data = load_json(answer.content, constants_as_text=True)
+        value, expires_in = data["access_token"], _lifetime(data.get("expires_in"))
+    except (NotJson, TooDeep, KeyError, TypeError) as exc:
         raise LoginFailed(f"token answer unreadable: {type(exc).__name__}") from exc
-    if not isinstance(value, str) or not value or not expires_in > 0:
+    if not isinstance(value, str) or not value or expires_in is None:
         raise LoginFailed("token answer without access_token or a positive expires_in")
     return Token(value=value, expires_in=expires_in)
+
+
+def _lifetime(value: Any) -> float | None:
+    """Seconds, at most MAX_TOKEN_SECONDS; None unless `value` is a number (or its text) of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+        return None
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else value)  # "Infinity", "1e1000000": no cost
+    except ArithmeticError:
+        return None
+    if number.is_nan() or not number >= 1:
+        return None
+    return float(min(number, Decimal(MAX_TOKEN_SECONDS)))
 
 
 # The hub's reject reasons: Delivery Hero's 24 codes (providers-formats.md).

@@ -8,11 +8,11 @@ CAREEM_DEFAULT_CURRENCY). Items carry no names, only the integrator's ids. With
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from django.conf import settings
 
-from hub.http import USER_AGENT, session
+from hub.http import USER_AGENT
 from providers.adapters.base import (
     Context,
     Decision,
@@ -29,7 +29,7 @@ from providers.adapters.base import (
     object_at,
     parse_time,
     Token,
-    token_from,
+    login_with,
 )
 
 PROVIDER = "careem"
@@ -260,12 +260,11 @@ class CareemAdapter(ProviderAdapter):
             body=body, headers={"Brand-Id": str(decision.provider_refs.get("brandId", "")),
                                 "Branch-Id": decision.branch_id, "User-Agent": USER_AGENT})
 
-    def api_host(self) -> str:
-        return urlsplit(settings.CAREEM_API_BASE_URL).netloc
+    def api_origin(self) -> str:
+        return settings.CAREEM_API_BASE_URL
 
     def login(self) -> Token:
         """OAuth2 client credentials."""
-        answer = session().post(settings.CAREEM_TOKEN_URL, timeout=settings.PROVIDER_CALL_TIMEOUT_SECONDS, data={
+        return login_with(settings.CAREEM_TOKEN_URL, {
             "grant_type": "client_credentials", "client_id": settings.CAREEM_CLIENT_ID,
             "client_secret": settings.CAREEM_CLIENT_SECRET, "scope": "pos"})
-        return token_from(answer)

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         for name in ADAPTERS:
             _, created = Provider.objects.get_or_create(name=name)
             self.stdout.write(f"provider {name}: {'created' if created else 'exists'}")
-            if ADAPTERS[name].api_host():
+            if ADAPTERS[name].api_origin():
                 ensure_provider_destination(ADAPTERS[name])
         if demo:
             for provider, external_id, name, currency in DEMO_BRANCHES:
