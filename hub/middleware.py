@@ -11,10 +11,10 @@ import structlog
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 
-from hub import metrics
+from hub import errors, metrics
 
 HEADER = "X-Correlation-ID"
 # Anything else (control characters, huge values) is replaced rather than echoed back.
@@ -88,3 +88,18 @@ class AuthenticationMiddleware(BrowsersOnly, auth.AuthenticationMiddleware):
 
 class MessageMiddleware(BrowsersOnly, messages.MessageMiddleware):
     pass
+
+
+class RefuseNulCharacters:
+    """PostgreSQL cannot store or compare text holding a NUL: an admin filter, a search or a refId with
+    one would fail inside the database (a 500). Such a URL is refused up front, with the usual body."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            error = errors.ValidationFailed("The URL holds a NUL character.", details={"url": ["NUL is not allowed."]})
+            return JsonResponse(error.as_body(), status=error.status_code)
+        return self.get_response(request)

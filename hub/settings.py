@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hub.middleware.CorrelationIdMiddleware",
+    "hub.middleware.RefuseNulCharacters",
     "hub.exception_handlers.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

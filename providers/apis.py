@@ -68,7 +68,8 @@ class TalabatStatusApi(IntakeApi):
 
 
 class WebhookStatsApi(APIView):
-    """Counts by outcome over the last 24 h: staff session, or `Authorization: Bearer WEBHOOK_STATS_TOKEN`."""
+    """Counts by outcome over the last 24 h: a staff session allowed to view inbound webhooks, or
+    `Authorization: Bearer WEBHOOK_STATS_TOKEN`."""
 
     permission_classes = [AllowAny]
 
@@ -79,6 +80,8 @@ class WebhookStatsApi(APIView):
         by_token = bool(token) and hmac.compare_digest(bearer.encode(), f"Bearer {token}".encode())
         if not by_token and not (request.user and request.user.is_authenticated and request.user.is_staff):
             raise errors.Unauthorized()
+        if not by_token and not request.user.has_perm("providers.view_inboundwebhook"):
+            raise errors.Forbidden("Reading the intake statistics needs the view permission on inbound webhooks.")
         if provider not in ADAPTERS:
             raise errors.NotFound("Unknown provider.")
         since = timezone.now() - timedelta(hours=24)

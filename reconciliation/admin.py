@@ -2,6 +2,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -37,12 +38,17 @@ class ReconciliationRunAdmin(ReadOnlyModelAdmin):
         return format_html('<a href="{}">{} mismatches</a>', url, obj.mismatch_count)
 
     def download_csv(self, request: HttpRequest, run_id: int) -> FileResponse:
+        if not self.has_view_permission(request):  # the report lists refIds, players and amounts
+            raise PermissionDenied
         run = get_object_or_404(ReconciliationRun, id=run_id)
         if not run.csv_path or not Path(run.csv_path).is_file():
             raise Http404("This run has no CSV (incomplete, or the file was removed).")
         return FileResponse(open(run.csv_path, "rb"), as_attachment=True, filename=Path(run.csv_path).name)
 
-    @admin.action(description="Run again (same window, in the background)")
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("reconciliation.run_reconciliationrun")
+
+    @admin.action(description="Run again (same window, in the background)", permissions=["run"])
     def run_again(self, request: HttpRequest, queryset) -> None:
         for run in queryset:
             last_day = (run.window_end - timedelta(days=1)).date()

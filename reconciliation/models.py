@@ -31,6 +31,7 @@ class ReconciliationRun(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["started_at"], name="recon_run_started")]
+        permissions = [("run_reconciliationrun", "Can run a reconciliation again from the admin")]
 
     def __str__(self) -> str:
         return f"{self.window_start:%Y-%m-%d}…{self.window_end:%Y-%m-%d} {self.status}"

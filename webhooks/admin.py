@@ -5,6 +5,8 @@ import structlog
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -153,9 +155,12 @@ class OutboxMessageAdmin(ReadOnlyModelAdmin):
 
     def replay_matching_view(self, request: HttpRequest) -> HttpResponse:
         """Replay every dead letter that the changelist's current filters match."""
-        if not self.has_replay_permission(request):
+        if not (self.has_replay_permission(request) and self.has_view_permission(request)):
             return HttpResponse("Replay needs the 'Can replay dead-lettered messages' permission.", status=403)
-        queryset = self.get_changelist_instance(request).get_queryset(request)
+        try:
+            queryset = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:  # answered as the changelist answers a filter it cannot apply
+            return HttpResponseRedirect(f"{reverse('admin:webhooks_outboxmessage_changelist')}?{ERROR_FLAG}=1")
         if request.method != "POST" or request.POST.get("confirm") != "yes":
             return self._confirm(request, queryset, title="Replay all matching the current filter", hidden=[])
         count = outbox_replay(
