@@ -84,6 +84,12 @@ def load_json(raw: bytes | str, *, replace_unstorable: bool = True, constants_as
     return _clean(parsed, 0, replace_unstorable)
 
 
+def body_text(raw: bytes) -> str:
+    """A body as readable, storable text, decoded as `load_json` decodes it (UTF-8 with or without a
+    byte-order mark, UTF-16, UTF-32)."""
+    return clean_text(raw.decode(json.detect_encoding(raw), errors="replace"))
+
+
 def has_unstorable(value: Any) -> bool:
     """Whether any string in `value`, key or value, holds a lone surrogate or a NUL."""
     if isinstance(value, str):

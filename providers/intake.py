@@ -25,7 +25,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from hub import errors, metrics
 from hub.db import database_unavailable, describe_error, insert, insert_together, statement_guard, violates
-from hub.json_input import NotJson, TooDeep, clean_text, load_json
+from hub.json_input import NotJson, TooDeep, body_text, clean_text, load_json
 from hub.logs import redact
 from hub.ratelimit import rate_limit_hit
 from providers.adapters import ADAPTERS
@@ -100,7 +100,8 @@ def _audit_row(inbound: Inbound, outcome: str, status: int, *, authenticated_bod
     return InboundWebhook(
         provider=clean_text(inbound.provider)[:32], method=inbound.method, path=clean_text(inbound.path)[:300],
         remote_ip=inbound.client_address or None, headers=_audit_headers(inbound.headers),
-        body=clean_text(inbound.body.decode("utf-8", errors="replace")) if authenticated_body else "",
+        body=body_text(inbound.body) if authenticated_body else "",
+        raw_body=inbound.body if outcome == Outcome.FAILED else None,
         body_sha256=hashlib.sha256(inbound.body).hexdigest(), body_size=inbound.declared_size or len(inbound.body),
         outcome=outcome, status_code=status, errors=errors_ or [], dedupe_key=dedupe_key, duplicate_of=duplicate_of,
         correlation_id=inbound.correlation_id, **failure,

@@ -148,7 +148,9 @@ class InboundWebhook(models.Model):
     path = models.CharField(max_length=300)
     remote_ip = models.GenericIPAddressField(null=True, blank=True)
     headers = models.JSONField(help_text="Secrets redacted.")
-    body = models.TextField(blank=True, help_text="Kept only for authenticated requests.")
+    body = models.TextField(blank=True, help_text="Kept only for authenticated requests, as text (for reading).")
+    raw_body = models.BinaryField(null=True, blank=True, editable=False,
+                                  help_text="A failed request's body as the bytes that arrived: what reprocessing reads.")
     body_sha256 = models.CharField(max_length=64)
     body_size = models.PositiveIntegerField()
     outcome = models.CharField(max_length=16, choices=Outcome.choices)

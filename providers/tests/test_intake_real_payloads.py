@@ -7,7 +7,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import OperationalError
 
 from hub.signing import hex_hmac
@@ -344,3 +344,50 @@ def test_the_admin_reprocesses_selected_failed_webhooks_with_its_permission_only
     assert Order.objects.count() == 1
     failed.refresh_from_db()
     assert InboundWebhook.objects.get(id=failed.reprocessed_as).outcome == "accepted"
+
+
+@pytest.mark.parametrize("encode", [
+    lambda text: b"\xef\xbb\xbf" + text.encode(), lambda text: text.encode("utf-16"),
+    lambda text: text.encode("utf-16-le"), lambda text: text.encode("utf-32"),
+], ids=["utf-8 with BOM", "utf-16 with BOM", "utf-16-le", "utf-32"])
+def test_a_failed_body_is_kept_as_it_arrived_and_reprocessed_as_first_read(client, monkeypatch, encode):
+    raw = encode(json.dumps(careem_order(id="bom-1")))
+    with monkeypatch.context() as patch:
+        patch.setattr("providers.services.apply_product_mappings", lambda **kwargs: 1 / 0)
+        assert post(client, "careem", raw).status_code == 503
+    failed = InboundWebhook.objects.get(outcome="failed")
+    assert bytes(failed.raw_body) == raw and json.loads(failed.body)["details"]["id"] == "bom-1"
+
+    out = StringIO()
+    call_command("reprocess_webhooks", stdout=out)
+
+    assert "1 accepted" in out.getvalue()
+    assert Order.objects.get().external_order_id == "bom-1"
+
+
+def test_a_webhook_that_cannot_be_reprocessed_stays_offered_with_its_new_error(client, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr("providers.services.apply_product_mappings", lambda **kwargs: 1 / 0)
+        post(client, "careem", careem_order())
+    failed = InboundWebhook.objects.get(outcome="failed")
+    InboundWebhook.objects.filter(id=failed.id).update(raw_body=b"\xff\xfe{broken")  # what no decoding reads
+
+    for _ in range(2):
+        with pytest.raises(CommandError, match="1 failed again"):
+            call_command("reprocess_webhooks", stdout=StringIO())
+
+    failed.refresh_from_db()
+    assert failed.reprocessed_at is None and failed.outcome == "failed"  # offered again, never half-claimed
+    assert failed.errors[-1]["field"] == "reprocessing" and "cannot be reprocessed" in failed.errors[-1]["message"]
+    assert Order.objects.count() == 0
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the database went away mid-way")
+
+    InboundWebhook.objects.filter(id=failed.id).update(raw_body=None)  # a row from before raw bodies were kept
+    monkeypatch.setattr("providers.reprocess.intake_process", crash)
+    with pytest.raises(CommandError, match="1 failed again"):
+        call_command("reprocess_webhooks", stdout=StringIO())
+
+    failed.refresh_from_db()
+    assert failed.reprocessed_at is None and "the database went away" in failed.errors[-1]["message"]
