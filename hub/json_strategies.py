@@ -10,6 +10,11 @@ from hypothesis import strategies as st
 # Number literals that json.dumps cannot write but a client can: emitted raw through a marker.
 RAW_NUMBERS = ["1e400", "-1e400", "1e-400", "123456789012345678901234567890", "0.1000000000000000000001", "1E5",
                "-0", "0.0", "1e10000000", "3.0"]
+# Numbers that cost a naive reader minutes of CPU (int() of a huge Decimal) or its memory: every
+# endpoint must answer them at once (hub.json_input.read_number bounds them before any conversion).
+HOSTILE_NUMBERS = ["1e1000000", "-1e1000000", "1e-1000000", "1e10000000", "1E+999999999", "0e1000000",
+                   "9" * 5000, "-" + "9" * 400, "0." + "0" * 3000 + "1", "1" + "0" * 120 + ".5e-100"]
+RAW_NUMBERS += HOSTILE_NUMBERS
 RAW_MARK = "__raw_number_{}__"
 NUMBER_TEXTS = ["", "3", "0", "10", "1.250", "-0.5", "1e30", "1e-30", "€", "1,5", " 2 ", "0x10", "NaN", "Infinity"]
 AWKWARD_TEXTS = ["\ud800", "a\udfff", "\x00", "nul\x00byte", "\u202e", "\ufeff", "😀", "x" * 300]

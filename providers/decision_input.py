@@ -16,8 +16,9 @@ def decision_command(action: str, body: bytes) -> dict[str, Any]:
     command: dict[str, Any] = {}
     if action == "accept" and payload.get("preparationMinutes") is not None:
         minutes = payload["preparationMinutes"]
-        if isinstance(minutes, bool) or not isinstance(minutes, int | Decimal) or minutes != int(minutes) \
-                or not 1 <= minutes <= 120:
+        # the range before int(): hub.json_input bounds every number, and a small one converts at once
+        if isinstance(minutes, bool) or not isinstance(minutes, int | Decimal) or not 1 <= minutes <= 120 \
+                or minutes != int(minutes):
             problems.append({"field": "preparationMinutes", "message": "must be a whole number from 1 to 120"})
         else:
             command["preparation_minutes"] = int(minutes)
