@@ -25,7 +25,7 @@ from providers.adapters import ADAPTERS
 from hub.json_input import NotJson, TooDeep, load_json
 from providers.adapters.base import Decision, LoginFailed, NoCall, ProviderAdapter, ProviderCall
 from providers.tokens import bearer_token, drop_token
-from webhooks.delivery import EXCERPT_BYTES, DeliveryResult
+from webhooks.delivery import EXCERPT_BYTES, UNSENDABLE, DeliveryResult
 from webhooks.models import DeliveryAttempt, OutboxMessage
 from webhooks.senders import Sender, register_sender
 
@@ -70,7 +70,7 @@ def send_call(adapter: ProviderAdapter, message: OutboxMessage) -> DeliveryResul
             drop_token(adapter, token)
             response = _send(adapter, call, bearer_token(adapter))
     except Unsendable as exc:
-        return _done(adapter, started, permanent=True, error=f"cannot be sent: {exc}"[:1000])
+        return _done(adapter, started, permanent=True, error=f"{UNSENDABLE}{exc}"[:1000])
     except LoginFailed as exc:
         return _done(adapter, started, error=f"login failed: {exc}")
     except requests.RequestException as exc:

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Q
 
+from webhooks.delivery import UNSENDABLE
 from webhooks.models import DeliveryAttempt, DestinationCircuit
 
 
@@ -43,7 +44,8 @@ def circuit_record(*, destination_id: int, succeeded: bool, now: datetime) -> No
     since = now - timedelta(seconds=settings.CIRCUIT_BREAKER_WINDOW_SECONDS)
     if circuit.closed_at:
         since = max(since, circuit.closed_at)
-    recent = DeliveryAttempt.objects.filter(destination_id=destination_id, attempted_at__gte=since).aggregate(
+    recent = DeliveryAttempt.objects.filter(destination_id=destination_id, attempted_at__gte=since).exclude(
+        error__startswith=UNSENDABLE).aggregate(
         total=Count("id"), failed=Count("id", filter=Q(succeeded=False))
     )
     if recent["total"] < settings.CIRCUIT_BREAKER_MIN_ATTEMPTS:

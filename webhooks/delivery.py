@@ -14,6 +14,9 @@ from webhooks.models import OutboxMessage
 from webhooks.senders import Sender, sender_for
 
 EXCERPT_BYTES = 2048
+# How the error of an attempt that could not be sent at all begins (an unencodable body, a refused URL):
+# the message's own fault, which the circuit breaker never counts against its destination.
+UNSENDABLE = "cannot be sent: "
 RETRY_AFTER_STATUSES = {429, 503}
 
 
@@ -77,7 +80,7 @@ def send(message: OutboxMessage) -> DeliveryResult:
         prepared = _request(message)
     except Exception as exc:  # noqa: BLE001 - unencodable body, invalid URL: retrying cannot help
         return DeliveryResult(succeeded=False, duration_ms=elapsed(), permanent=True,
-                              error=f"cannot be sent: {type(exc).__name__}: {exc}"[:1000])
+                              error=f"{UNSENDABLE}{type(exc).__name__}: {exc}"[:1000])
     try:
         with http.send(prepared, timeout=message.destination.timeout_seconds, stream=True) as response:
             excerpt = _read_excerpt(response)

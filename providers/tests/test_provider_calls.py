@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 from django.core.cache import cache
+from django.db import models
 
 from hub import metrics
 from hub.testing import free_port
@@ -173,3 +174,28 @@ def test_a_cache_that_refuses_the_token_never_breaks_the_call(provider, monkeypa
 
     assert bearer_token(ADAPTERS["careem"]) == "t-1"
     assert metrics.PROVIDER_TOKENS_UNCACHED.labels("careem")._value.get() == before + 1
+
+
+def test_unsendable_calls_are_never_charged_to_the_circuit(provider, settings):
+    """Ten orders whose callback is refused at send time, then one real failure: the circuit stays closed."""
+    from webhooks.models import DestinationCircuit
+    from webhooks.outbox import outbox_deliver
+
+    settings.CIRCUIT_BREAKER_MIN_ATTEMPTS = 10
+    for n in range(10):
+        order = OrderFactory.create(provider="talabat", external_order_id=f"o-{n}", branch_id="kw-1",
+                                    provider_refs={"token": "t", "callbackUrls": {"orderAcceptedUrl": f"{provider}/v2/x"}})
+        order_decide(order_id=order.id, action="accept", decided_by="backend")
+    settings.TALABAT_MIDDLEWARE_URL = provider.replace("http:", "https:")
+
+    outbox_deliver()
+    settings.TALABAT_MIDDLEWARE_URL = "http://127.0.0.1:9"  # nothing listens: a real, transient failure
+    order = OrderFactory.create(provider="talabat", external_order_id="o-real", branch_id="kw-1",
+                                provider_refs={"token": "t", "callbackUrls": {"orderAcceptedUrl": "http://127.0.0.1:9/v2/x"}})
+    order_decide(order_id=order.id, action="accept", decided_by="backend")
+    outbox_deliver()
+
+    statuses = dict(OutboxMessage.objects.filter(destination__name="talabat").values_list("status").annotate(
+        n=models.Count("id")))
+    assert statuses == {"DEAD_LETTER": 10, "PENDING": 1}, statuses
+    assert not DestinationCircuit.objects.filter(destination__name="talabat", open_until__isnull=False).exists()
