@@ -1,10 +1,10 @@
-"""Read at scrape time: wallet transactions stuck PENDING."""
+"""Read at scrape time: wallet transactions stuck PENDING, and refunds the Operator has not confirmed."""
 
 from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from wallet.selectors import stale_pending_count
+from wallet.selectors import stale_pending_count, unconfirmed_compensations
 
 
 def collect() -> Iterator[Metric]:
@@ -12,3 +12,7 @@ def collect() -> Iterator[Metric]:
                               "PENDING wallet transactions older than WALLET_PENDING_RESOLVE_AFTER_SECONDS")
     stale.add_metric([], stale_pending_count())
     yield stale
+    owed = GaugeMetricFamily("hub_wallet_compensations_unconfirmed",
+                             "Compensating rollbacks (refunds the hub owes players) the Operator has not confirmed")
+    owed.add_metric([], unconfirmed_compensations().count())
+    yield owed
