@@ -50,6 +50,15 @@ def read_number(literal: str) -> int | Decimal | OutOfRange:
     return number
 
 
+class BoundedJSONDecoder(json.JSONDecoder):
+    """`read_number` for an API that takes a decoder class (Django's `forms.JSONField`, admin inputs);
+    NaN and Infinity come out as `OutOfRange` text, which no number field accepts."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**kwargs, "parse_float": read_number, "parse_int": read_number,
+                            "parse_constant": OutOfRange})
+
+
 def _not_json_constant(name: str) -> Any:
     raise NotJson(f"{name} is not a JSON value")
 

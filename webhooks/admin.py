@@ -1,4 +1,5 @@
 from collections.abc import Sequence
+from decimal import Decimal
 
 import structlog
 
@@ -14,6 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from hub.admin import ReadOnlyModelAdmin
+from hub.json_input import BoundedJSONDecoder
 from webhooks.circuit import circuit_close, circuit_probe_now
 from webhooks.models import DeliveryAttempt, Destination, OutboxMessage, ReplayAudit
 from webhooks.nudges import nudge_sweep
@@ -24,10 +26,19 @@ logger = structlog.get_logger(__name__)
 WRITE_ONLY_HELP = "Write-only: leave empty to keep the stored value."
 
 
+MAX_RETRY_DELAY_SECONDS = 7 * 24 * 3600
+MAX_TIMEOUT_SECONDS = 300.0
+
+
 class DestinationForm(forms.ModelForm):
-    """Secrets are never rendered back; typing a new value replaces the stored one."""
+    """Secrets are never rendered back; typing a new value replaces the stored one. Numbers are read
+    with the hub's bounded reader and kept within what delivery can use."""
 
     url = forms.URLField(max_length=500, assume_scheme="https")
+    retry_delays = forms.JSONField(decoder=BoundedJSONDecoder,
+                                   help_text="Seconds before retry 1, 2, …; the last value repeats. "
+                                             f"Each from 0 to {MAX_RETRY_DELAY_SECONDS}.")
+    timeout_seconds = forms.FloatField(min_value=0.1, max_value=MAX_TIMEOUT_SECONDS)
     new_signing_secrets = forms.CharField(
         required=False, widget=forms.PasswordInput, label="Signing secrets",
         help_text=f"whsec_… secrets, comma-separated during rotation. {WRITE_ONLY_HELP}",
@@ -39,6 +50,14 @@ class DestinationForm(forms.ModelForm):
     class Meta:
         model = Destination
         exclude = ["signing_secrets", "auth_header_value"]
+
+    def clean_retry_delays(self) -> list[int | float]:
+        delays = self.cleaned_data["retry_delays"]
+        if not isinstance(delays, list) or not 1 <= len(delays) <= 50 or not all(
+                not isinstance(delay, bool) and isinstance(delay, int | Decimal)
+                and 0 <= delay <= MAX_RETRY_DELAY_SECONDS for delay in delays):
+            raise forms.ValidationError(f"A list of 1 to 50 numbers of seconds, each from 0 to {MAX_RETRY_DELAY_SECONDS}.")
+        return [int(delay) if delay == int(delay) else float(delay) for delay in delays]
 
     def save(self, commit: bool = True) -> Destination:
         if secrets := self.cleaned_data.get("new_signing_secrets"):

@@ -3,7 +3,7 @@
 import uuid
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.http import HttpRequest, HttpResponse
 
 from hub.middleware import AuthenticationMiddleware, MessageMiddleware, SessionMiddleware
@@ -46,8 +46,12 @@ def test_every_other_path_gets_them(rf, path):
 @pytest.mark.django_db
 def test_staff_read_the_webhook_statistics_with_the_admin_session(client):
     """The statistics live under /api/webhooks/ beside intake, but are read with a session."""
-    client.force_login(User.objects.create_user("ops", password="unused-here", is_staff=True))
+    ops = User.objects.create_user("ops", password="unused-here", is_staff=True)
+    client.force_login(ops)
+    assert client.get("/api/webhooks/stats/careem").status_code == 403  # staff, but not allowed to read the audit
 
+    ops.user_permissions.add(Permission.objects.get(codename="view_inboundwebhook"))
+    client.force_login(User.objects.get(id=ops.id))  # permissions are cached on the user object
     assert client.get("/api/webhooks/stats/careem").status_code == 200
     client.logout()
     assert client.get("/api/webhooks/stats/careem").status_code in (401, 403)

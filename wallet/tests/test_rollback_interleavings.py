@@ -172,17 +172,23 @@ def test_a_rollback_after_the_answers_were_lost_waits_and_the_debit_retry_settle
     assert_agreed(operator, rgs)
 
 
-@pytest.mark.parametrize("applied", [True, False])
-def test_a_rollback_of_an_abandoned_debit_resolves_it_first(operator, monkeypatch, settings, applied):
-    """No process is driving the PENDING debit and it is old enough for the resolver: the rollback
-    resolves it itself (asks the Operator) and goes on: refunded, or nothing was charged (404)."""
-    settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS = 0
+def abandoned_debit(operator, monkeypatch, *, applied: bool) -> Rgs:
+    """A debit answered 503 and left PENDING: the Operator charged it (its answers were lost), or never did."""
     rgs = Rgs()
     if applied:
         hook_operator(monkeypatch, lambda method, op, n: "lost" if op == "withdraw" else None, lambda: None)
     else:
         operator.script("withdraw", [{"status": 503}] * 10)
     assert rgs.debit() == 503
+    return rgs
+
+
+@pytest.mark.parametrize("applied", [True, False])
+def test_a_rollback_of_an_abandoned_debit_resolves_it_first(operator, monkeypatch, settings, applied):
+    """No process is driving the PENDING debit and it is old enough for the resolver: the rollback
+    resolves it itself (asks the Operator) and goes on: refunded, or nothing was charged (404)."""
+    settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS = 0
+    rgs = abandoned_debit(operator, monkeypatch, applied=applied)
     monkeypatch.setattr(http, "send", real_send)
 
     assert rgs.rollback() == (201 if applied else 404)
@@ -192,12 +198,7 @@ def test_a_rollback_of_an_abandoned_debit_resolves_it_first(operator, monkeypatc
 
 @pytest.mark.parametrize("applied", [True, False])
 def test_a_rollback_during_the_resolver_waits_for_it(operator, monkeypatch, applied):
-    rgs = Rgs()
-    if applied:
-        hook_operator(monkeypatch, lambda method, op, n: "lost" if op == "withdraw" else None, lambda: None)
-    else:
-        operator.script("withdraw", [{"status": 503}] * 10)
-    assert rgs.debit() == 503
+    rgs = abandoned_debit(operator, monkeypatch, applied=applied)
     answers: list[int] = []
     hook_operator(monkeypatch, lambda method, op, n: "after" if op == "status" else None,
                   lambda: answers.append(rgs.rollback_from_another_thread()))
