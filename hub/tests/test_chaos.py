@@ -247,7 +247,7 @@ def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost
     # answers 503 with the money taken; the clients that give up roll those debits back.
     stack["operator"].script("withdraw", [{"pass": True, "delayMs": 2500}] * 12)
     load = Load(hub=stack["hub"])
-    threads = [threading.Thread(target=load.debits, args=(n,)) for n in range(4)] + [threading.Thread(target=load.orders)]
+    threads = [threading.Thread(target=load.debits, args=(n,)) for n in range(6)] + [threading.Thread(target=load.orders)]
     for thread in threads:
         thread.start()
 
