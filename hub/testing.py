@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 import responses
@@ -29,12 +30,12 @@ def free_port() -> int:
 
 
 def database_url_of_test_db() -> str:
-    """A DATABASE_URL for the database this test run uses, for subprocesses to share it."""
+    """A DATABASE_URL for the database this test run uses, for subprocesses to share it (a Unix
+    socket's folder as the host is percent-encoded, as the settings read it)."""
     db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    auth = db["USER"] + (f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else "")
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{auth}@{quote(db['HOST'] or '127.0.0.1', safe='')}{port}/{db['NAME']}"
 
 
 def subprocess_env(**overrides: str) -> dict[str, str]:

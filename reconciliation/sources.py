@@ -2,8 +2,7 @@
 
 PostgreSQL sorts text by the database's collation (e.g. en_US: 'a-b' < 'aB'), which would make a
 merge with the Operator's byte-ordered listing silently pair the wrong rows; the hub query uses
-COLLATE "C". SQLite's default BINARY collation and Python's str order are code-point order,
-which is byte order for UTF-8.
+COLLATE "C". Python's str order is code-point order, which is byte order for UTF-8.
 """
 
 from collections.abc import Iterator
@@ -11,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db import connection
 from django.db.models.functions import Collate
 
 from hub.money import MoneyError, to_minor
@@ -43,10 +41,9 @@ def _iso(moment: datetime) -> str:
 
 
 def hub_records(start: datetime, end: datetime) -> Iterator[Record]:
-    ordering = Collate("ref_id", "C") if connection.vendor == "postgresql" else "ref_id"
     rows = (
         WalletTransaction.objects.filter(is_tombstone=False, created_at__gte=start, created_at__lt=end)
-        .order_by(ordering)
+        .order_by(Collate("ref_id", "C"))
         .values_list("ref_id", "type", "amount_cents", "currency", "status", "created_at")
     )
     for ref_id, type_, amount, currency, status, created_at in rows.iterator(chunk_size=5000):

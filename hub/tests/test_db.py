@@ -99,7 +99,6 @@ def test_a_value_written_by_hub_db_is_what_django_would_write(value):
     assert compared > 20
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_the_hot_tables_keep_only_the_indexes_something_reads():
     """Every insert and every non-HOT update writes each index of its table: no LIKE twin of a unique

@@ -1,7 +1,7 @@
 import pytest
 import requests
 
-from hub.testing import free_port, start_process, stop_process, subprocess_env, wait_until
+from hub.testing import database_url_of_test_db, free_port, start_process, stop_process, subprocess_env, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def serve_hub(tmp_path, **env: str):
     "database_url",
     [
         pytest.param("postgres://hub@127.0.0.1:1/hub", id="postgres-refused"),
-        pytest.param("sqlite:////nonexistent-directory/hub.sqlite3", id="sqlite-unopenable"),
+        pytest.param("postgres://hub@%2Fnonexistent-directory/hub", id="postgres-socket-missing"),
     ],
 )
 def test_health_is_503_when_the_database_is_down(tmp_path, database_url):
@@ -63,7 +63,7 @@ def test_health_is_503_when_the_database_is_down(tmp_path, database_url):
 @pytest.mark.e2e
 def test_health_is_degraded_but_200_when_only_the_broker_is_down(tmp_path):
     process, url = serve_hub(
-        tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'hub.sqlite3'}", CELERY_BROKER_URL="redis://127.0.0.1:1/0"
+        tmp_path, DATABASE_URL=database_url_of_test_db(), CELERY_BROKER_URL="redis://127.0.0.1:1/0"
     )
     try:
         answer = requests.get(url, timeout=10)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub.signing import hex_hmac
-from hub.testing import mock_http, free_port, start_process, stop_process, subprocess_env, wait_until
+from hub.testing import database_url_of_test_db, free_port, mock_http, start_process, stop_process, subprocess_env, wait_until
 from providers.models import Provider
 from wallet.tests.helpers import debit_body, wallet_post
 from wallet.models import WalletTransaction
@@ -69,7 +69,7 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
     process = start_process(
         ["-m", "gunicorn", "hub.wsgi:application", "-c", "python:hub.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
          "--workers", "3"],
-        env=subprocess_env(HUB_VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+        env=subprocess_env(HUB_VAR_DIR=str(tmp_path), DATABASE_URL=database_url_of_test_db(),
                            CELERY_BROKER_URL="filesystem://localhost//", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus")),
         log=log,
     )

@@ -56,7 +56,6 @@ def test_the_command_installs_the_settings_entries(settings):
     assert sorted(installed.values_list("name", flat=True)) == sorted(settings.PERIODIC_TASKS)
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_setups_leave_exactly_one_row_per_task():
     # Schedules already exist (as on any redeploy), so nothing serializes the setups before

@@ -7,7 +7,7 @@ from django.db import connections
 
 from hub.postgresql.base import server_has_spoken
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def _backend_pid(connection) -> int:

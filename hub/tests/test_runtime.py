@@ -3,6 +3,7 @@
 import subprocess
 import sys
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -13,19 +14,28 @@ from hub.testing import BASE_DIR, database_url_of_test_db, start_process, stop_p
 
 
 @pytest.mark.e2e
-def test_sqlite_default_runs_in_wal_mode(tmp_path):
-    shell = "from django.db import connection; c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", shell],
-        cwd=BASE_DIR,
-        env=subprocess_env(HUB_VAR_DIR=str(tmp_path), DATABASE_URL="", CELERY_BROKER_URL="filesystem://"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def test_with_nothing_set_the_hub_runs_on_the_postgresql_that_pip_installed(tmp_path):
+    """`make run` and `make test` start it (hub.embedded_postgres); the settings only point at it."""
+    data_dir = tmp_path / "postgres"
+    start = subprocess.run([sys.executable, "-m", "hub.embedded_postgres", "start", str(data_dir)], cwd=BASE_DIR,
+                           capture_output=True, text=True, timeout=120)
+    assert start.returncode == 0, start.stderr
+    try:
+        shell = ("from django.db import connection; c = connection.cursor(); "
+                 "c.execute('SELECT version(), current_database(), current_setting(%s)', ['synchronous_commit']); "
+                 "print(c.fetchone())")
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c", shell], cwd=BASE_DIR,
+            env=subprocess_env(HUB_VAR_DIR=str(tmp_path), DATABASE_URL="", CELERY_BROKER_URL="filesystem://"),
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        subprocess.run([sys.executable, "-m", "hub.embedded_postgres", "stop", str(data_dir)], cwd=BASE_DIR,
+                       capture_output=True, timeout=60)
 
-    assert result.stdout.strip() == "wal", result.stderr
-    assert (tmp_path / "hub.sqlite3").exists()
+    assert "PostgreSQL 18" in result.stdout and "'hub', 'off'" in result.stdout, result.stderr
+    assert start.stdout.strip() == f"postgres://postgres@{quote(str(data_dir.resolve()), safe='')}/hub"
+    assert not (data_dir / "postmaster.pid").exists()  # stopped
 
 
 @pytest.mark.e2e

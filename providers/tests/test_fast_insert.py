@@ -46,7 +46,6 @@ def test_a_generated_id_is_set_on_the_instance():
                              "webhook_id": event.webhook_id, "created_at": event.created_at}
 
 
-@pytest.mark.postgres
 def test_rows_inserted_together_get_their_ids_and_the_last_part_its_answer():
     order = OrderFactory.build()
     event = OrderEvent(order=order, event_type="order_created", status="NEW", applied=True, webhook_id=uuid.uuid4())
@@ -57,7 +56,6 @@ def test_rows_inserted_together_get_their_ids_and_the_last_part_its_answer():
     assert stored(event)["order"] == order.id  # the event's foreign key to the order written beside it
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)  # autocommit: rows written by statements of their own would stay
 def test_rows_inserted_together_are_all_or_nothing():
     taken = OrderFactory()
@@ -70,7 +68,6 @@ def test_rows_inserted_together_are_all_or_nothing():
     assert not Order.objects.filter(id=order.id).exists()
 
 
-@pytest.mark.postgres
 def test_a_row_inserted_after_another_is_the_row_save_writes():
     taken = OrderFactory()
     first = OrderEvent(order=taken, event_type="order_created", status="NEW", applied=True, webhook_id=uuid.uuid4())
@@ -87,7 +84,6 @@ def test_a_row_inserted_after_another_is_the_row_save_writes():
         k: v for k, v in stored(saved).items() if k not in ignore}  # every type reaches its column
 
 
-@pytest.mark.postgres
 def test_a_row_after_one_held_back_is_not_written():
     taken = OrderFactory()
     OrderDecision.objects.create(order=taken, action="accept", decided_by="backend", call="queued")
@@ -99,7 +95,6 @@ def test_a_row_after_one_held_back_is_not_written():
     assert not Order.objects.filter(id=order.id).exists()
 
 
-@pytest.mark.postgres
 def test_a_second_row_held_back_leaves_the_first_written():
     taken = OrderFactory()
     event = OrderEvent(order=taken, event_type="order_created", status="NEW", applied=True, webhook_id=uuid.uuid4())

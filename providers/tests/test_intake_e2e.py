@@ -44,7 +44,6 @@ def test_the_seeds_curl_example_reaches_the_backend_once_with_x_auth(live_server
     assert (order["externalOrderId"], order["currency"], order["totals"]["totalMinor"]) == ("TEST123", "JOD", 10000)
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_same_webhook_ten_times_at_once_makes_one_order_and_one_forward(live_server):
     Provider.objects.create(name="careem")

@@ -149,7 +149,6 @@ def concurrently(count: int, request) -> list:
     return answers
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("same", ["key", "refId"])
 def test_concurrent_requests_charge_exactly_once(operator, same):

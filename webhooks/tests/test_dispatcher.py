@@ -21,7 +21,7 @@ from webhooks.outbox import outbox_enqueue
 from webhooks.selectors import listening_dispatchers
 from webhooks.tests.factories import DestinationFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def start_dispatcher(tmp_path, *, idle_seconds: str, **settings: str):

@@ -227,7 +227,6 @@ def test_on_postgresql_a_delivered_batch_is_two_statements_and_no_transaction(ht
         Status.PENDING] * 3
 
 
-@pytest.mark.postgres
 def test_a_delivering_connection_plans_every_claim_and_says_so_once(hot_statements, django_assert_num_queries):
     def plan_cache_mode() -> str:
         with connection.cursor() as cursor:

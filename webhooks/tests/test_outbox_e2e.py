@@ -118,7 +118,6 @@ def test_signatures_follow_a_secret_rotation(process_log_dir, start_worker):
     assert refused.delivery_attempts.get().status_code == 401
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sweepers_deliver_each_message_exactly_once(rgs_mock):
     destination = rgs_destination(rgs_mock)
