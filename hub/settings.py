@@ -180,7 +180,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "hub.openapi.canonical_paths"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "hub.openapi.canonical_paths",
+                             "hub.openapi.common_errors"],
     "ENUM_NAME_OVERRIDES": {"ConnectionStateEnum": ["connected", "unreachable"]},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hub.apis import HealthApi, ReadinessApi, metrics_view
+from hub.exception_handlers import json_not_found
 
 admin.site.site_url = None  # the hub has no public site to link to
 
@@ -16,6 +17,9 @@ urlpatterns = [
     path("wallet/", include("wallet.urls")),
     path("api/webhooks/", include("providers.urls")),
     path("api/orders/", include("providers.order_urls")),
+    # Last: every other URL outside the admin answers the JSON 404, in DEBUG too (Django's debug page
+    # is HTML, and `handler404` only serves when DEBUG is off).
+    re_path(r"^(?!admin/).*$", json_not_found, name="not-found"),
 ]
 
 handler404 = "hub.exception_handlers.json_not_found"

@@ -8,11 +8,13 @@ from django.utils import timezone
 
 from hub import errors
 from hub.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
+from providers.adapters import ADAPTERS
 from providers.adapters.base import REJECT_REASONS
 from providers.decisions import order_decide
 from providers.models import Branch, InboundWebhook, Order, OrderDecision, OrderEvent, ProductMapping, Provider
 from providers.reprocess import inbound_reprocess_all
 from providers.selectors import near_deadline_cutoff, undecided_orders
+from providers.tokens import provider_token_forget
 
 logger = structlog.get_logger(__name__)
 
@@ -21,6 +23,15 @@ logger = structlog.get_logger(__name__)
 class ProviderAdmin(admin.ModelAdmin):
     list_display = ["name", "enabled"]
     list_filter = ["enabled"]
+    actions = ["drop_token"]
+
+    @admin.action(description="Drop its cached token (the next call logs in again)", permissions=["change"])
+    def drop_token(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for provider in queryset:
+            if provider.name in ADAPTERS:
+                dropped = provider_token_forget(adapter=ADAPTERS[provider.name])
+                self.log_change(request, provider, f"token {'dropped' if dropped else 'was not cached'}")
+        self.message_user(request, f"The next call of {queryset.count()} providers logs in again.", messages.SUCCESS)
 
 
 class BranchForm(forms.ModelForm):

@@ -52,6 +52,7 @@ talabat_status = extend_schema(
 stats = extend_schema(
     operation_id="provider_webhook_stats", tags=["provider webhooks"], summary="Counts by outcome, last 24 h",
     responses={200: OpenApiTypes.OBJECT, 401: error("staff session or Bearer WEBHOOK_STATS_TOKEN needed"),
+               403: error("FORBIDDEN: a staff session without the view permission on inbound webhooks"),
                404: error("unknown provider")},
 )
 order_decision = extend_schema(

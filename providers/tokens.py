@@ -63,6 +63,12 @@ def _login(adapter: ProviderAdapter, key: str) -> str:
     return token.value
 
 
+def provider_token_forget(*, adapter: ProviderAdapter) -> bool:
+    """An operator's "log in again": the cached token is dropped, whichever it is, and the next call
+    fetches a new one. Whether there was one."""
+    return bool(cache.delete(_key(adapter)))
+
+
 def drop_token(adapter: ProviderAdapter, refused: str) -> None:
     """Forget the token the provider refused, unless another process already replaced it."""
     key = _key(adapter)

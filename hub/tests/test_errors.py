@@ -75,8 +75,13 @@ def test_unexpected_exceptions_become_a_generic_500_without_details():
 
 
 @pytest.mark.django_db
-def test_unknown_urls_answer_json_404(client):
-    answer = client.get("/no/such/page")
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("path", ["/no/such/page", "/wallet/nope", "/api/webhooks/careem/x/y", "/api/orders/1/accept",
+                                  "/health/x", "/"])
+def test_unknown_urls_answer_json_404_in_every_mode(client, settings, debug, path):
+    settings.DEBUG = debug  # `make run` runs with DEBUG on
 
-    assert answer.status_code == 404
+    answer = client.post(path) if "orders" in path else client.get(path)
+
+    assert answer.status_code == 404 and answer["Content-Type"] == "application/json"
     assert answer.json()["error"]["code"] == "NOT_FOUND"

@@ -18,7 +18,8 @@ def test_the_schema_covers_the_wallet_and_intake_with_every_error_code(client):
     money = schema["components"]["schemas"]["WalletMoneyRequestRequest"]
     assert money["properties"]["amountCents"]["type"] == "integer" and set(money["required"]) == {
         "playerId", "amountCents", "currency", "refId"}
-    assert set(paths["/api/webhooks/{provider}"]["post"]["responses"]) == {"200", "400", "401", "404", "413", "422", "429"}
+    assert set(paths["/api/webhooks/{provider}"]["post"]["responses"]) == {"200", "400", "401", "404", "413", "422", "429",
+                                                                        "503"}
     assert "/api/webhooks/talabat/order/{remote_id}" in paths and "/wallet/transactions/{ref_id}" in paths
 
 

@@ -46,6 +46,10 @@ def test_any_body_gets_a_documented_answer_and_only_a_202_queues_a_call(action, 
 
     assert answer.status_code in {202, 400, 409, 422}, answer.content
     assert answer.json()  # a JSON body, always
+    if answer.json().get("status") == "VALIDATION_ERROR":  # one shape everywhere: field → messages
+        details = answer.json()["error"]["details"]
+        assert isinstance(details, dict) and all(isinstance(m, list) and all(isinstance(t, str) for t in m)
+                                                 for m in details.values()), details
     queued = OutboxMessage.objects.count() - calls_before
     decided = OrderDecision.objects.filter(order=order).exists()
     if answer.status_code == 202:

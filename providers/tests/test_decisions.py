@@ -290,3 +290,16 @@ def test_a_huge_body_is_refused_with_413(client):
 
     assert answer.status_code == 413 and answer.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
     assert provider_calls("careem") == []
+
+
+def test_a_validation_error_has_the_wallets_shape(client):
+    """One VALIDATION_ERROR shape everywhere (SPEC §3): `details` maps each field to its messages."""
+    order = careem_order()
+
+    bad_minutes = post(client, order.id, "accept", {"preparationMinutes": 0}).json()["error"]
+    bad_reject = post(client, order.id, "reject", {"reason": 5, "message": ["x"]}).json()["error"]
+
+    assert bad_minutes["code"] == "VALIDATION_ERROR"
+    assert bad_minutes["details"] == {"preparationMinutes": ["must be a whole number from 1 to 120"]}
+    assert set(bad_reject["details"]) == {"reason", "message"}
+    assert all(isinstance(messages, list) for messages in bad_reject["details"].values())

@@ -199,3 +199,18 @@ def test_unsendable_calls_are_never_charged_to_the_circuit(provider, settings):
         n=models.Count("id")))
     assert statuses == {"DEAD_LETTER": 10, "PENDING": 1}, statuses
     assert not DestinationCircuit.objects.filter(destination__name="talabat", open_until__isnull=False).exists()
+
+
+def test_an_operator_forces_a_new_login_with_a_command(provider):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    bearer_token(ADAPTERS["careem"])
+    bearer_token(ADAPTERS["careem"])  # cached: one login
+    out = StringIO()
+    call_command("drop_provider_token", "careem", stdout=out)
+    bearer_token(ADAPTERS["careem"])
+
+    assert Provider.seen.count("POST /token") == 2
+    assert "careem: token dropped" in out.getvalue()
