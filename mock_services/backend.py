@@ -4,7 +4,7 @@ import hmac
 
 from werkzeug.wrappers import Request, Response
 
-from mock_services.framework import MockRoute, MockService, json_response, read_json
+from mock_services.framework import Bounded, MockRoute, MockService, json_response, read_json
 
 
 class BackendMock(MockService):
@@ -12,7 +12,7 @@ class BackendMock(MockService):
 
     def __init__(self, *, api_key: str) -> None:
         self._api_key = api_key.encode()
-        self._orders: dict[str, dict] = {}
+        self._orders: dict[str, dict] = Bounded()
         super().__init__()
 
     def routes(self) -> list[MockRoute]:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from werkzeug.wrappers import Request, Response
 
-from mock_services.framework import MockRoute, MockService, json_response, read_json
+from mock_services.framework import Bounded, MockRoute, MockService, json_response, read_json
 
 CAREEM_REASONS = {"ITEM_PERMANENTLY_NOT_AVAILABLE", "ITEM_TEMPORARILY_UNAVAILABLE", "KITCHEN_TOO_BUSY_TO_PREPARE_ORDER",
                   "OUT_OF_KITCHEN_OPERATIONAL_HOURS", "OUTLET_CLOSED", "PARTNER_POS_OUTAGE", "PARTNER_ORDER_TIMEOUT",
@@ -41,7 +41,7 @@ class ProviderApiMock(MockService):
         self._credentials = credentials
         self._token_seconds = token_seconds
         self._tokens: dict[str, float] = {}  # token → expiry (monotonic)
-        self._orders: dict[str, dict] = {}
+        self._orders: dict[str, dict] = Bounded()
         super().__init__()
 
     def control_routes(self) -> list[MockRoute]:

@@ -13,7 +13,7 @@ A fake subclasses `MockService`, lists its `routes()` (recorded, scriptable) and
 import json
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,13 +63,34 @@ def _script_errors(entry: Any, index: int) -> list[str]:
     return errors
 
 
+def record_limit() -> int:
+    """How many requests, and data items of each kind, a fake keeps (MOCK_RECORD_LIMIT): the oldest go
+    first, so a long demo or benchmark leaves a fake's memory flat (SPEC §5)."""
+    from django.conf import settings
+
+    return settings.MOCK_RECORD_LIMIT
+
+
+class Bounded(OrderedDict):
+    """A dict that keeps the last `record_limit()` keys written: the oldest is forgotten first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.limit = record_limit()
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.limit:
+            self.popitem(last=False)
+
+
 class MockService:
     name = ""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self._scripts: dict[str, deque[dict]] = defaultdict(deque)
-        self._requests: list[dict] = []
+        self._requests: deque[dict] = deque(maxlen=record_limit())
         self._routes = {route.name: route for route in self.routes()}
         control = [
             MockRoute("__script", "/__control/script", ("POST",), self._control_script),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from werkzeug.wrappers import Request, Response
 
-from mock_services.framework import MockRoute, MockService, json_response
+from mock_services.framework import Bounded, MockRoute, MockService, json_response
 
 
 class RgsMock(MockService):
@@ -15,7 +15,7 @@ class RgsMock(MockService):
     def __init__(self, *, secrets: list[str]) -> None:
         # Several secrets model the receiver's side of a rotation: any one verifies.
         self._verifiers = [Webhook(secret) for secret in secrets]
-        self._accepted: dict[str, dict] = {}
+        self._accepted: dict[str, dict] = Bounded()
         super().__init__()
 
     def routes(self) -> list[MockRoute]:

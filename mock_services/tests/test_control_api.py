@@ -112,3 +112,20 @@ def test_operator_fake_serves_the_control_api(operator_mock):
         "requests": [],
     }
     assert requests.post(f"{operator_mock.url}/__control/reset", timeout=5).json() == {"reset": True}
+
+
+def test_a_fake_keeps_the_last_n_requests_and_orders(tmp_path):
+    """MOCK_RECORD_LIMIT bounds what a fake remembers, so its memory stays flat over a long run."""
+    from mock_services.testing import start_mock
+
+    mock = start_mock("backend", log_dir=tmp_path, MOCK_RECORD_LIMIT="3")
+    try:
+        for n in range(5):
+            assert post_order(mock, order_id=f"o-{n}", event_id=f"e-{n}").status_code == 201
+        recorded = mock.requests("orders")
+        orders = mock.control("orders")["orders"]
+    finally:
+        mock.stop()
+
+    assert len(recorded) == 3 and '"o-4"' in recorded[-1]["body"] and '"o-2"' in recorded[0]["body"]
+    assert sorted(order["orderId"] for order in orders) == ["o-2", "o-3", "o-4"]
