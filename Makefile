@@ -11,7 +11,7 @@ MANAGE := $(BIN)/python manage.py
 DB_START := $(if $(DATABASE_URL),true,$(BIN)/python -m hub.embedded_postgres start >/dev/null)
 DB_STOP := $(if $(DATABASE_URL),true,$(BIN)/python -m hub.embedded_postgres stop >/dev/null)
 
-.PHONY: run test lint alerts chaos bench setup venv clean
+.PHONY: run test lint alerts chaos bench soak setup venv clean
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -58,6 +58,12 @@ chaos: venv
 # Benchmarks (not part of `make test`): PostgreSQL + Redis + wrk, started or installed by bench/run.
 bench: venv
 	bash bench/run
+
+# Soak (not part of `make test`): make run's processes under steady debits and orders for SOAK_MINUTES
+# (default 10); fails when a hub process's memory still rises after the warm-up, or files or database
+# connections grow. `bench/soak.py --short` (2 minutes, the dispatcher alone) runs in .ci/run.
+soak: venv
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) var

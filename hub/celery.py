@@ -45,7 +45,8 @@ def unbind_task_from_logs(**kwargs) -> None:
 @task_postrun.connect
 def recycle_database_connections(**kwargs) -> None:
     """Database connections live across tasks as they do across requests: closed when older than
-    CONN_MAX_AGE or broken (settings.CELERY_DB_REUSE_MAX keeps Celery from closing them itself)."""
-    from django.db import close_old_connections
+    CONN_MAX_AGE or broken (settings.CELERY_DB_REUSE_MAX keeps Celery from closing them itself), and
+    DEBUG's query log emptied."""
+    from hub.db import between_units_of_work
 
-    close_old_connections()
+    between_units_of_work()

@@ -25,8 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import structlog
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError
 
+from hub.db import between_units_of_work
 from webhooks.nudges import NOTIFY_CHANNEL
 from webhooks.selectors import LISTENER_APPLICATION_NAME
 from webhooks.outbox import outbox_deliver
@@ -100,8 +101,8 @@ class _Runners:
 
     def _drain(self) -> None:
         try:
-            close_old_connections()  # CONN_MAX_AGE and a broken connection, as between requests
             while not self._stop.is_set():
+                between_units_of_work()  # CONN_MAX_AGE, a broken connection and DEBUG's query log, as between requests
                 attempted = outbox_deliver()
                 with self._lock:
                     self.attempted += attempted

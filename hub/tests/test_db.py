@@ -114,3 +114,21 @@ def test_the_hot_tables_keep_only_the_indexes_something_reads():
     assert {name for table, name in indexes if table == "wallet_wallettransaction"} == {
         "wallet_wallettransaction_pkey", "wallet_tx_ref_id", "wallet_wallettransaction_transaction_id_key",
         "wallet_tx_status_created", "wallet_tx_player"}
+
+
+@pytest.mark.django_db
+def test_between_units_of_work_empties_debugs_query_log(settings):
+    """A long-running process (dispatcher, Celery worker) under DEBUG would keep every statement's text."""
+    from django.db import connection
+
+    from hub.db import between_units_of_work
+
+    settings.DEBUG = True
+    with connection.cursor() as cursor:
+        for _ in range(3):
+            cursor.execute("SELECT 1")
+    assert len(connection.queries_log) >= 3
+
+    between_units_of_work()
+
+    assert len(connection.queries_log) == 0

@@ -236,3 +236,21 @@ def test_where_celery_delivers_there_is_no_dispatcher_figure_or_metric(admin_cli
     assert listening_dispatchers() is None
     assert "Dispatchers listening" not in panel_rows(admin_client.get("/admin/").content.decode())
     assert "hub_outbox_dispatchers_listening" not in admin_client.get("/metrics").content.decode()
+
+
+def test_every_batch_starts_as_a_request_does(monkeypatch, settings):
+    """The runner empties DEBUG's query log and recycles old connections before each batch."""
+    import threading
+
+    from webhooks import dispatcher as module
+
+    calls: list[str] = []
+    batches = iter([settings.OUTBOX_BATCH_SIZE, settings.OUTBOX_BATCH_SIZE, 0])
+    monkeypatch.setattr(module, "between_units_of_work", lambda: calls.append("reset"))
+    monkeypatch.setattr(module, "outbox_deliver", lambda: calls.append("batch") or next(batches))
+    runners = module._Runners(1, threading.Event())
+
+    runners.start_draining()
+    runners.close()
+
+    assert calls == ["reset", "batch"] * 3
