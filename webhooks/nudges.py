@@ -142,7 +142,10 @@ def _notify_dispatchers(message_ids: list[int]) -> None:
     0007) takes PostgreSQL's global notify lock at every commit: commits queue behind each other."""
     from django.db import connection
 
+    from hub.db import between_units_of_work
+
     try:
+        between_units_of_work()  # a thread of its own, which no request starts: DEBUG logged every NOTIFY
         with connection.cursor() as cursor:
             cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
     except Exception:

@@ -161,3 +161,17 @@ def test_a_full_batch_asks_for_another_task(monkeypatch, settings, delivered, re
     tasks.deliver_due(queued_flag="outbox:deliver-due-queued:q")
 
     assert calls == ["started outbox:deliver-due-queued:q", "delivered"] + (["nudged"] if renudged else [])
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as the nudge thread's connection is
+def test_the_notify_thread_keeps_no_debug_query_log(settings):
+    """The NOTIFY is sent from a thread no request starts: under DEBUG its log grew with every linger."""
+    from django.db import connection
+
+    from webhooks.nudges import _notify_dispatchers
+
+    settings.DEBUG = True
+    for _ in range(5):
+        _notify_dispatchers([1])
+
+    assert len(connection.queries_log) <= 1
