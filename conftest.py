@@ -123,7 +123,7 @@ def browser():
 def hot_statements(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test both ways the hot paths talk to the database: their SQL statements (PostgreSQL,
     `wallet/sql.py`, `webhooks/queue_sql.py`, a new order's one statement in `providers/intake.py`) and
-    the ORM queries (SQLite; on PostgreSQL the outbox also takes them while a circuit is open)."""
+    the ORM queries (the twins left over from SQLite; the outbox takes them while a circuit is open)."""
     from providers import intake
     from wallet import sql as wallet_sql
     from webhooks import queue_sql

@@ -2,7 +2,7 @@
 process; prints seconds, rows/s (both sides) and the child's peak RSS, and writes JSON.
 
 Usage: python bench/reconcile_bench.py [--sizes 100000,1000000]
-Database: BENCH_DATABASE_URL (PostgreSQL recommended), else a fresh SQLite file under var/bench/.
+Database: BENCH_DATABASE_URL, else a fresh database on the embedded PostgreSQL under var/bench/postgres.
 """
 
 import argparse

@@ -3,7 +3,7 @@ from django.conf import settings
 
 
 def make_runtime_directories() -> None:
-    """The SQLite file, static files and the filesystem broker live under HUB_VAR_DIR: created when
+    """The embedded PostgreSQL's data, static files and the filesystem broker live under HUB_VAR_DIR: created when
     a process starts (Django's ready, or the Celery app before it sends or consumes), not by settings."""
     for directory in settings.RUNTIME_DIRECTORIES:
         directory.mkdir(parents=True, exist_ok=True)

@@ -33,17 +33,13 @@ def psycopg_queries_cached() -> None:
 
 
 def lock_until_commit(name: str) -> None:
-    """Serialize a piece of work across processes until the current transaction ends.
-
-    PostgreSQL: a transaction-scoped advisory lock on the name's hash. SQLite: nothing to
-    do, the IMMEDIATE transaction already holds the database's single write lock.
-    Call it inside `transaction.atomic()`.
+    """Serialize a piece of work across processes until the current transaction ends: a
+    transaction-scoped advisory lock on the name's hash. Call it inside `transaction.atomic()`.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("lock_until_commit() must run inside transaction.atomic()")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
 
 
 def _written_fields(model: type[Model]) -> tuple:
@@ -55,7 +51,7 @@ def _written_fields(model: type[Model]) -> tuple:
 # database returns a value of the type named here unchanged, on every database: a `str` (a text
 # choice is one) for the text fields, a `bool`. None passes every field class named in this module.
 _UNCHANGED_TYPES: dict[type[Field], type] = {models.CharField: str, models.TextField: str, models.BooleanField: bool}
-# PostgreSQL takes a UUID and an aware datetime as they are; SQLite is given text for both.
+# PostgreSQL takes a UUID and an aware datetime as they are.
 _UNCHANGED_ON_POSTGRESQL: dict[type[Field], type] = {**_UNCHANGED_TYPES, models.UUIDField: uuid.UUID,
                                                      models.DateTimeField: datetime}
 # An `int` for these is only wrapped, by type: on psycopg 3, Django's Int2/Int4/Int8, so that a
@@ -78,7 +74,7 @@ def _value(field: Field, instance: Model, database: BaseDatabaseWrapper | None =
     elif kind in _INTEGER_FIELDS:
         if type(value) is int:
             return database.ops.adapt_integerfield_value(value, field.get_internal_type())
-    elif unchanged := (_UNCHANGED_ON_POSTGRESQL if database.vendor == "postgresql" else _UNCHANGED_TYPES).get(kind):
+    elif unchanged := _UNCHANGED_ON_POSTGRESQL.get(kind):
         if unchanged is datetime:
             if type(value) is datetime and value.utcoffset() is not None:  # naive: Django warns, then converts
                 return value
@@ -100,7 +96,7 @@ def _saved(instance: Model, pk: Any) -> None:
 
 
 @cache
-def _insert_sql(model: type[Model], vendor: str, ignore_conflicts: bool) -> tuple[str, tuple]:
+def _insert_sql(model: type[Model], ignore_conflicts: bool) -> tuple[str, tuple]:
     """The INSERT of one row of `model`, built once per process: the ORM builds it anew per save."""
     fields = _written_fields(model)
     quote = connection.ops.quote_name
@@ -116,7 +112,7 @@ def insert(instance: Model, *, ignore_conflicts: bool = False) -> bool:
     PENDING row, intake's audit row, order and event) cost about half as much CPU (bench/cost_bench.py).
     With `ignore_conflicts`, a row that would break a unique constraint is not written and False is
     returned, with no IntegrityError to catch."""
-    sql, fields = _insert_sql(type(instance), connection.vendor, ignore_conflicts)
+    sql, fields = _insert_sql(type(instance), ignore_conflicts)
     with connection.cursor() as cursor:
         cursor.execute(sql, _values(instance, fields))
         row = cursor.fetchone()
@@ -220,19 +216,10 @@ def database_unavailable(exc: BaseException) -> bool:
 
 
 def violates(exc: IntegrityError, model: type[Model], constraint: str) -> bool:
-    """Whether `exc` is the violation of `model`'s unique constraint named `constraint`.
-
-    PostgreSQL names the constraint; SQLite names the columns ("UNIQUE constraint failed:
-    table.a, table.b"), which are read off the model's constraint of that name.
-    """
-    cause = exc.__cause__
-    diagnostics = getattr(cause, "diag", None)
-    if diagnostics is not None:
-        return diagnostics.constraint_name == constraint
-    unique = next(c for c in model._meta.constraints if c.name == constraint)
-    table = model._meta.db_table
-    columns = ", ".join(f"{table}.{model._meta.get_field(name).column}" for name in unique.fields)  # type: ignore[attr-defined,union-attr]
-    return str(exc).endswith(f"UNIQUE constraint failed: {columns}")
+    """Whether `exc` is the violation of `model`'s unique constraint named `constraint` (PostgreSQL
+    names it in the error's diagnostics)."""
+    diagnostics = getattr(exc.__cause__, "diag", None)
+    return diagnostics is not None and diagnostics.constraint_name == constraint
 
 
 def describe_error(exc: BaseException) -> str:

@@ -330,8 +330,8 @@ RETRY_MAX_ATTEMPTS = env.int("RETRY_MAX_ATTEMPTS", default=10)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 OUTBOX_DELIVERY_THREADS = env.int("OUTBOX_DELIVERY_THREADS", default=8)
-# What starts a delivery after commit: "notify" (on PostgreSQL, a coalesced NOTIFY wakes `manage.py
-# run_outbox_dispatcher`; webhooks/dispatcher.py; on SQLite it means Celery) or "celery" (a coalesced
+# What starts a delivery after commit: "notify" (a coalesced NOTIFY wakes `manage.py
+# run_outbox_dispatcher`; webhooks/dispatcher.py) or "celery" (a coalesced
 # deliver_due task per nudge). The dispatcher costs less CPU per debit (docs/PERFORMANCE.md).
 OUTBOX_TRIGGER = env.str("OUTBOX_TRIGGER", default="notify")
 if OUTBOX_TRIGGER not in ("notify", "celery"):

@@ -1,10 +1,8 @@
 """Intake's per-request reads in fixed SQL: whether the provider is enabled, and the product ids its
 items map to. Through the ORM each query was compiled anew per order: a fifth of intake's CPU per
-order (`bench/cost_bench.py`). Plain SQL that PostgreSQL and SQLite both run; the intake and mapping
-tests cover them on both."""
+order (`bench/cost_bench.py`). The intake and mapping tests cover them."""
 
 from collections.abc import Collection
-from typing import Any
 
 from django.db import connection
 
@@ -29,11 +27,6 @@ def product_ids(*, provider: str, external_ids: Collection[str]) -> dict[str, st
     if not external_ids:
         return {}
     keys = list(external_ids)
-    params: list[Any]
-    if connection.vendor == "postgresql":  # one statement text whatever the number of items
-        sql, params = PRODUCT_IDS.format(matches="= ANY(%s)"), [provider, keys]
-    else:
-        sql, params = PRODUCT_IDS.format(matches=f"IN ({', '.join(['%s'] * len(keys))})"), [provider, *keys]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with connection.cursor() as cursor:  # one statement text whatever the number of items
+        cursor.execute(PRODUCT_IDS.format(matches="= ANY(%s)"), [provider, keys])
         return dict(cursor.fetchall())

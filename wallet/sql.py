@@ -3,9 +3,9 @@
 Through the ORM each of them was compiled anew per request: about a third of the hub's CPU per
 debit (`bench/cost_bench.py`). Here each is fixed text; the two inserts (the key and the PENDING
 row) go through `hub.db.insert_after` (the row only with a new key) or `hub.db.insert(...,
-ignore_conflicts=True)`, so a new key with its refId costs one statement and no exception. They mean what the ORM code next to their callers means; that code
-still runs on SQLite, and the API and service tests run both ways on PostgreSQL (the
-`hot_statements` fixture).
+ignore_conflicts=True)`, so a new key with its refId costs one statement and no exception. They mean what the ORM code next to their callers means; that twin
+is left over from SQLite (issue "One database, one implementation" removes it), and the API and
+service tests run both ways (the `hot_statements` fixture).
 """
 
 from typing import Any

@@ -1,8 +1,7 @@
 """Leases on outbox messages: claim a batch of due ones, then record what became of each.
 
-A claim takes due rows with `SELECT … FOR UPDATE SKIP LOCKED` (SQLite: the IMMEDIATE transaction
-serializes claims) and stamps a lease token on them; the outcome is written only by the lease
-holder. A worker that dies mid-delivery leaves a lease that expires, and the next sweep claims the
+A claim takes due rows with `SELECT … FOR UPDATE SKIP LOCKED` and stamps a lease token on them; the
+outcome is written only by the lease holder. A worker that dies mid-delivery leaves a lease that expires, and the next sweep claims the
 message again (at-least-once; receivers dedupe on webhook-id).
 """
 

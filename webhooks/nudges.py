@@ -184,12 +184,11 @@ def install_trigger(sender: NudgeSender | NoTrigger | None = None) -> NudgeSende
 
 
 def dispatchers_deliver() -> bool:
-    """Whether `run_outbox_dispatcher` processes deliver what is committed (OUTBOX_TRIGGER=notify, on
-    PostgreSQL), rather than Celery's `deliver_due` tasks."""
+    """Whether `run_outbox_dispatcher` processes deliver what is committed (OUTBOX_TRIGGER=notify), rather
+    than Celery's `deliver_due` tasks."""
     from django.conf import settings
-    from django.db import connection
 
-    return settings.OUTBOX_TRIGGER == "notify" and connection.vendor == "postgresql"
+    return settings.OUTBOX_TRIGGER == "notify"
 
 
 def nudge(message_id: int) -> None:

@@ -4,8 +4,8 @@ The ORM built these queries anew for every batch: compiling them was about half 
 for a message delivered on its own (`bench/cost_bench.py`), which is how a webhook goes out at low
 load. Here each is one statement with fixed text, so a claim or a batch's record is one round trip
 in autocommit and no query compilation. They mean exactly what the ORM version in `webhooks.claims`
-means (that version still runs on SQLite; the outbox and circuit tests run both ways on PostgreSQL,
-the `hot_statements` fixture).
+means (that version runs while a circuit is open; the outbox and circuit tests run both ways, the
+`hot_statements` fixture).
 """
 
 import json

@@ -35,7 +35,7 @@ LISTENER_APPLICATION_NAME = "hub-outbox-dispatcher"  # how PostgreSQL lists a di
 
 def listening_dispatchers() -> int | None:
     """How many `run_outbox_dispatcher` processes are listening on this database right now, or None where
-    Celery delivers (SQLite, OUTBOX_TRIGGER=celery). With none listening, deliveries wait for the sweep."""
+    Celery delivers (OUTBOX_TRIGGER=celery). With none listening, deliveries wait for the sweep."""
     if not dispatchers_deliver():
         return None
     with connection.cursor() as cursor:

@@ -1,4 +1,4 @@
-"""`run_outbox_dispatcher` where Celery delivers (SQLite, or OUTBOX_TRIGGER=celery): the Procfile lists it
+"""`run_outbox_dispatcher` where Celery delivers (OUTBOX_TRIGGER=celery): the Procfile lists it
 everywhere, so with --idle-when-unused it waits for SIGTERM instead of exiting (honcho stops every process
 when one exits); without the flag it says why it cannot run."""
 

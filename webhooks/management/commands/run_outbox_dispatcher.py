@@ -2,7 +2,6 @@ import signal
 import threading
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
 from hub.collector import freeze_loaded_objects
 from webhooks.dispatcher import dispatch
@@ -10,13 +9,13 @@ from webhooks.nudges import dispatchers_deliver
 
 
 class Command(BaseCommand):
-    help = ("Deliver outbox messages as they are committed (OUTBOX_TRIGGER=notify, the default on PostgreSQL). "
+    help = ("Deliver outbox messages as they are committed (OUTBOX_TRIGGER=notify, the default). "
             "SIGTERM stops it.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--idle-when-unused", action="store_true",
-            help="where Celery delivers instead (SQLite, or OUTBOX_TRIGGER=celery), wait for SIGTERM rather than "
+            help="where Celery delivers instead (OUTBOX_TRIGGER=celery), wait for SIGTERM rather than "
                  "fail, so that a Procfile can always list the dispatcher",
         )
 
@@ -25,8 +24,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         if not dispatchers_deliver():
-            reason = ("the dispatcher listens for PostgreSQL notifications" if connection.vendor != "postgresql"
-                      else "OUTBOX_TRIGGER is not notify")
+            reason = "OUTBOX_TRIGGER is not notify"
             if not idle_when_unused:
                 raise CommandError(f"{reason}; Celery delivers here")
             self.stdout.write(f"outbox dispatcher: idle ({reason}; Celery delivers here)")
