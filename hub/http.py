@@ -62,16 +62,15 @@ class CurlAdapter(HTTPAdapter):
         curl, body, header_lines = self._curl, bytearray(), list[bytes]()
         curl.reset()  # options only: live connections and the DNS cache stay
         self._set_request(curl, request, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
-        cap = max_bytes
-        curl.setopt(pycurl.WRITEFUNCTION, _writer(body, cap))
+        curl.setopt(pycurl.WRITEFUNCTION, _writer(body, max_bytes))
         curl.setopt(pycurl.HEADERFUNCTION, header_lines.append)
         try:
             curl.perform()
         except pycurl.error as error:
             code, message = int(error.args[0]), str(error.args[-1])
-            if not (code == pycurl.E_WRITE_ERROR and len(body) >= cap):  # not our own stop
+            if not (code == pycurl.E_WRITE_ERROR and len(body) >= max_bytes):  # not our own stop
                 raise _requests_exception(code, message, request, connected=curl.getinfo(pycurl.CONNECT_TIME) > 0)
-        return self._response(request, curl, body, header_lines, truncated=len(body) >= cap)
+        return self._response(request, curl, body, header_lines, truncated=len(body) >= max_bytes)
 
     @staticmethod
     def _set_request(curl: pycurl.Curl, request: requests.PreparedRequest, *, timeout: Timeout, verify: bool | str,

@@ -37,17 +37,20 @@ class OutOfRange(str):
     `int` or a `Decimal`, so a number field refuses it), and it is stored as the text that was sent."""
 
 
-def read_number(literal: str) -> int | Decimal | OutOfRange:
+def read_number(literal: str) -> Decimal | OutOfRange:
     """The one reader of every JSON number the hub accepts (bodies, Operator and provider answers):
     limits on length and exponent are checked on the literal, before any conversion that could cost."""
     if len(literal) > MAX_NUMBER_CHARS:
         return OutOfRange(literal)
-    if len(literal) <= MAX_INT_DIGITS and literal.lstrip("-").isdigit():
-        return int(literal)
     number = Decimal(literal)  # the literal is short: its digits are few, its exponent any size
     if abs(number.adjusted()) > MAX_EXPONENT:
         return OutOfRange(literal)
     return number
+
+
+def _integer(literal: str) -> int | Decimal | OutOfRange:
+    """An integer literal: a short one (the usual case) is an int at once; a longer one is `read_number`'s."""
+    return int(literal) if len(literal) <= MAX_INT_DIGITS else read_number(literal)
 
 
 class BoundedJSONDecoder(json.JSONDecoder):
@@ -55,7 +58,7 @@ class BoundedJSONDecoder(json.JSONDecoder):
     NaN and Infinity come out as `OutOfRange` text, which no number field accepts."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**{**kwargs, "parse_float": read_number, "parse_int": read_number,
+        super().__init__(**{**kwargs, "parse_float": read_number, "parse_int": _integer,
                             "parse_constant": OutOfRange})
 
 
@@ -87,7 +90,7 @@ def load_json(raw: bytes | str, *, replace_unstorable: bool = True, constants_as
     them as `OutOfRange` text instead of a refusal."""
     constant = OutOfRange if constants_as_text else _not_json_constant
     try:
-        parsed = json.loads(raw, parse_float=read_number, parse_int=read_number, parse_constant=constant)
+        parsed = json.loads(raw, parse_float=read_number, parse_int=_integer, parse_constant=constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise NotJson(str(exc)[:200]) from None
     return _clean(parsed, 0, replace_unstorable)

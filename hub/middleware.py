@@ -90,19 +90,14 @@ class MessageMiddleware(BrowsersOnly, messages.MessageMiddleware):
     pass
 
 
-class RefuseNulCharacters:
+class RefuseNulCharacters(BrowsersOnly):
     """PostgreSQL cannot store or compare text holding a NUL: an admin filter or search with one would
     fail inside the database (a 500). Such a URL is refused up front, with the usual body. The machine
     endpoints check their own input (intake answers its one 401 before reading anything)."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
         query = request.META.get("QUERY_STRING", "")
-        if MACHINE_PATH.match(request.path_info):
-            return self.get_response(request)
         if "\x00" in request.path or "%00" in query or "\x00" in query:
             error = errors.ValidationFailed("The URL holds a NUL character.", details={"url": ["NUL is not allowed."]})
             return JsonResponse(error.as_body(), status=error.status_code)
-        return self.get_response(request)
+        return None

@@ -1,31 +1,17 @@
 """Migration operations the apps share."""
 
-from typing import Any
 
 from django.db import migrations, models
 from django.db.migrations.operations.base import Operation
 
 
 class OnPostgreSQL(migrations.SeparateDatabaseAndState):
-    """`operations` as they are, except that on PostgreSQL `sql` does their database work (and
-    `reverse_sql` undoes it): for when Django's own way would rebuild or re-check a whole table."""
+    """`operations` for the models' state, with `sql` doing their database work (and `reverse_sql`
+    undoing it): for when Django's own way would rebuild or re-check a whole table."""
 
     def __init__(self, operations: list[Operation], *, sql: str, reverse_sql: str) -> None:
-        super().__init__(state_operations=operations)
-        self.django_operations = operations
-        self.postgresql_operations = [migrations.RunSQL(sql, reverse_sql=reverse_sql)]
-
-    def _choose(self, schema_editor: Any) -> None:
-        postgresql = schema_editor.connection.vendor == "postgresql"
-        self.database_operations = self.postgresql_operations if postgresql else self.django_operations
-
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        self._choose(schema_editor)
-        super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        self._choose(schema_editor)
-        super().database_backwards(app_label, schema_editor, from_state, to_state)
+        super().__init__(state_operations=operations,
+                         database_operations=[migrations.RunSQL(sql, reverse_sql=reverse_sql)])
 
 
 def unique_field_to_constraint(*, model_name: str, field_name: str, field: models.Field, name: str, table: str,

@@ -5,7 +5,7 @@ Adapters are pure: payload in (parsed with `Decimal` for every JSON number), `Pr
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, NoReturn
@@ -85,18 +85,14 @@ class Decision:
         return self.sent_at or self.decided_at
 
     def as_data(self) -> dict[str, Any]:
-        """The decision as an outbox message keeps it (JSON)."""
-        return {"action": self.action, "hubOrderId": self.hub_order_id, "externalOrderId": self.external_order_id,
-                "branchId": self.branch_id, "providerRefs": self.provider_refs, "reason": self.reason,
-                "message": self.message, "preparationMinutes": self.preparation_minutes,
-                "decidedAt": self.decided_at.isoformat()}
+        """The decision as an outbox message keeps it (JSON): its fields, without the send time."""
+        data = asdict(self)
+        del data["sent_at"]
+        return {**data, "decided_at": self.decided_at.isoformat()}
 
     @classmethod
     def from_data(cls, data: dict[str, Any], *, sent_at: datetime) -> "Decision":
-        return cls(action=data["action"], hub_order_id=data["hubOrderId"], external_order_id=data["externalOrderId"],
-                   branch_id=data["branchId"], provider_refs=data["providerRefs"], reason=data["reason"],
-                   message=data["message"], preparation_minutes=data["preparationMinutes"],
-                   decided_at=datetime.fromisoformat(data["decidedAt"]), sent_at=sent_at)
+        return cls(**{**data, "decided_at": datetime.fromisoformat(data["decided_at"]), "sent_at": sent_at})
 
 
 @dataclass(frozen=True)

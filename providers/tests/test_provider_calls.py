@@ -113,7 +113,7 @@ def test_the_acceptance_time_is_computed_when_the_call_is_sent(provider):
     order = talabat_order(f"{provider}/v2/order/status/x")
     order_decide(order_id=order.id, action="accept", decided_by="backend", preparation_minutes=5)
     message = OutboxMessage.objects.get(destination__name="talabat")
-    message.payload["decision"]["decidedAt"] = (datetime.now(UTC) - timedelta(hours=1)).isoformat()  # a replay
+    message.payload["decision"]["decided_at"] = (datetime.now(UTC) - timedelta(hours=1)).isoformat()  # a replay
 
     body = call_now(ADAPTERS["talabat"], message).body
     assert body is not None
