@@ -53,7 +53,7 @@ alerts:
 # The chaos test (not part of `make test`): kills its own PostgreSQL and Redis (server binaries
 # needed) and the hub's processes under load; .ci/run runs it.
 chaos: venv
-	$(BIN)/pytest -m chaos -p no:logging -s hub/tests/test_chaos.py
+	$(BIN)/pytest -m chaos -p no:logging -s tests/test_chaos.py
 
 # Benchmarks (not part of `make test`): PostgreSQL + Redis + wrk, started or installed by bench/run.
 bench: venv

@@ -4,10 +4,11 @@ import shutil
 import uuid
 
 import pytest
-from django.conf import settings
 from django.db import connections
 
 from hub.celery import app as celery_app
+from hub.testing import notify_trigger
+from hub.testing import start_dispatcher as launch_dispatcher
 from hub.testing import start_worker as launch_worker
 from hub.testing import stop_process
 from mock_services.testing import RunningMock, start_mock
@@ -18,14 +19,12 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The test process and the workers and servers it starts nudge through Celery, which the tests of
-    the Celery path expect. The dispatcher's own tests and the chaos test ask for OUTBOX_TRIGGER=notify,
-    and CI's smoke run of `make run` takes the default (notify on PostgreSQL)."""
-    from webhooks.nudges import install_trigger
+    """This process wakes the dispatchers the tests start as a hub process does (a NOTIFY per linger,
+    after commit), but closes its nudge thread's connection after each: it must not outlive the test
+    database."""
+    from webhooks import nudges
 
-    os.environ["OUTBOX_TRIGGER"] = "celery"
-    settings.OUTBOX_TRIGGER = "celery"
-    install_trigger()
+    nudges.install_trigger(notify_trigger(linger_seconds=nudges.LINGER_SECONDS))
 
 
 @pytest.fixture(scope="session")
@@ -84,16 +83,19 @@ def celery_queue():
 
 @pytest.fixture
 def start_worker(transactional_db, celery_queue, tmp_path):
-    workers = []
+    """Start what works in the background of a hub: a Celery worker (its tasks) and an outbox dispatcher
+    (every delivery); returns the dispatcher, which a test may kill mid-delivery."""
+    processes = []
 
     def start(**env: str):
-        log = tmp_path / f"worker-{len(workers)}.log"
-        workers.append(launch_worker(queue=celery_queue, log=log, **env))
-        return workers[-1]
+        number = len(processes) // 2
+        processes.append(launch_worker(queue=celery_queue, log=tmp_path / f"worker-{number}.log", **env))
+        processes.append(launch_dispatcher(log=tmp_path / f"dispatcher-{number}.log", **env))
+        return processes[-1]
 
     yield start
-    for worker in workers:
-        stop_process(worker)
+    for process in processes:
+        stop_process(process)
 
 
 @pytest.fixture
@@ -117,21 +119,3 @@ def browser():
             chromium.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-@pytest.fixture(params=["sql", "orm"])
-def hot_statements(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test both ways the hot paths talk to the database: their SQL statements (PostgreSQL,
-    `wallet/sql.py`, `webhooks/queue_sql.py`, a new order's one statement in `providers/intake.py`) and
-    the ORM queries (the twins left over from SQLite; the outbox takes them while a circuit is open)."""
-    from providers import intake
-    from wallet import sql as wallet_sql
-    from webhooks import queue_sql
-
-    if request.param == "orm":
-        monkeypatch.setattr(wallet_sql, "enabled", lambda: False)
-        monkeypatch.setattr(queue_sql, "enabled", lambda: False)
-        monkeypatch.setattr(intake, "accepts_in_one_statement", lambda: False)
-    elif not queue_sql.enabled():
-        pytest.skip("the SQL statements are PostgreSQL's; the ORM variant of this test runs here")
-    return request.param

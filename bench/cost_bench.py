@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_COST_ROUNDS", "5")))
     args = parser.parse_args()
     env = prepare_environment(OPERATOR_BASE_URL=OPERATOR, RGS_WEBHOOK_URL=f"{RECEIVER}/webhooks",
-                              OUTBOX_TRIGGER="celery", OUTBOX_DELIVERY_THREADS="8", WEBHOOK_RATE_LIMIT="100000000")
+                              OUTBOX_DELIVERY_THREADS="8", WEBHOOK_RATE_LIMIT="100000000")
     for command in ("setup_destinations", "setup_providers"):
         subprocess.run([sys.executable, "manage.py", command], cwd=ROOT, env=env, check=True, capture_output=True)
     fakes = [start(["manage.py", "run_mock", "operator", "--port", OPERATOR.rsplit(":", 1)[1], "--threads", "4"], env,

@@ -167,7 +167,6 @@ def bench_intake(seconds: int, secret: str, wallet_secret: str) -> dict:
 def wait_outbox_drained(timeout: float) -> None:
     """Let the workers finish the load phases' deliveries, then drop what is left."""
     from hub.celery import app
-    from webhooks import nudges
     from webhooks.models import OutboxMessage
 
     deadline = time.monotonic() + timeout
@@ -176,7 +175,6 @@ def wait_outbox_drained(timeout: float) -> None:
         time.sleep(2)
     OutboxMessage.objects.all().delete()
     app.control.purge()  # stale nudges for deleted messages
-    nudges.deliver_due_started(nudges._queued_flag())  # a purged task no longer holds back the next phase's nudges
     vacuum_queue_tables()
 
 
@@ -346,7 +344,6 @@ def main() -> None:
     env = prepare_environment(
         HUB_ROOT_URLCONF="bench.urls", OPERATOR_BASE_URL=OPERATOR, RGS_WEBHOOK_URL=f"{RGS}/webhooks", BACKEND_URL=BACKEND,
         WEBHOOK_RATE_LIMIT="100000000", PROMETHEUS_MULTIPROC_DIR=str(BENCH_DIR / "prometheus"),
-        OUTBOX_TRIGGER=os.environ.get("BENCH_TRIGGER", "notify"),  # the default on PostgreSQL, as in make run
     )
     (BENCH_DIR / "prometheus").mkdir(exist_ok=True)
     for name in ("setup_destinations", "setup_providers"):
@@ -366,7 +363,7 @@ def main() -> None:
     worker = start(["-m", "celery", "-A", "hub", "worker", "-Q", "bench", "--concurrency", "2", "-l", "WARNING"], env,
                    name="worker")
     dispatchers = [start(["manage.py", "run_outbox_dispatcher"], env, name=f"dispatcher-{n}")
-                   for n in range(int(os.environ.get("BENCH_DISPATCHERS", "1")) if env["OUTBOX_TRIGGER"] == "notify" else 0)]
+                   for n in range(int(os.environ.get("BENCH_DISPATCHERS", "1")))]
     secret = secret_list(settings.WALLET_HMAC_SECRET)[0]
     results = {}
     try:

@@ -96,7 +96,7 @@ def main() -> None:
     if not os.environ.get("BENCH_DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("bench/instructions_bench.py needs BENCH_DATABASE_URL (PostgreSQL)")
     # A fixed hash seed: the same dict and set layouts, hence the same instructions, in every run.
-    env = {**prepare_environment(OPERATOR_BASE_URL=OPERATOR, OUTBOX_TRIGGER="celery", HUB_ROOT_URLCONF="bench.urls",
+    env = {**prepare_environment(OPERATOR_BASE_URL=OPERATOR, HUB_ROOT_URLCONF="bench.urls",
                                  WEBHOOK_RATE_LIMIT="100000000"), "PYTHONHASHSEED": "0"}
     for command in ("setup_destinations", "setup_providers"):
         subprocess.run([sys.executable, "manage.py", command], cwd=ROOT, env=env, check=True, capture_output=True)

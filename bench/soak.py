@@ -223,7 +223,7 @@ def short(minutes: float) -> int:
     import tracemalloc
 
     url = database("hub_soak_short")
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "true", "LOG_LEVEL": "WARNING", "OUTBOX_TRIGGER": "notify"}
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "true", "LOG_LEVEL": "WARNING"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))

@@ -15,7 +15,7 @@ class HubConfig(AppConfig):
 
     def ready(self) -> None:
         from hub import checks  # noqa: F401  (registers the system checks)
-        from hub.db import psycopg_queries_cached
+        from hub.internals import cache_long_statements
 
         make_runtime_directories()
-        psycopg_queries_cached()
+        cache_long_statements()

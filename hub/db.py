@@ -7,29 +7,27 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-import psycopg._queries
 from django.db import (DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, InterfaceError, OperationalError,
                        close_old_connections, connection, connections, models, reset_queries, transaction)
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model
+from django.db.models import Field, Model, signals
+from psycopg import sql
 
-# The most parameters a statement of ours may have and still be converted once (a new order's
-# `insert_together`: audit row, order, event and outbox message). psycopg_queries_cached() says why.
-HOT_STATEMENT_MAX_PARAMS = 120
+from hub.internals import mark_saved
+
+def table(model: type[Model]) -> sql.Identifier:
+    """A model's table, for the SQL of a `statements.py` module."""
+    return sql.Identifier(model._meta.db_table)
 
 
-def psycopg_queries_cached() -> None:
-    """Let psycopg keep the conversion of statements of up to HOT_STATEMENT_MAX_PARAMS parameters.
+def column(model: type[Model], field_name: str) -> sql.Identifier:
+    return sql.Identifier(str(model._meta.get_field(field_name).column))  # type: ignore[union-attr]
 
-    psycopg turns a statement's `%(name)s` placeholders into `$n` with a regex pass over its text and
-    keeps the result in an LRU (128 statements), but only for statements of at most 50 parameters, so that
-    an ORM's bulk INSERTs of varying sizes do not crowd the cache out. A new order's statement has more:
-    its 2 KB of text were parsed anew for every order, 12 % of the hub's CPU per order at saturation
-    (docs/PERFORMANCE.md, seventh step). Our statements have fixed texts, and the LRU stays bounded.
-    psycopg has no public setting for it; an intake test fails if the order is parsed again.
-    """
-    psycopg._queries.MAX_CACHED_STATEMENT_PARAMS = max(psycopg._queries.MAX_CACHED_STATEMENT_PARAMS,
-                                                       HOT_STATEMENT_MAX_PARAMS)
+
+def statement_text(statement: sql.Composable) -> str:
+    """A statement's text, for a `statements.py` function to build once per process (functools.cache): as a
+    Composable, psycopg would join and quote its parts again at each execution."""
+    return statement.as_string()
 
 
 def lock_until_commit(name: str) -> None:
@@ -42,8 +40,16 @@ def lock_until_commit(name: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
 
 
+class HasSignalReceivers(TypeError):
+    pass
+
+
 def _written_fields(model: type[Model]) -> tuple:
-    """The columns an INSERT of `model` writes: all but an id the database generates."""
+    """The columns an INSERT of `model` writes: all but an id the database generates. The inserts here
+    skip `save()`, so they refuse a model that has `pre_save`/`post_save` receivers, which they would
+    silently bypass (the statements are built once per process: at the first insert of the model)."""
+    if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
+        raise HasSignalReceivers(f"{model._meta.label} has pre_save/post_save receivers: save() it instead")
     return tuple(field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning))
 
 
@@ -92,7 +98,7 @@ def _saved(instance: Model, pk: Any) -> None:
     """Mark `instance` as saved, with the id the database returned when it generated one."""
     if instance._meta.pk is not None and instance._meta.pk.db_returning:  # else the id was set in Python
         instance.pk = pk
-    instance._state.adding, instance._state.db = False, connection.alias
+    mark_saved(instance, connection.alias)
 
 
 @cache

@@ -23,6 +23,8 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import check_header_validity, get_encoding_from_headers, select_proxy
 
+from hub.internals import fill_response
+
 USER_AGENT = "IntegrationHub/1.0"
 # What a caller reads of an answer unless it says otherwise; the rest of a larger answer is not read
 # (a hostile 128 MiB answer cost 264 MiB in the worker). A truncated answer is `truncated(response)`.
@@ -106,8 +108,7 @@ class CurlAdapter(HTTPAdapter):
         response.status_code = curl.getinfo(pycurl.RESPONSE_CODE)
         response.reason, response.headers = _parse_head(header_lines)
         response.encoding = get_encoding_from_headers(response.headers)
-        response._content = bytes(body)
-        response._content_consumed = True  # type: ignore[attr-defined]  # what Response.content sets
+        fill_response(response, bytes(body))
         response.url, response.request, response.connection = str(request.url), request, self
         response.elapsed = timedelta(seconds=curl.getinfo(pycurl.TOTAL_TIME))
         response.truncated = truncated

@@ -5,13 +5,14 @@ under sensitive keys are redacted before rendering.
 """
 
 import functools
-import logging
 import re
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
 from structlog.typing import Processor
+
+from hub.internals import skip_caller_lookup
 
 SENSITIVE_KEY = re.compile(r"secret|signature|password|authorization|api[_-]?key|token|x-auth|cookie|phone|mobile", re.I)
 REDACTED = "[redacted]"
@@ -47,9 +48,7 @@ SHARED_PROCESSORS: list[Processor] = [
 
 def build_logging_config(*, level: str, fmt: str) -> dict:
     """Configure structlog and return the matching stdlib `LOGGING` dict."""
-    # No line shows where it was logged from, so logging need not look it up: the logging HOWTO's
-    # "Optimization" setting, an eighth of each line's cost (docs/PERFORMANCE.md, tenth step).
-    logging._srcfile = None
+    skip_caller_lookup()
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

@@ -330,23 +330,9 @@ RETRY_MAX_ATTEMPTS = env.int("RETRY_MAX_ATTEMPTS", default=10)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
 OUTBOX_DELIVERY_THREADS = env.int("OUTBOX_DELIVERY_THREADS", default=8)
-# What starts a delivery after commit: "notify" (a coalesced NOTIFY wakes `manage.py
-# run_outbox_dispatcher`; webhooks/dispatcher.py) or "celery" (a coalesced
-# deliver_due task per nudge). The dispatcher costs less CPU per debit (docs/PERFORMANCE.md).
-OUTBOX_TRIGGER = env.str("OUTBOX_TRIGGER", default="notify")
-if OUTBOX_TRIGGER not in ("notify", "celery"):
-    raise ImproperlyConfigured(f"OUTBOX_TRIGGER must be notify or celery, not {OUTBOX_TRIGGER!r}")
-OUTBOX_DISPATCHER_IDLE_SECONDS = env.float("OUTBOX_DISPATCHER_IDLE_SECONDS", default=1.0)  # also the retry pickup delay
-OUTBOX_DISPATCHER_LINGER_MS = env.int("OUTBOX_DISPATCHER_LINGER_MS", default=10)
-# under load (a notification within BUSY_WITHIN of the previous linger's end): larger batches, fewer claims
-OUTBOX_DISPATCHER_BUSY_LINGER_MS = env.int("OUTBOX_DISPATCHER_BUSY_LINGER_MS", default=100)
-OUTBOX_DISPATCHER_BUSY_WITHIN_MS = env.int("OUTBOX_DISPATCHER_BUSY_WITHIN_MS", default=50)
-OUTBOX_DISPATCHER_BATCHES = env.int("OUTBOX_DISPATCHER_BATCHES", default=2)  # batches in flight per dispatcher
-# How long an after-commit nudge waits for others to share its Celery message (webhooks/nudges.py).
-OUTBOX_NUDGE_LINGER_MS = env.int("OUTBOX_NUDGE_LINGER_MS", default=10)
-# While a deliver_due task waits in the queue, nudges publish no other; this long at most if it is lost.
-OUTBOX_NUDGE_QUEUED_SECONDS = env.int("OUTBOX_NUDGE_QUEUED_SECONDS", default=5)
-OUTBOX_SWEEP_BUDGET_SECONDS = env.int("OUTBOX_SWEEP_BUDGET_SECONDS", default=45)
+# Delivery: `manage.py run_outbox_dispatcher` (webhooks/dispatcher.py), woken by a NOTIFY after commits; with
+# no notification it looks this often, which is also how soon a retry that came due is picked up.
+OUTBOX_DISPATCHER_IDLE_SECONDS = env.float("OUTBOX_DISPATCHER_IDLE_SECONDS", default=1.0)
 CIRCUIT_BREAKER_ERROR_THRESHOLD = env.int("CIRCUIT_BREAKER_ERROR_THRESHOLD", default=50)  # percent
 CIRCUIT_BREAKER_RESET_TIMEOUT = env.int("CIRCUIT_BREAKER_RESET_TIMEOUT", default=30000)  # ms
 CIRCUIT_BREAKER_MIN_ATTEMPTS = env.int("CIRCUIT_BREAKER_MIN_ATTEMPTS", default=10)

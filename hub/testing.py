@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -107,9 +108,40 @@ def start_worker(*, queue: str, log: Path, **env: str) -> subprocess.Popen:
     return process
 
 
+def notify_trigger(*, linger_seconds: float) -> Any:
+    """The trigger of a hub process (a NOTIFY per linger, after commit) for the test process, whose nudge
+    thread closes its connection after each: it must not outlive the test database."""
+    from django.db import connection as thread_connection
+
+    from webhooks import nudges
+
+    def notify(message_ids: list[int]) -> None:
+        try:
+            nudges._notify_dispatchers(message_ids)
+        finally:
+            thread_connection.close()
+
+    return nudges.NudgeSender(notify, linger_seconds=linger_seconds)
+
+
+def start_dispatcher(*, log: Path, **env: str) -> subprocess.Popen:
+    """A real `run_outbox_dispatcher` on the test database, listening before this returns."""
+    process = start_process(["manage.py", "run_outbox_dispatcher"],
+                            env=subprocess_env(DATABASE_URL=database_url_of_test_db(), **env), log=log)
+    wait_until(lambda: b"outbox_dispatcher_listening" in log.read_bytes(), timeout=60, what="the dispatcher", log=log)
+    return process
+
+
 def admin_log_in(page, base_url: str, username: str, password: str) -> None:
     """Log a Playwright page in to the admin."""
     page.goto(f"{base_url}/admin/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("input[type=submit]")
+
+
+def stored(model: Any, pk: Any, *, ignore: tuple[str, ...] = ("id",)) -> dict[str, Any]:
+    """A row as the database holds it, all but the `ignore`d columns: what the `statements.py` tests
+    compare between a hot statement's row and the ORM's."""
+    row = model.objects.filter(pk=pk).values().get()
+    return {name: value for name, value in row.items() if name not in ignore}

@@ -4,7 +4,7 @@
 branch or bad credentials (one body for all; 429 once an address has failed too often) → 429
 provider rate limit → 400 not JSON → 422 invalid (every error) → accepted or duplicate.
 Acceptance writes the audit row, the order change and its outbox message in one transaction (a new
-order without auto-accept, on PostgreSQL: in one statement); the
+order: in one statement, `providers.statements`); the
 unique (provider, dedupe key) of accepted rows makes a provider's retry, even a concurrent one, a
 duplicate that creates and forwards nothing.
 
@@ -21,10 +21,10 @@ from uuid import UUID
 
 import structlog
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from hub import errors, metrics
-from hub.db import database_unavailable, describe_error, insert, insert_together, statement_guard, violates
+from hub.db import database_unavailable, describe_error, statement_guard, violates
 from hub.json_input import NotJson, TooDeep, body_text, clean_text, load_json
 from hub.logs import redact
 from hub.ratelimit import rate_limit_hit
@@ -36,8 +36,8 @@ from providers.config import intake_settings
 from providers.decisions import order_decide
 from providers.lookups import provider_enabled
 from providers.models import Branch, InboundWebhook, Order, OrderDecision, OrderEvent
-from providers.services import ForeignOrder, UnknownOrder, new_order, order_apply_status, order_create
-from webhooks.outbox import outbox_insert, outbox_inserted
+from providers import statements
+from providers.services import ForeignOrder, UnknownOrder, order_apply_status, order_create
 
 Outcome = InboundWebhook.Outcome
 logger = structlog.get_logger(__name__)
@@ -85,7 +85,7 @@ def _audit_headers(headers: Any) -> dict[str, str]:
 
 def _audit(inbound: Inbound, outcome: str, status: int, **row: Any) -> InboundWebhook:
     audit = _audit_row(inbound, outcome, status, **row)
-    insert(audit)
+    statements.audit(audit)
     _audited(inbound, audit)
     return audit
 
@@ -202,18 +202,13 @@ def _invalid(inbound: Inbound, problems: list[dict]) -> IntakeResult:
     return IntakeResult(outcome=Outcome.INVALID, problems=problems)
 
 
-def accepts_in_one_statement() -> bool:
-    """Whether a new order's rows are written in one statement (PostgreSQL; `hot_statements` in the tests)."""
-    return connection.vendor == "postgresql"
-
-
 def _accept(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeResult:
     order: Order | None
     try:
-        if event.kind == "order_created" and not inbound.context.auto_accept and accepts_in_one_statement():
-            audit, order = _accept_order_in_one_statement(inbound, route, event)
+        if event.kind == "order_created":
+            audit, order = _accept_new_order(inbound, route, event)
         else:
-            audit, order = _accept_in_transaction(inbound, route, event)
+            audit, order = _accept_status(inbound, route, event)
     except UnknownOrder:
         return _invalid(inbound, [{"field": "order", "message": "no such order; send the order before its status"}])
     except ForeignOrder:
@@ -229,34 +224,35 @@ def _accept(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeResul
                         order_id=order.id if order else None)
 
 
-@transaction.atomic
-def _accept_in_transaction(inbound: Inbound, route: Route, event: ProviderEvent) -> tuple[InboundWebhook, Order | None]:
-    audit = _audit(inbound, Outcome.ACCEPTED, intake_status(Outcome.ACCEPTED, route.plugin_dispatch),
-                   authenticated_body=True, dedupe_key=event.dedupe_key[:300])
-    order = None
-    if event.kind == "order_created":
-        order = order_create(provider=inbound.provider, event=event, webhook_id=audit.id)
+def _accepted_row(inbound: Inbound, route: Route, event: ProviderEvent) -> InboundWebhook:
+    return _audit_row(inbound, Outcome.ACCEPTED, intake_status(Outcome.ACCEPTED, route.plugin_dispatch),
+                      authenticated_body=True, dedupe_key=event.dedupe_key[:300])
+
+
+def _accept_new_order(inbound: Inbound, route: Route, event: ProviderEvent) -> tuple[InboundWebhook, Order]:
+    """The audit row, the order, its first event and the backend's message in one statement; with the
+    branch's auto-accept, the decision in the same transaction. Inside a caller's transaction (a
+    reprocessing) a duplicate must not break it: a savepoint."""
+    audit = _accepted_row(inbound, route, event)
+    with transaction.atomic() if inbound.context.auto_accept else statement_guard():
+        order = order_create(provider=inbound.provider, event=event, audit=audit)
         if inbound.context.auto_accept:
             order_decide(order_id=order.id, action=OrderDecision.Action.ACCEPT, decided_by="auto", notify_backend=True)
-    elif event.kind == "status_update":
-        order, _ = order_apply_status(provider=inbound.provider, event=event, webhook_id=audit.id,
-                                      acting_branch=inbound.context.acting_branch)
+    _audited(inbound, audit)
     return audit, order
 
 
-def _accept_order_in_one_statement(inbound: Inbound, route: Route, event: ProviderEvent) -> tuple[InboundWebhook, Order]:
-    """The audit row, the order, its first event and the backend's message in one statement: one round
-    trip instead of six (BEGIN, four inserts, COMMIT); all or nothing, as the transaction is."""
-    audit = _audit_row(inbound, Outcome.ACCEPTED, intake_status(Outcome.ACCEPTED, route.plugin_dispatch),
-                       authenticated_body=True, dedupe_key=event.dedupe_key[:300])
-    rows = new_order(provider=inbound.provider, event=event, webhook_id=audit.id)
-    message = outbox_insert(**rows.message)
-    with statement_guard():  # inside a caller's transaction (a reprocessing), a duplicate must not break it
-        message_id = insert_together([audit, rows.order, rows.event], then=message.sql(condition="row0"),
-                                     then_params=message.params)
-    outbox_inserted(message_id)
+@transaction.atomic
+def _accept_status(inbound: Inbound, route: Route, event: ProviderEvent) -> tuple[InboundWebhook, Order | None]:
+    """A status update (or an event the hub records and ignores) with its audit row, in one transaction."""
+    audit = _accepted_row(inbound, route, event)
+    statements.audit(audit)
     _audited(inbound, audit)
-    return audit, rows.order
+    order = None
+    if event.kind == "status_update":
+        order, _ = order_apply_status(provider=inbound.provider, event=event, webhook_id=audit.id,
+                                      acting_branch=inbound.context.acting_branch)
+    return audit, order
 
 
 def _duplicate_answer(inbound: Inbound, route: Route, event: ProviderEvent, first_id, note: str = "") -> IntakeResult:

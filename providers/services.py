@@ -13,13 +13,13 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from hub.db import insert
 from hub.json_input import storable
 from providers.adapters import ADAPTERS
 from providers.adapters.base import ProviderEvent
 from providers.lookups import product_ids
-from providers.models import Order, OrderEvent
-from webhooks.outbox import outbox_enqueue
+from providers import statements
+from providers.models import InboundWebhook, Order, OrderEvent
+from webhooks.outbox import outbox_enqueue, outbox_insert, outbox_inserted
 
 Status = Order.Status
 RANK: dict[str, int] = {Status.NEW: 0, Status.ACCEPTED: 1, Status.PREPARING: 2, Status.READY: 3, Status.PICKED_UP: 4, Status.DELIVERED: 5}
@@ -94,12 +94,13 @@ def new_order(*, provider: str, event: ProviderEvent, webhook_id: UUID) -> NewOr
         "ordering_key": f"order:{order.id}", "occurred_at": event.occurred_at})
 
 
-@transaction.atomic(savepoint=False)  # all or nothing with the caller's audit row
-def order_create(*, provider: str, event: ProviderEvent, webhook_id: UUID) -> Order:
-    rows = new_order(provider=provider, event=event, webhook_id=webhook_id)
-    insert(rows.order)
-    insert(rows.event)
-    outbox_enqueue(**rows.message)
+def order_create(*, provider: str, event: ProviderEvent, audit: InboundWebhook) -> Order:
+    """The order of an order_created event, with its first event, the backend's message and `audit` (the
+    request's audit row, not written yet), in one statement (`providers.statements.new_order`)."""
+    rows = new_order(provider=provider, event=event, webhook_id=audit.id)
+    message = outbox_insert(**rows.message)
+    message_id = statements.new_order(audit_row=audit, order=rows.order, event=rows.event, message=message)
+    outbox_inserted(message_id)
     return rows.order
 
 

@@ -6,15 +6,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db import transaction
 from django.utils import timezone
 
 from hub import errors
-from hub.db import insert, insert_after, statement_guard
-from wallet import sql
+from wallet import statements
 from wallet.answers import Answer
-from wallet.models import IdempotencyKey
+from wallet.models import IdempotencyKey, WalletTransaction
 
 PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
 SF_STRING = re.compile(r'^"((?:[^"\\]|\\["\\])*)"$')
@@ -37,8 +35,9 @@ class InFlight:
 
 @dataclass(frozen=True)
 class AnswerUnderKey:
-    """Keeps a settlement's answer under the request's Idempotency-Key. On PostgreSQL the settlement
-    writes it in its own statement, by `record_id` (wallet/sql.py); elsewhere it calls this."""
+    """Keeps a settlement's answer under the request's Idempotency-Key. A debit's or credit's settlement
+    writes it in its own statement, by `record_id` (`wallet.statements.settle_answer_and_enqueue`); a
+    rollback's calls this."""
 
     record_id: int
 
@@ -74,27 +73,17 @@ def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b"\n" + path.encode() + b"\n" + body).hexdigest()
 
 
-def idempotency_begin(*, client_id: str, key: str, fingerprint: str, with_row: Model | None = None
+def idempotency_begin(*, client_id: str, key: str, fingerprint: str, with_row: WalletTransaction | None = None
                       ) -> Started | Replay | InFlight | Reused:
     """`with_row`, a new row of the request's own (a debit's PENDING transaction), is written in the same
-    statement as a new key, and only then (PostgreSQL): it keeps no id when the key existed, or when a
-    unique constraint held the row back."""
+    statement as a new key, and only then: it keeps no id when the key existed, or when a unique
+    constraint held the row back."""
     now = timezone.now()
-    if sql.enabled():
+    for _ in range(3):  # the row may be released between our insert and our read
         new = IdempotencyKey(client_id=client_id, key=key, fingerprint=fingerprint,
                              locked_until=now + in_flight_lease(), created_at=now)
-        written = insert(new, ignore_conflicts=True) if with_row is None else insert_after(new, with_row)[0]
-        if written:
+        if statements.new_key(new, with_row=with_row):
             return Started(new.id)  # a new key: the usual case, one statement
-    for _ in range(3):  # the row may be released between our insert and our read
-        try:
-            with statement_guard():
-                record = IdempotencyKey.objects.create(
-                    client_id=client_id, key=key, fingerprint=fingerprint, locked_until=now + in_flight_lease()
-                )
-            return Started(record.id)
-        except IntegrityError:
-            pass
         with transaction.atomic():
             existing = IdempotencyKey.objects.select_for_update().filter(client_id=client_id, key=key).first()
             if existing is None:
@@ -113,12 +102,7 @@ def idempotency_begin(*, client_id: str, key: str, fingerprint: str, with_row: M
 
 
 def idempotency_complete(*, record_id: int, status: int, body: str) -> None:
-    if sql.enabled():
-        sql.complete_key(record_id=record_id, status=status, body=body)
-        return
-    IdempotencyKey.objects.filter(id=record_id).update(
-        status=IdempotencyKey.Status.COMPLETED, response_status=status, response_body=body
-    )
+    statements.complete_key(record_id=record_id, status=status, body=body)
 
 
 def idempotency_release(*, record_id: int) -> None:

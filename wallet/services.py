@@ -22,10 +22,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from hub import errors, metrics
-from hub.db import insert, statement_guard
+from hub.db import statement_guard
 from hub.money import MoneyError, to_major_string, to_minor
 from wallet import errors as wallet_errors
-from wallet import sql
+from wallet import statements
 from wallet.answers import Answer, error_answer, settled_answer
 from wallet.contract import MoneyRequest, RollbackRequest
 from wallet.idempotency import AnswerUnderKey, in_flight_lease
@@ -103,16 +103,8 @@ def _claim(*, type_: str, ref_id: str, player_id: str, amount_minor: int, curren
     now = timezone.now()
     new = _pending(type_=type_, ref_id=ref_id, player_id=player_id, amount_minor=amount_minor, currency=currency,
                    original_ref_id=original_ref_id, meta=meta)
-    if sql.enabled():
-        if insert(new, ignore_conflicts=True):
-            return new
-    else:
-        try:
-            with statement_guard():
-                new.save(force_insert=True)
-            return new
-        except IntegrityError:
-            pass
+    if statements.new_transaction(new):
+        return new
     # this refId exists: answer from it
     existing = WalletTransaction.objects.get(ref_id=ref_id)
     if existing.is_tombstone and type_ == Type.DEBIT:
@@ -289,7 +281,7 @@ def _settle(tx: WalletTransaction, outcome: Outcome, on_settled: OnSettled | Non
         "response_status": answer.status, "response_body": answer.body, "settled_at": timezone.now(),
         "processing_until": None,
     }
-    if sql.enabled() and tx.type != Type.ROLLBACK and isinstance(on_settled, AnswerUnderKey):
+    if tx.type != Type.ROLLBACK and isinstance(on_settled, AnswerUnderKey):
         return _settle_in_one_statement(tx, outcome, settlement, answer_key=on_settled)
     return _settle_in_transaction(tx, outcome, answer, settlement, on_settled)
 
@@ -303,13 +295,13 @@ def _webhook(tx: WalletTransaction, outcome: Outcome) -> dict[str, Any]:
 
 def _settle_in_one_statement(tx: WalletTransaction, outcome: Outcome, settlement: dict[str, Any], *,
                              answer_key: AnswerUnderKey) -> WalletResult:
-    """PostgreSQL: the settlement, the answer under its key and the webhook in one statement, which
-    commits on its own (wallet/sql.py): the same all-or-nothing as the transaction below, in one
-    round trip instead of five."""
+    """The settlement, the answer under its key and the webhook in one statement, which commits on its
+    own (`wallet.statements`): the same all-or-nothing as the transaction below, in one round trip
+    instead of five."""
     for name, value in settlement.items():  # the row as it will be written: the webhook describes it
         setattr(tx, name, value)
     message = outbox_insert(**_webhook(tx, outcome))
-    message_id = sql.settle_answer_and_enqueue(tx.id, settlement, key_id=answer_key.record_id, message=message)
+    message_id = statements.settle_answer_and_enqueue(tx.id, settlement, key_id=answer_key.record_id, message=message)
     if message_id is None:  # a concurrent retry or the resolver settled it first: give its answer
         return _settled_first(tx, outcome)
     outbox_inserted(message_id)
@@ -319,11 +311,7 @@ def _settle_in_one_statement(tx: WalletTransaction, outcome: Outcome, settlement
 @transaction.atomic
 def _settle_in_transaction(tx: WalletTransaction, outcome: Outcome, answer: Answer, settlement: dict[str, Any],
                            on_settled: OnSettled | None) -> WalletResult:
-    if sql.enabled():
-        settled = sql.settle(tx.id, settlement)
-    else:
-        settled = bool(WalletTransaction.objects.filter(id=tx.id, status=Status.PENDING).update(**settlement))
-    if not settled:  # a concurrent retry or the resolver settled it first: give its answer
+    if not statements.settle(tx.id, settlement):  # a concurrent retry or the resolver settled it first: give its answer
         return _settled_first(tx, outcome)
     for name, value in settlement.items():  # the row as just written, without reading it back
         setattr(tx, name, value)
@@ -370,7 +358,7 @@ def wallet_compensate(*, debit: WalletTransaction, reason: str) -> WalletTransac
         amount_cents=debit.amount_cents, currency=debit.currency, original_ref_id=debit.ref_id,
         is_compensation=True, correlation_id=debit.correlation_id, meta={"reason": reason},
     )
-    if not insert(compensation, ignore_conflicts=True):
+    if not statements.new_transaction(compensation):
         return None
     metrics.WALLET_COMPENSATIONS.labels(reason).inc()
     logger.warning("wallet_compensation_started", ref_id=debit.ref_id, reason=reason)

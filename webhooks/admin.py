@@ -18,7 +18,7 @@ from hub.admin import ReadOnlyModelAdmin
 from hub.json_input import BoundedJSONDecoder
 from webhooks.circuit import circuit_close, circuit_probe_now
 from webhooks.models import DeliveryAttempt, Destination, OutboxMessage, ReplayAudit
-from webhooks.nudges import nudge_sweep
+from webhooks.nudges import nudge
 from webhooks.replay import outbox_replay, staff_user
 
 Status = OutboxMessage.Status
@@ -86,7 +86,7 @@ class DestinationAdmin(admin.ModelAdmin):
         logger.info("circuit_changed_from_admin", actor=request.user.get_username(), action=verb, destinations=ids,
                     changed=changed)
         if changed:
-            nudge_sweep()
+            nudge()
             self.message_user(request, f"{verb} {changed} open circuit{'s' if changed != 1 else ''}.", messages.SUCCESS)
         else:
             self.message_user(request, "None of the selected circuits is open.", messages.WARNING)

@@ -27,13 +27,11 @@ def age_text(seconds: float) -> str:
 
 
 def outbox_figures() -> list[Figure]:
-    figures = []
     listening = listening_dispatchers()
-    if listening is not None:
-        figures.append(Figure("Outbox", "Dispatchers listening", str(listening), _messages(status__exact=Status.PENDING),
-                              alarm=listening == 0,
-                              detail=f"deliveries wait for the sweep (every {settings.OUTBOX_SWEEP_SECONDS} s): "
-                                     "start manage.py run_outbox_dispatcher" if listening == 0 else ""))
+    figures = [Figure("Outbox", "Dispatchers listening", str(listening), _messages(status__exact=Status.PENDING),
+                      alarm=listening == 0,
+                      detail=f"deliveries wait for the sweep (every {settings.OUTBOX_SWEEP_SECONDS} s): "
+                             "start manage.py run_outbox_dispatcher" if listening == 0 else "")]
     dead = dict(OutboxMessage.objects.filter(status=Status.DEAD_LETTER).values_list("destination_id")
                 .annotate(n=Count("id")).order_by())
     oldest = oldest_pending_by_destination()

@@ -23,7 +23,6 @@ def collect():
     for destination, created in sorted(oldest_pending_by_destination().items()):
         oldest.add_metric([destination], (now - created).total_seconds())
     yield oldest
-    listening = listening_dispatchers()
-    if listening is not None:  # only where dispatchers deliver (OUTBOX_TRIGGER=notify on PostgreSQL)
-        yield GaugeMetricFamily("hub_outbox_dispatchers_listening",
-                                "run_outbox_dispatcher processes listening for commits (read at scrape)", value=listening)
+    yield GaugeMetricFamily("hub_outbox_dispatchers_listening",
+                            "run_outbox_dispatcher processes listening for commits (read at scrape)",
+                            value=listening_dispatchers())

@@ -1,22 +1,22 @@
-"""The transactional outbox: the public API of outbound delivery.
+"""The transactional outbox: the whole public API of outbound delivery (data in, ids out).
 
-The database is the source of truth; Celery messages and nudges only say when to look. These
-functions, and nothing else, are meant to be called from outside the app:
+The database is the source of truth; NOTIFYs only say when to look. These functions, and nothing
+else of the app, are meant to be used from outside it:
 
-* `outbox_enqueue(...)` writes a message in the caller's transaction; after commit the delivery
-  trigger (`webhooks.nudges`) asks a worker to deliver it, or, with OUTBOX_TRIGGER=notify, the
-  insert's NOTIFY wakes the dispatcher (`webhooks.dispatcher`).
-* `outbox_insert(...)` is the same message for a caller that writes it inside one SQL statement of
-  its own on PostgreSQL (a debit's settlement, answer and webhook in one round trip); after the
-  statement, `outbox_inserted(id)` nudges as `outbox_enqueue` does.
+* `outbox_enqueue(...)` writes a message in the caller's transaction; after commit a NOTIFY wakes the
+  dispatchers (`webhooks.nudges`, `webhooks.dispatcher`), the outbox's one delivery trigger.
+* `outbox_insert(...)` is the same message for a caller that writes it inside one SQL statement of its
+  own (a debit's settlement, answer and webhook in one round trip): `outbox_part(after=...)` is that
+  statement's CTE, a psycopg composable, and the `OutboxInsert`'s `params` go with the caller's. After
+  the statement, `outbox_inserted(id)` wakes the dispatchers as `outbox_enqueue` does.
 * `outbox_deliver(message_ids=None)` claims one batch (these messages, or whatever is due, oldest
-  first), sends it in parallel threads and records the outcomes in one transaction; returns how
-  many were attempted. The Celery tasks call it for nudges and countdown retries.
-* `outbox_sweep(budget_seconds=None)` delivers batch after batch until nothing is due or the
-  budget is spent: the safety net run by beat every OUTBOX_SWEEP_SECONDS.
+  first), sends it in parallel threads and records the outcomes; returns how many were attempted.
+  The dispatcher calls it.
+* `outbox_sweep(budget_seconds=None)` delivers batch after batch until nothing is due or the budget
+  is spent: the safety net run by beat every OUTBOX_SWEEP_SECONDS.
 
 Leases, ordering and the circuit live in `webhooks.claims`; the HTTP of one attempt in
-`webhooks.delivery`.
+`webhooks.delivery`; the SQL in `webhooks.statements`.
 """
 
 import os
@@ -32,13 +32,16 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Subquery
 from django.utils import timezone
+from psycopg import sql
 
-from webhooks import nudges, queue_sql
+from webhooks import nudges, statements
 from webhooks.claims import Claim, claim_due, record_outcomes
 from webhooks.delivery import DeliveryResult, send
-from webhooks.models import Destination, OutboxMessage
+
+# How long one sweep keeps claiming batches (shorter than the sweep task's period is not needed: a
+# sweep that runs long only delays the next; beat's `expires` drops sweeps that piled up).
+SWEEP_BUDGET_SECONDS = 45
 
 
 @dataclass(frozen=True)
@@ -51,62 +54,49 @@ def new_event_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-def _stamps(correlation_id: str) -> tuple[str, datetime, str]:
-    """A new message's event id, creation time and correlation id (the request's, unless given)."""
-    return (new_event_id(), timezone.now(),
-            correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", ""))
+def _params(*, destination: str, event_type: str, data: dict, path: str, ordering_key: str, correlation_id: str,
+            occurred_at: datetime | None) -> tuple[str, dict[str, Any]]:
+    """A new message's event id and its statement's parameters; the correlation id is the request's unless given."""
+    event_id, now = new_event_id(), timezone.now()
+    correlation_id = correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", "")
+    return event_id, statements.enqueue_params(
+        event_id=event_id, event_type=event_type, destination=destination, path=path, data=data,
+        ordering_key=ordering_key, correlation_id=correlation_id, occurred_at=occurred_at or now, now=now)
 
 
-@transaction.atomic(savepoint=False)  # the caller's transaction; a savepoint would cost two round trips
-def outbox_enqueue(
-    *,
-    destination: str,
-    event_type: str,
-    data: dict,
-    path: str = "",
-    ordering_key: str = "",
-    correlation_id: str = "",
-    occurred_at: datetime | None = None,
-) -> Enqueued:
-    """Write a message in the caller's transaction; it is handed to a worker after commit."""
-    event_id, now, correlation_id = _stamps(correlation_id)
-    if queue_sql.enabled():
-        message_id = queue_sql.enqueue(event_id=event_id, event_type=event_type, destination=destination, path=path,
-                                       data=data, ordering_key=ordering_key, correlation_id=correlation_id,
-                                       occurred_at=occurred_at or now, now=now)
-    else:
-        message_id = OutboxMessage.objects.create(
-            event_id=event_id, event_type=event_type,
-            # The id looked up inside the INSERT: no query of its own. An unknown name fails the
-            # caller's transaction (destination_id NOT NULL); setup_destinations creates the names used.
-            destination_id=Subquery(Destination.objects.filter(name=destination).values("id")[:1]),
-            path=path, payload=data, ordering_key=ordering_key, correlation_id=correlation_id,
-            occurred_at=occurred_at or now, next_attempt_at=now, created_at=now,
-        ).id
-    transaction.on_commit(partial(nudges.nudge, message_id))
+def outbox_enqueue(*, destination: str, event_type: str, data: dict, path: str = "", ordering_key: str = "",
+                   correlation_id: str = "", occurred_at: datetime | None = None) -> Enqueued:
+    """Write a message in the caller's transaction (one statement: in autocommit, its own); it is handed
+    to a dispatcher after commit."""
+    event_id, params = _params(destination=destination, event_type=event_type, data=data, path=path,
+                               ordering_key=ordering_key, correlation_id=correlation_id, occurred_at=occurred_at)
+    message_id = statements.enqueue(params)
+    outbox_inserted(message_id)
     return Enqueued(id=message_id, event_id=event_id)
 
 
 @dataclass(frozen=True)
 class OutboxInsert:
-    """An outbox message to write as a data-modifying CTE of the caller's statement (PostgreSQL)."""
+    """An outbox message for the caller's statement: `outbox_part` is its SQL, these its parameters."""
 
     event_id: str
-    params: dict[str, Any]  # ENQUEUE_IF's, prefixed `m_`
+    params: dict[str, Any]  # named `m_…`, to sit beside the caller's own
 
-    def sql(self, *, condition: str) -> str:
-        """The INSERT … RETURNING id, written only when the caller's CTE `condition` returns a row."""
-        return queue_sql.ENQUEUE_IF.format(condition=condition)
+
+def outbox_part(*, after: str) -> sql.Composable:
+    """The one piece of the outbox's SQL another app's statement may hold: a message's INSERT … RETURNING
+    id, as the body of a CTE, written only when the caller's CTE named `after` returns a row. Its
+    parameters are an `OutboxInsert`'s `params`. The same for every message: build the statement once."""
+    return statements.enqueue_part(after)
 
 
 def outbox_insert(*, destination: str, event_type: str, data: dict, path: str = "", ordering_key: str = "",
                   correlation_id: str = "", occurred_at: datetime | None = None) -> OutboxInsert:
     """The message `outbox_enqueue` would write, for the caller's own statement; pass the id it returns
     to `outbox_inserted` once the statement has run."""
-    event_id, now, correlation_id = _stamps(correlation_id)
-    return OutboxInsert(event_id=event_id, params=queue_sql.enqueue_if_params(
-        event_id=event_id, event_type=event_type, destination=destination, path=path, data=data,
-        ordering_key=ordering_key, correlation_id=correlation_id, occurred_at=occurred_at or now, now=now))
+    event_id, params = _params(destination=destination, event_type=event_type, data=data, path=path,
+                               ordering_key=ordering_key, correlation_id=correlation_id, occurred_at=occurred_at)
+    return OutboxInsert(event_id=event_id, params=params)
 
 
 def outbox_inserted(message_id: int) -> None:
@@ -160,7 +150,7 @@ def outbox_deliver(*, message_ids: list[int] | None = None) -> int:
 def outbox_sweep(*, budget_seconds: float | None = None) -> int:
     """Attempt due messages batch by batch until none is due or the time budget is spent;
     returns how many attempts were made."""
-    budget = settings.OUTBOX_SWEEP_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    budget = SWEEP_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     deadline = timezone.now() + timedelta(seconds=budget)
     attempted = 0
     while timezone.now() < deadline and (batch := outbox_deliver()):

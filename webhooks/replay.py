@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from webhooks.models import OutboxMessage, ReplayAudit
-from webhooks.nudges import nudge_sweep
+from webhooks.nudges import nudge
 
 Status = OutboxMessage.Status
 
@@ -27,5 +27,5 @@ def outbox_replay(
     )
     ReplayAudit.objects.create(user=user, actor=actor, count=count, filters=filters)
     if count:
-        transaction.on_commit(nudge_sweep)
+        transaction.on_commit(nudge)
     return count

@@ -6,7 +6,6 @@ from django.db import connection
 from django.db.models import Count, Min
 
 from webhooks.models import DestinationCircuit, OutboxMessage
-from webhooks.nudges import dispatchers_deliver
 
 
 def outbox_backlog() -> dict[tuple[str, str], int]:
@@ -33,11 +32,9 @@ def oldest_pending_by_destination() -> dict[str, datetime]:
 LISTENER_APPLICATION_NAME = "hub-outbox-dispatcher"  # how PostgreSQL lists a dispatcher's LISTEN connection
 
 
-def listening_dispatchers() -> int | None:
-    """How many `run_outbox_dispatcher` processes are listening on this database right now, or None where
-    Celery delivers (OUTBOX_TRIGGER=celery). With none listening, deliveries wait for the sweep."""
-    if not dispatchers_deliver():
-        return None
+def listening_dispatchers() -> int:
+    """How many `run_outbox_dispatcher` processes are listening on this database right now. With none
+    listening, deliveries wait for the sweep."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                        " AND application_name = %s", [LISTENER_APPLICATION_NAME])

@@ -16,6 +16,8 @@ import select
 
 from django.db.backends.postgresql import base
 
+from hub.internals import health_check_passed, health_check_pending
+
 
 def server_has_spoken(fileno: int) -> bool:
     """Whether the socket of an idle connection has anything to read, or is closed or broken."""
@@ -25,12 +27,9 @@ def server_has_spoken(fileno: int) -> bool:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    health_check_enabled: bool  # set by Django's BaseDatabaseWrapper; not in django-stubs
-    health_check_done: bool
-
     def close_if_health_check_failed(self) -> None:
-        if (self.connection is not None and self.health_check_enabled and not self.health_check_done
+        if (self.connection is not None and health_check_pending(self)
                 and not self.connection.closed and not server_has_spoken(self.connection.fileno())):
-            self.health_check_done = True
+            health_check_passed(self)
             return
         super().close_if_health_check_failed()

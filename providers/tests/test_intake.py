@@ -10,14 +10,14 @@ import pytest
 
 from django.db import connection
 
-from hub.db import HOT_STATEMENT_MAX_PARAMS
+from hub.internals import HOT_STATEMENT_MAX_PARAMS
 from hub.signing import hex_hmac
 from providers.models import Branch, InboundWebhook, Order, OrderEvent, ProductMapping, Provider
 from webhooks.models import OutboxMessage
 from webhooks.tests.factories import DestinationFactory
 from providers.config import intake_settings
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hot_statements")]
+pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).resolve().parents[2] / "providers" / "tests" / "fixtures"
 CAREEM_SECRET = intake_settings("careem").secret
 TALABAT_SECRET = intake_settings("talabat").secret
@@ -62,11 +62,11 @@ def test_the_seeds_simple_careem_order_is_accepted_and_queued_for_the_backend(cl
 
 
 @pytest.mark.django_db(transaction=True)  # autocommit, as a request runs: no savepoint around the statement
-def test_a_new_order_is_three_statements_on_postgresql(client, hot_statements, django_assert_num_queries):
+def test_a_new_order_is_three_statements_on_postgresql(client, django_assert_num_queries):
     """The provider switch, the product mappings, then the audit row, order, event and outbox message
     in one statement; through the ORM: BEGIN, four inserts and COMMIT in its place."""
     body = fixture("careem/simple_form.json")
-    with django_assert_num_queries(3 if hot_statements == "sql" else 8):
+    with django_assert_num_queries(3):
         assert post_careem(client, body).status_code == 200
 
     order = Order.objects.get()
@@ -74,9 +74,9 @@ def test_a_new_order_is_three_statements_on_postgresql(client, hot_statements, d
     assert OutboxMessage.objects.get().payload["id"] == str(order.id)
 
 
-def test_a_new_orders_statement_is_converted_once_not_per_order(client, hot_statements, monkeypatch):
+def test_a_new_orders_statement_is_converted_once_not_per_order(client, monkeypatch):
     """psycopg parses a statement's placeholders again for every execution when it has more than 50
-    parameters (the one statement has), unless `hub.db.psycopg_queries_cached` raised that limit at start."""
+    parameters (the one statement has), unless `hub.internals.cache_long_statements` raised that limit at start."""
     import psycopg._queries
 
     parsed, largest = [], []
@@ -93,7 +93,7 @@ def test_a_new_orders_statement_is_converted_once_not_per_order(client, hot_stat
             assert post_careem(client, body.replace(b"TEST123", f"TEST-{n}".encode())).status_code == 200
 
     assert Order.objects.count() == 2
-    assert max(largest) > 50 if hot_statements == "sql" else max(largest) <= 50
+    assert max(largest) > 50
     assert max(largest) <= HOT_STATEMENT_MAX_PARAMS
     assert parsed == []
 

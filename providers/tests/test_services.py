@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.db import transaction
 
-from providers.models import Order, OrderEvent
+from providers.models import InboundWebhook, Order, OrderEvent
 from providers.services import ForeignOrder, UnknownOrder, can_move, order_apply_status, order_create
 from providers.tests.factories import OrderFactory, ProductMappingFactory, order_created_event, status_event
 from webhooks.models import OutboxMessage
@@ -20,10 +20,17 @@ def backend():
     return DestinationFactory(name="backend")
 
 
-def test_an_order_is_stored_with_its_event_and_one_message_to_the_backend():
-    webhook_id = uuid.uuid4()
+def audit_row() -> InboundWebhook:
+    return InboundWebhook(provider="careem", method="POST", path="/api/webhooks/careem", headers={},
+                          body_sha256="0" * 64, body_size=2, outcome=InboundWebhook.Outcome.ACCEPTED, status_code=200)
 
-    order = order_create(provider="careem", event=order_created_event(), webhook_id=webhook_id)
+
+def test_an_order_is_stored_with_its_event_its_audit_row_and_one_message_to_the_backend():
+    audit = audit_row()
+
+    order = order_create(provider="careem", event=order_created_event(), audit=audit)
+    webhook_id = audit.id
+    assert InboundWebhook.objects.get().id == webhook_id
 
     assert (order.status, order.total_minor, order.currency, order.data["id"]) == (Status.NEW, 1250, "AED", str(order.id))
     event = OrderEvent.objects.get(order=order)
@@ -37,8 +44,7 @@ def test_an_order_is_stored_with_its_event_and_one_message_to_the_backend():
 def test_mapped_items_get_their_product_id_and_unmapped_ones_a_warning():
     ProductMappingFactory(external_item_id="item-1", product_id="sku-burger")
 
-    order = order_create(provider="careem", event=order_created_event(item_ids=("item-1", "item-2")),
-                         webhook_id=uuid.uuid4())
+    order = order_create(provider="careem", event=order_created_event(item_ids=("item-1", "item-2")), audit=audit_row())
 
     assert [item["productId"] for item in order.data["items"]] == ["sku-burger", None]
     assert order.warnings == ["unmapped item 'item-2' (Item item-2) passed through"]

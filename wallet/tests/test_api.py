@@ -14,7 +14,7 @@ from wallet.services import wallet_resolve_pending
 from wallet.tests.helpers import debit_body, signed_headers, wallet_post
 from webhooks.models import OutboxMessage
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("operator", "hot_statements")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("operator")]
 Status = WalletTransaction.Status
 WITHDRAW = "http://operator.test/api/v1/wallet/withdraw"
 DEPOSIT = "http://operator.test/api/v1/wallet/deposit"
@@ -140,13 +140,13 @@ def test_outcomes_are_stored_and_the_settlement_enqueues_the_rgs_webhook(client,
         "wallet.transaction.failed", "ref-1", "FAILED")
 
 
-def test_a_debit_is_two_statements_on_postgresql(client, operator, hot_statements, django_assert_num_queries):
+def test_a_debit_is_two_statements_on_postgresql(client, operator, django_assert_num_queries):
     approve(operator)
 
     # the key with the PENDING row, then settlement, stored answer and webhook row in one statement; the
     # ORM variant writes the last three in a transaction (a savepoint and its release here, inside the
     # test's transaction) and wraps each insert in a savepoint too, since its conflict is an IntegrityError.
-    with django_assert_num_queries(2 if hot_statements == "sql" else 11):
+    with django_assert_num_queries(2):
         answer = wallet_post(client, "debit", debit_body())
 
     assert answer.status_code == 201

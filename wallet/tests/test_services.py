@@ -11,7 +11,7 @@ from wallet.services import wallet_credit, wallet_debit, wallet_rollback
 from wallet.tests.factories import WalletTransactionFactory, money_request, rollback_request
 from webhooks.models import OutboxMessage
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("operator", "hot_statements")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("operator")]
 Status = WalletTransaction.Status
 OPERATOR = "http://operator.test/api/v1/wallet"  # the conftest fixture's base URL
 

@@ -22,7 +22,7 @@ def open_circuit():
 
 def test_probe_now_turns_the_circuit_half_open_at_once(admin_client, open_circuit, monkeypatch):
     sweeps = []
-    monkeypatch.setattr("webhooks.admin.nudge_sweep", lambda: sweeps.append(1))
+    monkeypatch.setattr("webhooks.admin.nudge", lambda: sweeps.append(1))
 
     answer = admin_client.post(CHANGELIST, {"action": "probe_circuit_now",
                                             "_selected_action": [open_circuit.destination_id]}, follow=True)
@@ -33,7 +33,7 @@ def test_probe_now_turns_the_circuit_half_open_at_once(admin_client, open_circui
 
 
 def test_close_resumes_deliveries_and_forgets_earlier_failures(admin_client, open_circuit, monkeypatch):
-    monkeypatch.setattr("webhooks.admin.nudge_sweep", lambda: None)
+    monkeypatch.setattr("webhooks.admin.nudge", lambda: None)
     before = timezone.now()
 
     admin_client.post(CHANGELIST, {"action": "close_circuit", "_selected_action": [open_circuit.destination_id]})
@@ -55,7 +55,7 @@ def test_circuit_actions_need_their_permission(client, open_circuit):
 
 
 def test_circuit_actions_are_in_the_admin_log(admin_client, open_circuit, monkeypatch):
-    monkeypatch.setattr("webhooks.admin.nudge_sweep", lambda: None)
+    monkeypatch.setattr("webhooks.admin.nudge", lambda: None)
 
     admin_client.post(CHANGELIST, {"action": "close_circuit", "_selected_action": [open_circuit.destination_id]})
 

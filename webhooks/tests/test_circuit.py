@@ -12,7 +12,7 @@ from webhooks.outbox import outbox_deliver, outbox_sweep
 from webhooks.tests.factories import DestinationFactory, OutboxMessageFactory
 from hub.testing import mock_http
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hot_statements")]
+pytestmark = pytest.mark.django_db
 URL = "http://127.0.0.1:9/webhooks"
 
 

@@ -1,4 +1,4 @@
-"""The outbox dispatcher (OUTBOX_TRIGGER=notify): a real `run_outbox_dispatcher` process on PostgreSQL delivers
+"""The outbox dispatcher: a real `run_outbox_dispatcher` process on PostgreSQL delivers
 what is committed, woken by the nudge thread's NOTIFY after commit, with no Celery worker running; batches
 in flight side by side, retries and SIGTERM."""
 
@@ -11,7 +11,9 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from hub.testing import database_url_of_test_db, start_process, stop_process, subprocess_env, wait_until
+from hub.testing import database_url_of_test_db, stop_process, wait_until
+from hub.testing import notify_trigger
+from hub.testing import start_dispatcher as launch_dispatcher
 from hub.tests.test_attention import panel_rows
 from hub.tests.test_metrics import sample
 from webhooks import nudges
@@ -25,31 +27,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def start_dispatcher(tmp_path, *, idle_seconds: str, **settings: str):
-    log = tmp_path / "dispatcher.log"
-    process = start_process(["manage.py", "run_outbox_dispatcher"],
-                            env=subprocess_env(DATABASE_URL=database_url_of_test_db(), OUTBOX_TRIGGER="notify",
-                                               OUTBOX_DISPATCHER_IDLE_SECONDS=idle_seconds, **settings), log=log)
-    wait_until(lambda: b"outbox_dispatcher_listening" in log.read_bytes(), timeout=30, what="the dispatcher", log=log)
-    return process
-
-
-def notify_trigger(*, linger_seconds: float) -> nudges.NudgeSender:
-    """This process nudges as a hub with OUTBOX_TRIGGER=notify does: a NOTIFY per linger, after commit."""
-    from django.db import connection as thread_connection
-
-    def notify(message_ids: list[int]) -> None:
-        nudges._notify_dispatchers(message_ids)
-        thread_connection.close()  # the nudge thread's connection must not outlive the test database
-
-    return nudges.NudgeSender(notify, linger_seconds=linger_seconds, max_batch=10_000)
-
-
-@pytest.fixture(autouse=True)
-def notifying():
-    started_with = nudges._trigger
-    nudges.install_trigger(notify_trigger(linger_seconds=0.01))
-    yield
-    nudges.install_trigger(started_with)
+    return launch_dispatcher(log=tmp_path / "dispatcher.log", OUTBOX_DISPATCHER_IDLE_SECONDS=idle_seconds, **settings)
 
 
 def listening():
@@ -101,7 +79,7 @@ def batch_sizes(message_ids: list[int]) -> list[int]:
 
 def test_a_lone_webhook_leaves_alone_and_under_load_batches_grow(rgs_mock, tmp_path, celery_queue):
     DestinationFactory(name="rgs", url=f"{rgs_mock.url}/webhooks", signing_secrets=settings.RGS_WEBHOOK_SECRET)
-    process = start_dispatcher(tmp_path, idle_seconds="30", OUTBOX_DISPATCHER_BUSY_LINGER_MS="150")
+    process = start_dispatcher(tmp_path, idle_seconds="30")
     try:
         lone = enqueue("lone")
         wait_until(lambda: OutboxMessage.objects.get(id=lone).status == "DELIVERED", timeout=5, what="the lone one")
@@ -129,6 +107,7 @@ def test_a_wake_up_soon_after_the_last_linger_lingers_longer():
 
 def test_the_commits_of_one_linger_share_one_notify_sent_after_commit():
     DestinationFactory(name="rgs")
+    started_with = nudges._trigger
     nudges.install_trigger(notify_trigger(linger_seconds=0.5))
     listener = listening()
     try:
@@ -142,17 +121,22 @@ def test_the_commits_of_one_linger_share_one_notify_sent_after_commit():
         assert 1 <= notifications(listener, within=1.5) <= 3  # not 50
     finally:
         listener.close()
+        nudges.install_trigger(started_with)
 
 
-def test_with_the_celery_trigger_a_commit_sends_no_notify():
+def test_a_commit_sends_no_notify_of_its_own():
+    """The NOTIFY comes from the nudge thread after commit, never from the insert (an insert trigger until
+    migration 0007 made every commit queue on PostgreSQL's notify lock)."""
     DestinationFactory(name="rgs")
+    started_with = nudges._trigger
     nudges.install_trigger(nudges.NudgeSender(lambda ids: None))
     listener = listening()
     try:
-        enqueue("celery")
+        enqueue("quiet")
         assert notifications(listener, within=0.5) == 0  # no insert trigger left (migration 0007)
     finally:
         listener.close()
+        nudges.install_trigger(started_with)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname = 'webhooks_outbox_notify'")
         assert cursor.fetchone() == (0,)
@@ -213,8 +197,6 @@ def test_sigterm_stops_the_dispatcher(polling_dispatcher):
 
 
 def test_operators_see_whether_a_dispatcher_listens(tmp_path, admin_client, settings):
-    settings.OUTBOX_TRIGGER = "notify"
-
     def shown() -> tuple[tuple[str, bool], float]:
         figure = panel_rows(admin_client.get("/admin/").content.decode())["Dispatchers listening"]
         return figure[0::2], sample(admin_client.get("/metrics").content.decode(), "hub_outbox_dispatchers_listening")
@@ -228,14 +210,6 @@ def test_operators_see_whether_a_dispatcher_listens(tmp_path, admin_client, sett
     finally:
         stop_process(process)
     wait_until(lambda: listening_dispatchers() == 0, timeout=5, what="the listener's disconnection")
-
-
-def test_where_celery_delivers_there_is_no_dispatcher_figure_or_metric(admin_client, settings):
-    settings.OUTBOX_TRIGGER = "celery"
-
-    assert listening_dispatchers() is None
-    assert "Dispatchers listening" not in panel_rows(admin_client.get("/admin/").content.decode())
-    assert "hub_outbox_dispatchers_listening" not in admin_client.get("/metrics").content.decode()
 
 
 def test_every_batch_starts_as_a_request_does(monkeypatch, settings):

@@ -90,7 +90,6 @@ def test_nudges_within_the_linger_share_one_message():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_trigger_is_built_at_startup_and_can_be_swapped():
-    from webhooks import nudges
     from webhooks.outbox import outbox_enqueue
     from webhooks.tests.factories import DestinationFactory
 
@@ -104,63 +103,6 @@ def test_the_trigger_is_built_at_startup_and_can_be_swapped():
         wait_until(lambda: sent == [[message.id]])
     finally:
         nudges.install_trigger(started_with)
-
-
-@pytest.fixture
-def published(monkeypatch):
-    from django.core.cache import cache
-
-    from webhooks import tasks
-
-    calls: list[dict] = []
-    monkeypatch.setattr(tasks.deliver_due, "apply_async", lambda **options: calls.append(options))
-    cache.delete(nudges._queued_flag())
-    yield calls
-    cache.delete(nudges._queued_flag())
-
-
-@pytest.mark.django_db
-def test_while_a_deliver_due_task_waits_in_the_queue_nudges_publish_no_other(published):
-    nudges._publish_deliver_due([1])
-    nudges._publish_deliver_due([2])  # the queued task will claim message 2 too
-    assert len(published) == 1
-
-    # the worker starts it: what commits from now on needs a task of its own
-    nudges.deliver_due_started(published[0]["kwargs"]["queued_flag"])
-    nudges._publish_deliver_due([3])
-    assert len(published) == 2
-
-
-@pytest.mark.django_db
-def test_a_publish_that_fails_holds_back_no_later_nudge(published, monkeypatch):
-    from webhooks import tasks
-
-    def broker_down(**options):
-        raise ConnectionError("broker down")
-
-    monkeypatch.setattr(tasks.deliver_due, "apply_async", broker_down)
-    with pytest.raises(ConnectionError):
-        nudges._publish_deliver_due([1])
-    monkeypatch.setattr(tasks.deliver_due, "apply_async", lambda **options: published.append(options))
-
-    nudges._publish_deliver_due([2])
-
-    assert len(published) == 1
-
-
-@pytest.mark.parametrize(("delivered", "renudged"), [(100, True), (99, False), (0, False)])
-def test_a_full_batch_asks_for_another_task(monkeypatch, settings, delivered, renudged):
-    from webhooks import tasks
-
-    settings.OUTBOX_BATCH_SIZE = 100
-    calls: list[str] = []
-    monkeypatch.setattr(tasks.nudges, "deliver_due_started", lambda flag: calls.append(f"started {flag}"))
-    monkeypatch.setattr(tasks.nudges, "nudge_due", lambda: calls.append("nudged"))
-    monkeypatch.setattr(tasks, "outbox_deliver", lambda: calls.append("delivered") or delivered)
-
-    tasks.deliver_due(queued_flag="outbox:deliver-due-queued:q")
-
-    assert calls == ["started outbox:deliver-due-queued:q", "delivered"] + (["nudged"] if renudged else [])
 
 
 @pytest.mark.django_db(transaction=True)  # autocommit, as the nudge thread's connection is

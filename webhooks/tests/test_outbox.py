@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 import requests
 import responses
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from webhooks import queue_sql
+from webhooks.dispatcher import plan_per_call
 from webhooks.delivery import DeliveryResult
 from webhooks.models import DeliveryAttempt, OutboxMessage
 from webhooks.claims import claim_due, record_outcomes
@@ -18,7 +18,7 @@ from webhooks.outbox import outbox_deliver, outbox_enqueue, outbox_sweep
 from webhooks.tests.factories import NEW_SECRET, RGS_SECRET, DestinationFactory, OutboxMessageFactory
 from hub.testing import mock_http
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hot_statements")]
+pytestmark = pytest.mark.django_db
 Status = OutboxMessage.Status
 URL = "http://127.0.0.1:9/webhooks"
 
@@ -207,16 +207,14 @@ def test_a_batch_is_recorded_in_one_transaction_whatever_its_size(http, django_a
     assert len(http.calls) == 40
 
 
-def test_on_postgresql_a_delivered_batch_is_two_statements_and_no_transaction(http, hot_statements,
-                                                                             django_assert_num_queries):
+def test_a_delivered_batch_is_two_statements_and_no_transaction(http, django_assert_num_queries):
     destination = DestinationFactory()
     messages = [OutboxMessageFactory(destination=destination, ordering_key=f"k{n % 3}") for n in range(9)]
     http.post(URL, status=200)
 
-    queue_sql.plan_per_call()  # once per connection (the next test)
     # claim (open circuits, lock, lease and the destinations in one), record (attempts, deliveries, circuits
-    # and the next message of each ordering key in one); the ORM variant takes a transaction and more.
-    with django_assert_num_queries(2 if hot_statements == "sql" else 11):
+    # and the next message of each ordering key in one)
+    with django_assert_num_queries(2):
         assert outbox_deliver() == 3  # the head of each ordering key
 
     delivered = OutboxMessage.objects.filter(status=Status.DELIVERED)
@@ -227,7 +225,8 @@ def test_on_postgresql_a_delivered_batch_is_two_statements_and_no_transaction(ht
         Status.PENDING] * 3
 
 
-def test_a_delivering_connection_plans_every_claim_and_says_so_once(hot_statements, django_assert_num_queries):
+def test_a_dispatchers_connections_plan_every_claim(django_assert_num_queries):
+    """`dispatch` connects `plan_per_call` to `connection_created`: each new connection of the process."""
     def plan_cache_mode() -> str:
         with connection.cursor() as cursor:
             cursor.execute("SHOW plan_cache_mode")
@@ -235,17 +234,12 @@ def test_a_delivering_connection_plans_every_claim_and_says_so_once(hot_statemen
 
     with connection.cursor() as cursor:  # as a new connection starts
         cursor.execute("RESET plan_cache_mode")
-    connections["default"].__dict__.pop("_planned_per_call", None)
     assert plan_cache_mode() == "auto"
 
-    if hot_statements == "orm":  # the ORM's statements are not prepared: nothing to set
-        assert outbox_deliver() == 0
-        assert plan_cache_mode() == "auto"
-        return
-    with django_assert_num_queries(2):  # the SET, then the claim (nothing due)
-        assert outbox_deliver() == 0
+    plan_per_call(connection=connection)
+
     assert plan_cache_mode() == "force_custom_plan"
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(1):  # nothing more per claim
         assert outbox_deliver() == 0
 
 

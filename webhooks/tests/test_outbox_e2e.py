@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from hub.testing import BASE_DIR, database_url_of_test_db, subprocess_env, wait_until
 from mock_services.testing import start_mock
 from webhooks.models import DeliveryAttempt, Destination, OutboxMessage
-from webhooks.nudges import nudge_sweep
+from webhooks.nudges import nudge
 from webhooks.outbox import outbox_enqueue, outbox_sweep
 from webhooks.tests.factories import NEW_SECRET, RGS_SECRET, OutboxMessageFactory
 
@@ -92,7 +92,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(rgs_mock, start_worker):
     start_worker(OUTBOX_LEASE_SECONDS="3")
 
     def redelivered() -> bool:
-        nudge_sweep()  # what beat does every OUTBOX_SWEEP_SECONDS
+        nudge()  # the new dispatcher looks now, not at its next idle wake-up
         return OutboxMessage.objects.get(id=message.id).status == Status.DELIVERED
 
     wait_until(redelivered, timeout=40, what="the message to be delivered after the lease ran out")

@@ -13,7 +13,7 @@ from django.db import OperationalError
 from django.db.backends.utils import CursorWrapper
 from django.test import Client
 
-from hub.tests.test_hostile_numbers import BODIES, setup  # noqa: F401  (the fixture: providers and branches)
+from tests.test_hostile_numbers import BODIES, setup  # noqa: F401  (the fixture: providers and branches)
 from wallet.tests.helpers import signed_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a probed outage closes the connection
