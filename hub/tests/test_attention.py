@@ -32,6 +32,13 @@ def panel_rows(page: str) -> dict[str, tuple[str, str, bool]]:
     return rows
 
 
+@pytest.fixture
+def a_dispatcher_listens(monkeypatch):
+    """As in any running hub (its own tests: webhooks/tests/test_dispatcher.py)."""
+    monkeypatch.setattr("webhooks.attention.listening_dispatchers", lambda: 1)
+
+
+@pytest.mark.usefixtures("a_dispatcher_listens")
 def test_the_index_shows_every_stuck_state_with_its_link(admin_client, settings):
     settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS = 60
     now = timezone.now()
@@ -85,6 +92,7 @@ def test_every_link_leads_to_exactly_the_stuck_rows(admin_client, settings):
     assert near.external_order_id in orders and later.external_order_id not in orders
 
 
+@pytest.mark.usefixtures("a_dispatcher_listens")
 def test_all_quiet_when_nothing_is_stuck(admin_client, settings):
     settings.WALLET_PENDING_RESOLVE_AFTER_SECONDS = 60
     DestinationFactory(name="rgs")
