@@ -34,7 +34,6 @@ from providers.answers import intake_status
 from providers.auth import authenticated, ip_allowed
 from providers.config import intake_settings
 from providers.decisions import order_decide
-from providers.lookups import provider_enabled
 from providers.models import Branch, InboundWebhook, Order, OrderDecision, OrderEvent
 from providers import statements
 from providers.services import ForeignOrder, UnknownOrder, order_apply_status, order_create
@@ -144,7 +143,7 @@ def intake_receive(inbound: Inbound) -> IntakeResult:
     branch_id = adapter.branch_id_of(payload, inbound.context) if isinstance(payload, dict) else inbound.context.branch_id
     branch = _branch(inbound.provider, branch_id)
     credentials_ok = (
-        provider_enabled(inbound.provider)
+        statements.provider_enabled(inbound.provider)
         and (not branch_id or (branch is not None and branch.enabled))
         and authenticated(mode=config.auth_mode, provider=inbound.provider,
                           secret=(branch.secret if branch and branch.secret else config.secret),

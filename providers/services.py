@@ -16,7 +16,6 @@ from django.utils import timezone
 from hub.json_input import storable
 from providers.adapters import ADAPTERS
 from providers.adapters.base import ProviderEvent
-from providers.lookups import product_ids
 from providers import statements
 from providers.models import InboundWebhook, Order, OrderEvent
 from webhooks.outbox import outbox_enqueue, outbox_insert, outbox_inserted
@@ -52,7 +51,7 @@ def apply_product_mappings(*, provider: str, order: dict[str, Any]) -> None:
     """Fill productId from the mapping table; an unmapped item passes through with a warning."""
     entries = list(_walk(order["items"]))
     keys = {key for entry in entries for key in entry.get("mappingKeys") or [entry["externalId"]]}
-    mapped = product_ids(provider=provider, external_ids=keys)
+    mapped = statements.product_ids(provider=provider, external_ids=keys)
     for entry in entries:
         candidates = entry.pop("mappingKeys", None) or [entry["externalId"]]
         entry["productId"] = next((mapped[key] for key in candidates if key in mapped), None)

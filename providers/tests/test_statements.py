@@ -4,9 +4,9 @@ import pytest
 
 from hub.testing import stored
 from providers import statements
-from providers.models import InboundWebhook, Order, OrderEvent
+from providers.models import InboundWebhook, Order, OrderEvent, ProductMapping, Provider
 from providers.services import new_order
-from providers.tests.factories import order_created_event
+from providers.tests.factories import ProductMappingFactory, ProviderFactory, order_created_event
 from webhooks.models import OutboxMessage
 from webhooks.outbox import outbox_enqueue, outbox_insert
 from webhooks.tests.factories import DestinationFactory
@@ -52,3 +52,19 @@ def test_a_new_order_is_what_saving_its_rows_writes():
     assert stored(OrderEvent, fast.event.pk, ignore=ignore) == stored(OrderEvent, orm.event.pk, ignore=ignore)
     ignore = ("id", "event_id", "created_at", "next_attempt_at", "ordering_key", "payload", "occurred_at")
     assert stored(OutboxMessage, message_id, ignore=ignore) == stored(OutboxMessage, orm_message.id, ignore=ignore)
+
+
+def test_the_reads_answer_what_the_orm_answers():
+    careem = ProviderFactory(name="careem", enabled=True)
+    ProviderFactory(name="talabat", enabled=False)
+    ProductMappingFactory(provider=careem, external_item_id="item-1", product_id="sku-1")
+    ProductMappingFactory(provider=careem, external_item_id="item-2", product_id="sku-2")
+
+    for name in ("careem", "talabat", "nobody"):
+        assert statements.provider_enabled(name) == Provider.objects.filter(name=name).values_list(
+            "enabled", flat=True).first()
+    wanted = ["item-1", "item-3"]
+    assert statements.product_ids(provider="careem", external_ids=wanted) == dict(
+        ProductMapping.objects.filter(provider__name="careem", external_item_id__in=wanted)
+        .values_list("external_item_id", "product_id"))
+    assert statements.product_ids(provider="talabat", external_ids=wanted) == {}

@@ -5,18 +5,6 @@ from django.db import migrations, models
 QUEUE_AUTOVACUUM = "autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.01"
 
 
-def tune_autovacuum(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE webhooks_outboxmessage SET ({QUEUE_AUTOVACUUM})")
-
-
-def reset_autovacuum(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            "ALTER TABLE webhooks_outboxmessage RESET (autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor)"
-        )
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("webhooks", "0002_inboundwebhook"),
@@ -30,5 +18,8 @@ class Migration(migrations.Migration):
                 condition=models.Q(("status", "PENDING")), fields=["next_attempt_at", "id"], name="outbox_pending"
             ),
         ),
-        migrations.RunPython(tune_autovacuum, reset_autovacuum),
+        migrations.RunSQL(
+            f"ALTER TABLE webhooks_outboxmessage SET ({QUEUE_AUTOVACUUM})",
+            "ALTER TABLE webhooks_outboxmessage RESET (autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor)",
+        ),
     ]

@@ -1,5 +1,5 @@
 """Every insert into the outbox notifies `hub_outbox` at commit (PostgreSQL; the dispatcher listens).
-One notification per statement, coalesced by PostgreSQL within a transaction; nothing on SQLite."""
+One notification per statement, coalesced by PostgreSQL within a transaction (dropped again by 0007)."""
 
 from django.db import migrations
 
@@ -18,16 +18,6 @@ DROP FUNCTION IF EXISTS webhooks_outbox_notify();
 """
 
 
-def create(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def drop(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("webhooks", "0005_inbound_webhooks_moved_to_providers")]
-    operations = [migrations.RunPython(create, drop)]
+    operations = [migrations.RunSQL(CREATE, DROP)]

@@ -19,16 +19,6 @@ CREATE TRIGGER webhooks_outbox_notify AFTER INSERT ON webhooks_outboxmessage
 """
 
 
-def drop(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
-def recreate(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(RECREATE)
-
-
 class Migration(migrations.Migration):
     dependencies = [("webhooks", "0006_outbox_notify")]
-    operations = [migrations.RunPython(drop, recreate)]
+    operations = [migrations.RunSQL(DROP, RECREATE)]
