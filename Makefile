@@ -36,9 +36,12 @@ run: setup
 	trap '$(DB_STOP)' EXIT INT TERM; \
 	PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/prometheus" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start
 
+# Two test processes (pytest-xdist), each on its own database (test_hub_gw0, test_hub_gw1): the end-to-end
+# tests spend most of their time waiting for the processes they start. TEST_PROCESSES=0 runs in one.
+TEST_PROCESSES ?= 2
 test: venv
 	$(DB_START)
-	$(BIN)/pytest $(PYTEST_ARGS); status=$$?; $(DB_STOP); exit $$status
+	$(BIN)/pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS); status=$$?; $(DB_STOP); exit $$status
 
 # ruff, and mypy with django-stubs (strict on services and selectors; configured in pyproject.toml).
 lint: venv

@@ -91,8 +91,10 @@ def load_json(raw: bytes | str, *, replace_unstorable: bool = True, constants_as
     constant = OutOfRange if constants_as_text else _not_json_constant
     try:
         parsed = json.loads(raw, parse_float=read_number, parse_int=_integer, parse_constant=constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise NotJson(str(exc)[:200]) from None
+    except RecursionError:  # hundreds of levels: where it gives up depends on the caller's stack, not the body
+        raise TooDeep(f"nested deeper than {MAX_DEPTH} levels") from None
     return _clean(parsed, 0, replace_unstorable)
 
 

@@ -64,7 +64,7 @@ class Size(models.IntegerChoices):
 
 
 SAMPLE_VALUES = [None, "", "text", "Ünïcode", Colour.RED, 0, 7, -1, 2**40, Size.LARGE, True, False, 1.5, Decimal("2.50"),
-                 uuid.uuid4(), {"k": [1]}, ["a"], date(2026, 12, 2), datetime(2026, 12, 2, 17, 30, tzinfo=UTC),
+                 uuid.UUID("e3885dd2-be34-4bf3-9b67-fe84068c8ee8"), {"k": [1]}, ["a"], date(2026, 12, 2), datetime(2026, 12, 2, 17, 30, tzinfo=UTC),
                  datetime(2026, 12, 2, 17, 30, tzinfo=timezone(timedelta(hours=3))), datetime(2026, 12, 2, 17, 30)]
 
 

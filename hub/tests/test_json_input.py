@@ -51,3 +51,12 @@ def test_a_number_beyond_the_bounds_is_its_text_and_never_converted(literal):
                                              ("123", 123), ("-0", 0), ("9" * MAX_NUMBER_CHARS, Decimal("9" * 100))])
 def test_numbers_within_the_bounds_keep_their_value(literal, number):
     assert read_number(literal) == number and not isinstance(read_number(literal), OutOfRange)
+
+
+def test_nesting_past_the_parsers_recursion_is_too_deep_not_malformed():
+    """Where the parser gives up depends on how deep the caller's stack already is (a test runner's
+    thread, a server's): the answer must not."""
+    with pytest.raises(TooDeep):
+        load_json("[" * 5000 + "]" * 5000)
+    with pytest.raises(TooDeep):
+        load_json('{"a": ' * 5000 + "1" + "}" * 5000)
