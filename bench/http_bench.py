@@ -49,12 +49,15 @@ from bench.common import (  # noqa: E402
     start,
     stop,
 )
+from bench import overload  # noqa: E402
 from hub.signing import hex_hmac, secret_list, wallet_signature  # noqa: E402
 from providers.config import intake_settings
 
 HUB, OPERATOR, RGS, BACKEND, RECEIVER = (f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813, 18814))
 THREADS, PLAYERS = 2, 200
-SUITES = ("wallet", "intake", "e2e", "outbox", "peer", "peer_tuned", "peer_library")
+SUITES = ("wallet", "intake", "overload", "e2e", "outbox", "peer", "peer_tuned", "peer_library")
+# The overload phase: this many times the saturation phase's 32 connections, for OVERLOAD_SECONDS.
+OVERLOAD_FACTOR, OVERLOAD_SECONDS = 16, 20
 OWN_CPU = ("hub", "worker", "dispatcher", "postgres", "redis")  # the fakes and the load generator are not the hub's
 # The web server under test (BENCH_SERVER), with the same app, 2 processes and 8 threads each.
 SERVERS = {
@@ -154,6 +157,20 @@ def bench_wallet(seconds: int, secret: str) -> dict:
 
     measured = bracketed_by_baseline("wallet", debit, seconds, secret)
     return {**measured, "half_load": half_load_phase("wallet", debit, seconds, measured["saturation"])}
+
+
+def bench_overload(seconds: int, secret: str) -> dict:
+    """Debits from the overload client (bench/overload.py): 32 connections (saturation), then 16 times as
+    many for 20 s. Goodput is the 2xx per second; the 503s are admission control's (hub/admission.py)."""
+    def lines(count: int) -> list[str]:
+        return [wallet_line("/wallet/debit", debit_body(n), secret) for n in range(count)]
+
+    wait_outbox_drained(300)
+    saturated = overload.run(lines(40_000), url=HUB, connections=32, seconds=seconds)
+    wait_outbox_drained(300)
+    overloaded = overload.run(lines(80_000), url=HUB, connections=32 * OVERLOAD_FACTOR, seconds=OVERLOAD_SECONDS)
+    return {"saturation": saturated, "overload": overloaded,
+            "goodput_ratio": round(overloaded["goodput_rps"] / saturated["goodput_rps"], 3)}
 
 
 def bench_intake(seconds: int, secret: str, wallet_secret: str) -> dict:
@@ -369,6 +386,7 @@ def main() -> None:
     try:
         runs = {"wallet": lambda: bench_wallet(args.seconds, secret),
                 "intake": lambda: bench_intake(args.seconds, intake_settings("careem").secret, secret),
+                "overload": lambda: bench_overload(args.seconds, secret),
                 "e2e": lambda: bench_e2e(secret), "outbox": bench_outbox, "peer": lambda: bench_peer(env, tuned=False),
                 "peer_tuned": lambda: bench_peer(env, tuned=True), "peer_library": lambda: bench_peer_library(env)}
         warm_up(secret, intake_settings("careem").secret)
@@ -425,6 +443,18 @@ def print_table(results: dict) -> None:
             *baseline_rows(intake),
             ("intake (Careem), half load", f"{intake['half_load']['rps']} req/s", f"p95 {intake['half_load']['p95_ms']} ms",
              "target p95 ≤ 20 ms"),
+        ]
+    if over := results.get("overload"):
+        o, sat = over["overload"], over["saturation"]
+        rows += [
+            ("debits, 32 connections", f"{sat['goodput_rps']} 2xx/s", f"p99 {sat['all_p99_ms']} ms", ""),
+            (f"debits, {o['connections']} connections", f"{o['goodput_rps']} 2xx/s",
+             f"p99 of all {o['all_p99_ms']} ms",
+             f"goodput {over['goodput_ratio']:.0%} of saturation (target ≥ 80 %, p99 ≤ 500 ms)"),
+            ("  the 2xx / the 503s", f"p50 {o['ok_p50_ms']} / {o['shed_p50_ms']} ms",
+             f"p99 {o['ok_p99_ms']} / {o['shed_p99_ms']} ms",
+             f"{o['shed']} shed, {o['shed_without_retry_after']} without Retry-After, {o['other_non_2xx']} other "
+             f"non-2xx, {o['unanswered']} unanswered in 2 s (target 0, 0, 0)"),
         ]
     if outbox := results.get("outbox"):
         rows.append(("outbox delivery", f"{outbox['deliveries_per_second']} msg/s",

@@ -44,12 +44,15 @@ class HasSignalReceivers(TypeError):
     pass
 
 
-def _written_fields(model: type[Model]) -> tuple:
-    """The columns an INSERT of `model` writes: all but an id the database generates. The inserts here
-    skip `save()`, so they refuse a model that has `pre_save`/`post_save` receivers, which they would
-    silently bypass (the statements are built once per process: at the first insert of the model)."""
+def _refuse_signal_receivers(model: type[Model]) -> None:
+    """The inserts here skip `save()`, so they refuse a model that has `pre_save`/`post_save` receivers,
+    which they would silently bypass (checked at every insert: a receiver may be connected at any time)."""
     if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
         raise HasSignalReceivers(f"{model._meta.label} has pre_save/post_save receivers: save() it instead")
+
+
+def _written_fields(model: type[Model]) -> tuple:
+    """The columns an INSERT of `model` writes: all but an id the database generates."""
     return tuple(field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning))
 
 
@@ -118,6 +121,7 @@ def insert(instance: Model, *, ignore_conflicts: bool = False) -> bool:
     PENDING row, intake's audit row, order and event) cost about half as much CPU (bench/cost_bench.py).
     With `ignore_conflicts`, a row that would break a unique constraint is not written and False is
     returned, with no IntegrityError to catch."""
+    _refuse_signal_receivers(type(instance))
     sql, fields = _insert_sql(type(instance), ignore_conflicts)
     with connection.cursor() as cursor:
         cursor.execute(sql, _values(instance, fields))
@@ -153,6 +157,7 @@ def insert_together(instances: Sequence[Model], *, then: str = "SELECT NULL", th
     Foreign keys between the rows hold: Django's are checked at commit."""
     parts, params = [], dict(then_params or {})
     for n, instance in enumerate(instances):
+        _refuse_signal_receivers(type(instance))
         part, fields = _insert_part(type(instance), f"row{n}")
         parts.append(part)
         params.update(_part_params(instance, fields, f"row{n}"))
@@ -181,6 +186,8 @@ def insert_after(first: Model, second: Model) -> tuple[bool, bool]:
     """Save `first` as `insert(first, ignore_conflicts=True)` does and, only if it was written, `second`
     likewise, in one statement (PostgreSQL): one round trip where two dependent inserts took two. Which
     of the two were written; a row not written (a unique constraint held it back) keeps no id."""
+    _refuse_signal_receivers(type(first))
+    _refuse_signal_receivers(type(second))
     sql, first_fields, second_fields = _insert_after_sql(type(first), type(second))
     params = {**_part_params(first, first_fields, "row0"), **_part_params(second, second_fields, "row1")}
     with connection.cursor() as cursor:

@@ -6,6 +6,7 @@ from prometheus_client import multiprocess
 
 from hub.collector import freeze_loaded_objects
 
+worker_class = "hub.server.Worker"  # gthread, measuring each request's wait for a thread (hub/admission.py)
 accesslog = None  # the hub logs each request itself, as JSON with the correlation id
 graceful_timeout = 5
 

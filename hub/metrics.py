@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import REGISTRY, Metric
 from prometheus_client.registry import Collector
 
+REQUESTS_SHED = Counter("hub_requests_shed_total", "Requests answered 503 OVERLOADED by admission control", ["route"])
 HTTP_REQUESTS = Counter("hub_http_requests_total", "HTTP requests by route and status", ["route", "method", "status"])
 HTTP_LATENCY = Histogram("hub_http_request_duration_seconds", "HTTP request duration by route", ["route"])
 WALLET_OUTCOMES = Counter("hub_wallet_outcomes_total", "Wallet answers by operation and code",

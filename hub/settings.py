@@ -78,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hub.middleware.CorrelationIdMiddleware",
+    "hub.admission.AdmissionMiddleware",  # shed, don't queue: before anything that does work
     "hub.middleware.RefuseNulCharacters",
     "hub.exception_handlers.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -90,6 +91,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: it answers locked-out admin logins
 ]
+
+# Admission control (hub/admission.py): a request that waited longer than this for a thread is answered 503
+# OVERLOADED at once; and the admin gets at most HUB_ADMIN_CONCURRENCY threads of each web process.
+HUB_QUEUE_TIMEOUT_MS = env.int("HUB_QUEUE_TIMEOUT_MS", default=250)
+HUB_ADMIN_CONCURRENCY = env.int("HUB_ADMIN_CONCURRENCY", default=3)
 
 # The benchmark suite mounts its raw-SQL baseline view beside the hub (bench/urls.py); production refuses it.
 ROOT_URLCONF = env.str("HUB_ROOT_URLCONF", default="hub.urls")

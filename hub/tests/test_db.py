@@ -132,3 +132,29 @@ def test_between_units_of_work_empties_debugs_query_log(settings):
     between_units_of_work()
 
     assert len(connection.queries_log) == 0
+
+
+def test_the_fast_inserts_refuse_a_model_with_save_receivers(db):
+    """They skip save(): a receiver connected later, even after the model's first insert, must not be bypassed."""
+    from django.db.models.signals import post_save, pre_save
+
+    from hub.db import HasSignalReceivers, insert, insert_after, insert_together
+    from webhooks.models import Destination
+
+    insert(Destination(name="before", url="http://127.0.0.1:9/"))  # the statement is built and cached
+
+    def receiver(**kwargs):
+        raise AssertionError("not called: the insert refuses first")
+
+    for signal in (pre_save, post_save):
+        signal.connect(receiver, sender=Destination)
+        try:
+            for write in (lambda: insert(Destination(name="d", url="http://127.0.0.1:9/")),
+                          lambda: insert_together([Destination(name="d", url="http://127.0.0.1:9/")]),
+                          lambda: insert_after(Destination(name="d", url="http://127.0.0.1:9/"),
+                                               Destination(name="e", url="http://127.0.0.1:9/"))):
+                with pytest.raises(HasSignalReceivers):
+                    write()
+        finally:
+            signal.disconnect(receiver, sender=Destination)
+    assert list(Destination.objects.values_list("name", flat=True)) == ["before"]

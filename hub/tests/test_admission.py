@@ -1,0 +1,82 @@
+"""Admission control (`hub.admission`): shed, don't queue."""
+
+import json
+import threading
+
+import pytest
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+from hub import admission
+from hub.tests.test_metrics import sample
+
+pytestmark = pytest.mark.django_db
+
+
+def gate(view=lambda request: HttpResponse("served")) -> admission.AdmissionMiddleware:
+    return admission.AdmissionMiddleware(view)
+
+
+def after_waiting(milliseconds: float) -> None:
+    admission.waited(milliseconds / 1000)
+
+
+def test_a_request_that_waited_past_the_limit_is_shed_with_the_usual_error_body(settings, client):
+    settings.HUB_QUEUE_TIMEOUT_MS = 250
+    served: list[str] = []
+    before = sample(client.get("/metrics").content.decode(), "hub_requests_shed_total", route="wallet-debit") or 0
+
+    after_waiting(251)
+    answer = gate(lambda request: served.append(request.path) or HttpResponse())(RequestFactory().post("/wallet/debit"))
+
+    assert (answer.status_code, answer["Retry-After"], served) == (503, "1", [])
+    assert json.loads(answer.content) == {"status": "OVERLOADED", "error": {
+        "code": "OVERLOADED", "message": "The hub is overloaded; retry shortly.", "details": None}}
+    assert sample(client.get("/metrics").content.decode(), "hub_requests_shed_total", route="wallet-debit") == before + 1
+
+
+def test_a_request_within_the_limit_is_served_and_the_wait_is_not_carried_to_the_next(settings):
+    settings.HUB_QUEUE_TIMEOUT_MS = 250
+    after_waiting(249)
+    assert gate()(RequestFactory().post("/wallet/debit")).content == b"served"
+
+    after_waiting(900)
+    assert gate()(RequestFactory().post("/wallet/debit")).status_code == 503
+    assert gate()(RequestFactory().post("/wallet/debit")).content == b"served"  # the next request on the connection
+
+
+@pytest.mark.parametrize("path", ["/health", "/health/ready", "/metrics"])
+def test_health_and_metrics_are_never_shed(settings, path):
+    settings.HUB_QUEUE_TIMEOUT_MS = 250
+    after_waiting(5000)
+    assert gate()(RequestFactory().get(path)).content == b"served"
+
+
+def test_the_admin_gets_its_share_of_threads_and_no_more(settings):
+    settings.HUB_ADMIN_CONCURRENCY = 2
+    entered, release = threading.Barrier(3), threading.Event()
+
+    def slow_admin_page(request):
+        if request.GET.get("slow"):
+            entered.wait(5)
+            release.wait(5)
+        return HttpResponse("page")
+
+    admin_gate = gate(slow_admin_page)
+    answers: list[int] = []
+    pages = [threading.Thread(target=lambda: answers.append(admin_gate(RequestFactory().get("/admin/?slow=1")).status_code))
+             for _ in range(2)]
+    for page in pages:
+        page.start()
+    entered.wait(5)  # both admin slots taken
+
+    third = admin_gate(RequestFactory().get("/admin/webhooks/outboxmessage/"))
+    machine = gate()(RequestFactory().post("/wallet/debit"))  # another instance: the machine endpoints' own
+    release.set()
+    for page in pages:
+        page.join(5)
+
+    assert (third.status_code, third["Retry-After"], json.loads(third.content)["error"]["code"]) == (503, "1", "OVERLOADED")
+    assert machine.content == b"served"
+    assert answers == [200, 200]
+    assert admin_gate(RequestFactory().get("/admin/")).status_code == 200  # slots given back

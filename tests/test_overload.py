@@ -1,0 +1,76 @@
+"""Shed, don't queue: the hub on gunicorn, as `make run` starts it but with one worker of two threads,
+driven past what it can serve. A request that waited past HUB_QUEUE_TIMEOUT_MS is answered 503
+OVERLOADED with Retry-After and leaves nothing behind; the admitted ones are answered as usual."""
+
+import json
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from hub.testing import database_url_of_test_db, free_port, start_process, stop_process, subprocess_env, wait_until
+from wallet.models import IdempotencyKey, WalletTransaction
+from wallet.tests.helpers import debit_body, signed_headers
+from webhooks.tests.factories import DestinationFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def hub(tmp_path, operator_mock):
+    port, log = free_port(), tmp_path / "gunicorn.log"
+    process = start_process(
+        ["-m", "gunicorn", "hub.wsgi:application", "-c", "python:hub.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--threads", "2"],
+        env=subprocess_env(HUB_VAR_DIR=str(tmp_path), DATABASE_URL=database_url_of_test_db(),
+                           CELERY_BROKER_URL="filesystem://localhost//", OPERATOR_BASE_URL=operator_mock.url,
+                           HUB_QUEUE_TIMEOUT_MS="200"),
+        log=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: _up(url), timeout=30, what="gunicorn", log=log)
+    yield url
+    stop_process(process)
+
+
+def _up(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/health", timeout=2).status_code in (200, 503)
+    except requests.RequestException:
+        return False
+
+
+def debit(url: str, ref_id: str, key: str) -> requests.Response:
+    raw = json.dumps(debit_body(ref_id=ref_id)).encode()
+    headers = signed_headers(raw, key=key)
+    return requests.post(f"{url}/wallet/debit", data=raw, timeout=10, headers={
+        "Content-Type": "application/json", "X-Timestamp": headers["HTTP_X_TIMESTAMP"],
+        "X-Signature": headers["HTTP_X_SIGNATURE"], "Idempotency-Key": key})
+
+
+def test_past_its_threads_the_hub_sheds_what_waited_and_serves_the_rest(hub, operator_mock):
+    DestinationFactory(name="rgs")
+    operator_mock.script("withdraw", [{"pass": True, "delayMs": 800}] * 2)  # both threads busy for 0.8 s
+    keys = {f"ref-{n}": str(uuid.uuid4()) for n in range(6)}
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        slow = [pool.submit(debit, hub, ref, keys[ref]) for ref in ("ref-0", "ref-1")]
+        wait_until(lambda: len(operator_mock.requests("withdraw")) == 2, timeout=10, what="both threads at the Operator")
+        queued = [pool.submit(debit, hub, ref, keys[ref]) for ref in ("ref-2", "ref-3", "ref-4", "ref-5")]
+        started = time.monotonic()
+        admitted, shed = [f.result() for f in slow], [f.result() for f in queued]
+        shed_within = time.monotonic() - started
+
+    assert [a.status_code for a in admitted] == [201, 201]
+    assert [(s.status_code, s.headers["Retry-After"], s.json()["error"]["code"]) for s in shed] == [
+        (503, "1", "OVERLOADED")] * 4
+    assert shed_within < 2.0  # answered as soon as a thread was free, not after serving them
+    assert sorted(WalletTransaction.objects.values_list("ref_id", flat=True)) == ["ref-0", "ref-1"]
+    assert IdempotencyKey.objects.filter(key__in=[keys[f"ref-{n}"] for n in range(2, 6)]).count() == 0
+    assert len(operator_mock.requests("withdraw")) == 2
+
+    again = debit(hub, "ref-2", keys["ref-2"])  # the retry the 503 asked for, once the hub has threads
+    assert again.status_code == 201
+    assert requests.get(f"{hub}/health", timeout=5).status_code == 200
