@@ -4,7 +4,9 @@ so that the 2xx and the 503s are measured apart (wrk reports one latency for all
 
 An asyncio client of raw HTTP/1.1 on keep-alive connections: at the hub's few hundred requests a
 second it costs a few percent of a core. A request not answered within `answer_timeout` (an RGS's
-patience) counts as unanswered and its connection is replaced.
+patience) counts as unanswered and its connection is replaced. With `honor_retry_after` a connection
+answered 503 with Retry-After waits that long before its next request, as an RGS or a provider does;
+without, it sends the next at once (the worst case: a retry storm that ignores the hub's answer).
 """
 
 import asyncio
@@ -18,6 +20,7 @@ class Answer:
     status: int | None  # None: no answer within the timeout, or the connection failed
     seconds: float
     retry_after: bool
+    failure: str = ""  # timeout, or the connection's error
 
 
 def raw_request(line: str, host: str) -> bytes:
@@ -29,17 +32,17 @@ def raw_request(line: str, host: str) -> bytes:
     return head.encode() + b"\r\n\r\n" + data
 
 
-async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool, bool]:
-    """Status, whether Retry-After came, whether the server closes the connection."""
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, float | None, bool]:
+    """Status, the Retry-After seconds if any, whether the server closes the connection."""
     status = int((await reader.readline()).split()[1])
-    length, retry_after, closes = 0, False, False
+    length, retry_after, closes = 0, None, False
     while (line := await reader.readline()) not in (b"\r\n", b""):
         name, _, value = line.decode("latin-1").partition(":")
         name = name.strip().lower()
         if name == "content-length":
             length = int(value)
         elif name == "retry-after":
-            retry_after = True
+            retry_after = float(value)
         elif name == "connection" and value.strip().lower() == "close":
             closes = True
     await reader.readexactly(length)
@@ -47,7 +50,7 @@ async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool, bool]:
 
 
 async def _connection(host: str, port: int, requests: Iterator[bytes], until: float, answer_timeout: float,
-                      answers: list[Answer]) -> None:
+                      honor_retry_after: bool, answers: list[Answer]) -> None:
     reader = writer = None
     while time.monotonic() < until:
         request = next(requests, None)
@@ -60,9 +63,14 @@ async def _connection(host: str, port: int, requests: Iterator[bytes], until: fl
             assert reader is not None
             writer.write(request)
             status, retry_after, closes = await asyncio.wait_for(_read_answer(reader), answer_timeout)
-            answers.append(Answer(status, time.monotonic() - started, retry_after))
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-            answers.append(Answer(None, time.monotonic() - started, False))
+            answers.append(Answer(status, time.monotonic() - started, retry_after is not None))
+            if honor_retry_after and retry_after:
+                await asyncio.sleep(min(retry_after, max(0.0, until - time.monotonic())))
+        except TimeoutError:
+            answers.append(Answer(None, time.monotonic() - started, False, "timeout"))
+            closes = True
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+            answers.append(Answer(None, time.monotonic() - started, False, type(exc).__name__))
             closes = True
         if closes and writer is not None:
             writer.close()
@@ -71,7 +79,8 @@ async def _connection(host: str, port: int, requests: Iterator[bytes], until: fl
         writer.close()
 
 
-def run(lines: list[str], *, url: str, connections: int, seconds: float, answer_timeout: float = 2.0) -> dict:
+def run(lines: list[str], *, url: str, connections: int, seconds: float, answer_timeout: float = 2.0,
+        honor_retry_after: bool = True) -> dict:
     """Send `lines` (each once) over `connections` for `seconds`; the answers' figures."""
     host_port = url.split("://", 1)[1]
     host, port = host_port.rsplit(":", 1)
@@ -81,12 +90,16 @@ def run(lines: list[str], *, url: str, connections: int, seconds: float, answer_
     async def main() -> float:
         started = time.monotonic()
         until = started + seconds
-        await asyncio.gather(*(_connection(host, int(port), requests, until, answer_timeout, answers)
-                               for _ in range(connections)))
+        await asyncio.gather(*(_connection(host, int(port), requests, until, answer_timeout, honor_retry_after,
+                                           answers) for _ in range(connections)))
         return time.monotonic() - started
 
+    cpu = time.process_time()
     elapsed = asyncio.run(main())
-    return summary(answers, elapsed, connections)
+    client_cpu_ms = (time.process_time() - cpu) * 1000
+    return {**summary(answers, elapsed, connections), "honor_retry_after": honor_retry_after,
+            "client_cpu_ms_per_answer": round(client_cpu_ms / max(1, len(answers)), 3),
+            "client_cpu_share_of_a_core": round(client_cpu_ms / 1000 / elapsed, 2)}
 
 
 def _percentile(values: list[float], share: float) -> float | None:
@@ -109,5 +122,6 @@ def summary(answers: list[Answer], elapsed: float, connections: int) -> dict:
         "shed_without_retry_after": sum(1 for a in shed if not a.retry_after),
         "all_p99_ms": _percentile(answered, 0.99),
         "other_non_2xx": sum(1 for a in answers if a.status is not None and not 200 <= a.status < 300 and a.status != 503),
-        "unanswered": sum(1 for a in answers if a.status is None),
+        "unanswered": sum(1 for a in answers if a.failure == "timeout"),
+        "connection_errors": sum(1 for a in answers if a.status is None and a.failure != "timeout"),
     }

@@ -1,17 +1,21 @@
 """Admission control: shed, don't queue (SPEC §1).
 
 A request that waited longer than HUB_QUEUE_TIMEOUT_MS for a thread (the server measures it:
-`hub.server.Worker`) is answered at once with 503 OVERLOADED and Retry-After: 1, before any view runs, so
-nothing is written. Its caller (an RGS gives a bet about a second) would have given up on it anyway; the
-threads go to requests that can still be answered in time, and the hub's goodput stays at its saturation
-throughput. Health checks and metrics are never shed.
+`hub.server.Worker`) is answered at once with 503 OVERLOADED and Retry-After: 1 by `ShedWhenQueued`, in
+front of Django: no view runs, nothing is written, and a shed answer costs a few tens of microseconds, so
+that under overload the threads serve the requests that can still be answered in time and the hub's
+goodput stays near its saturation throughput. Its caller (an RGS gives a bet about a second) would have
+given up on it anyway. Health checks and metrics are never shed.
 
-The admin has HUB_ADMIN_CONCURRENCY threads per process at most: one more admin request meanwhile is
-answered 503 OVERLOADED at once, so slow admin pages never hold the threads the machine endpoints need.
+The admin gets HUB_ADMIN_CONCURRENCY threads per process at most (`AdminShare`): one more admin request
+meanwhile is answered 503 OVERLOADED at once, so slow admin pages never hold the threads the machine
+endpoints need.
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import cache, lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -33,7 +37,7 @@ def waited(seconds: float) -> None:
 
 def _take_waited() -> float:
     seconds = getattr(_request, "waited", 0.0)
-    _request.waited = 0.0  # a second request on the connection, served by the same thread, reports anew
+    _request.waited = 0.0  # the next request on the connection, served by the same thread, reports anew
     return seconds
 
 
@@ -42,37 +46,58 @@ def overloaded() -> errors.ServiceUnavailable:
                                      headers={"Retry-After": "1"})
 
 
-def _route(request: HttpRequest) -> str:
+@lru_cache(maxsize=1024)  # a shed answer must stay cheap; the paths a busy hub sees are few
+def _route(path: str) -> str:
+    """The route's name, as the hub's other request metrics label it."""
     try:
-        match = resolve(request.path_info)
+        match = resolve(path)
     except Resolver404:
         return "unmatched"
     return match.url_name or match.route
 
 
-class AdmissionMiddleware:
-    """First among the middleware that do work: a shed request costs a path check and a response."""
+@cache
+def _shed_answer() -> tuple[str, list[tuple[str, str]], bytes]:
+    """The 503 as Django would answer it (`hub.machine_api.error_response`), built once."""
+    response = error_response(overloaded())
+    response["Content-Length"] = str(len(response.content))  # the connection stays usable (keep-alive)
+    return (f"{response.status_code} {response.reason_phrase}", [(name, value) for name, value in response.items()],
+            response.content)
+
+
+class ShedWhenQueued:
+    """The WSGI application the server runs: Django's, behind the queue check."""
+
+    def __init__(self, application: Callable) -> None:
+        self.application = application
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        waited_seconds = _take_waited()
+        if waited_seconds * 1000 <= settings.HUB_QUEUE_TIMEOUT_MS:
+            return self.application(environ, start_response)
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(NEVER_SHED):
+            return self.application(environ, start_response)
+        metrics.REQUESTS_SHED.labels(_route(path)).inc()
+        status, headers, body = _shed_answer()
+        start_response(status, headers)
+        return [body]
+
+
+class AdminShare:
+    """Django middleware: the admin's requests take one of HUB_ADMIN_CONCURRENCY slots of the process."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.admin_slots = threading.BoundedSemaphore(settings.HUB_ADMIN_CONCURRENCY)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        waited = _take_waited()
-        path = request.path_info
-        if path.startswith(NEVER_SHED):
-            return self.get_response(request)
-        if waited * 1000 > settings.HUB_QUEUE_TIMEOUT_MS:
-            return self._shed(request)
-        if not path.startswith(ADMIN):
+        if not request.path_info.startswith(ADMIN):
             return self.get_response(request)
         if not self.admin_slots.acquire(blocking=False):
-            return self._shed(request)
+            metrics.REQUESTS_SHED.labels(_route(request.path_info)).inc()
+            return error_response(overloaded())
         try:
             return self.get_response(request)
         finally:
             self.admin_slots.release()
-
-    def _shed(self, request: HttpRequest) -> HttpResponse:
-        metrics.REQUESTS_SHED.labels(_route(request)).inc()
-        return error_response(overloaded())

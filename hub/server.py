@@ -1,5 +1,6 @@
 """The hub's gunicorn worker (`worker_class` in hub/gunicorn_conf.py): gunicorn's gthread worker, which
-also tells admission control (`hub.admission`) how long each request waited for a thread.
+tells admission control (`hub.admission`) how long each request waited for a thread, and runs the hub
+behind its check.
 
 Where a request waits under overload, measured with the bench's overload phase: gthread's main thread
 accepts every connection at once (up to `worker_connections`, 1,000) and hands each readable one to its
@@ -17,6 +18,10 @@ from hub import admission
 
 
 class Worker(ThreadWorker):
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi = admission.ShedWhenQueued(self.wsgi)  # type: ignore[has-type]
+
     def enqueue_req(self, conn: Any) -> None:
         conn.hub_queued_at = time.monotonic()
         super().enqueue_req(conn)

@@ -78,7 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hub.middleware.CorrelationIdMiddleware",
-    "hub.admission.AdmissionMiddleware",  # shed, don't queue: before anything that does work
+    "hub.admission.AdminShare",  # the admin's share of the threads: before anything that does work
     "hub.middleware.RefuseNulCharacters",
     "hub.exception_handlers.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",

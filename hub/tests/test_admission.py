@@ -13,43 +13,70 @@ from hub.tests.test_metrics import sample
 pytestmark = pytest.mark.django_db
 
 
-def gate(view=lambda request: HttpResponse("served")) -> admission.AdmissionMiddleware:
-    return admission.AdmissionMiddleware(view)
+def gate(view=lambda request: HttpResponse("served")) -> admission.AdminShare:
+    return admission.AdminShare(view)
 
 
 def after_waiting(milliseconds: float) -> None:
     admission.waited(milliseconds / 1000)
 
 
+class Served:
+    """A WSGI application standing for Django's behind the queue check."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    def __call__(self, environ, start_response):
+        self.paths.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"served"]
+
+
+def call(application, path: str, method: str = "POST") -> tuple[str, dict, bytes]:
+    answer: dict = {}
+
+    def start_response(status, headers):
+        answer.update(status=status, headers=dict(headers))
+
+    body = b"".join(application({"PATH_INFO": path, "REQUEST_METHOD": method}, start_response))
+    return answer["status"], answer["headers"], body
+
+
 def test_a_request_that_waited_past_the_limit_is_shed_with_the_usual_error_body(settings, client):
     settings.HUB_QUEUE_TIMEOUT_MS = 250
-    served: list[str] = []
-    before = sample(client.get("/metrics").content.decode(), "hub_requests_shed_total", route="wallet-debit") or 0
+    django = Served()
+    before = sample(client.get("/metrics").content.decode(), "hub_requests_shed_total", route="wallet-debit")
 
     after_waiting(251)
-    answer = gate(lambda request: served.append(request.path) or HttpResponse())(RequestFactory().post("/wallet/debit"))
+    status, headers, body = call(admission.ShedWhenQueued(django), "/wallet/debit")
 
-    assert (answer.status_code, answer["Retry-After"], served) == (503, "1", [])
-    assert json.loads(answer.content) == {"status": "OVERLOADED", "error": {
+    assert (status, headers["Retry-After"], headers["Content-Type"], django.paths) == (
+        "503 Service Unavailable", "1", "application/json", [])
+    assert json.loads(body) == {"status": "OVERLOADED", "error": {
         "code": "OVERLOADED", "message": "The hub is overloaded; retry shortly.", "details": None}}
+    assert body == admission.error_response(admission.overloaded()).content  # what Django's views answer
     assert sample(client.get("/metrics").content.decode(), "hub_requests_shed_total", route="wallet-debit") == before + 1
 
 
 def test_a_request_within_the_limit_is_served_and_the_wait_is_not_carried_to_the_next(settings):
     settings.HUB_QUEUE_TIMEOUT_MS = 250
-    after_waiting(249)
-    assert gate()(RequestFactory().post("/wallet/debit")).content == b"served"
+    django = Served()
+    shed_when_queued = admission.ShedWhenQueued(django)
 
+    after_waiting(249)
+    assert call(shed_when_queued, "/wallet/debit")[2] == b"served"
     after_waiting(900)
-    assert gate()(RequestFactory().post("/wallet/debit")).status_code == 503
-    assert gate()(RequestFactory().post("/wallet/debit")).content == b"served"  # the next request on the connection
+    assert call(shed_when_queued, "/wallet/debit")[0].startswith("503")
+    assert call(shed_when_queued, "/wallet/debit")[2] == b"served"  # the next request on the connection
+    assert django.paths == ["/wallet/debit", "/wallet/debit"]
 
 
 @pytest.mark.parametrize("path", ["/health", "/health/ready", "/metrics"])
 def test_health_and_metrics_are_never_shed(settings, path):
     settings.HUB_QUEUE_TIMEOUT_MS = 250
     after_waiting(5000)
-    assert gate()(RequestFactory().get(path)).content == b"served"
+    assert call(admission.ShedWhenQueued(Served()), path, "GET")[2] == b"served"
 
 
 def test_the_admin_gets_its_share_of_threads_and_no_more(settings):
