@@ -21,7 +21,8 @@ def error(description: str) -> OpenApiResponse:
 
 # What any operation can answer, whatever its own: documented once, here, for all of them.
 COMMON_ERRORS = {
-    "503": "SERVICE_UNAVAILABLE (with Retry-After): the database is unreachable; nothing was written, retry as is",
+    "503": "SERVICE_UNAVAILABLE (with Retry-After): the database is unreachable; or OVERLOADED (Retry-After: 1): the "
+           "request waited longer than HUB_QUEUE_TIMEOUT_MS for the hub to start it. Nothing was written; retry as is",
 }
 BODY_ERRORS = {"413": "PAYLOAD_TOO_LARGE: the body is over 1 MiB"}
 
