@@ -43,20 +43,26 @@ def call(application, path: str, method: str = "POST") -> tuple[str, dict, bytes
     return answer["status"], answer["headers"], body
 
 
-def test_a_request_that_waited_past_the_limit_is_shed_with_the_usual_error_body(settings, client):
+@pytest.mark.parametrize(("path", "route"), [
+    ("/wallet/debit", "wallet-debit"), ("/api/webhooks/careem", "provider-webhook"),
+    ("/api/webhooks/talabat/order/r-1", "talabat-dispatch"),
+    ("/api/orders/9cb60cce-25c1-4c79-a937-a76dfc581c93/accept", "order-decision"), ("/nowhere", "not-found"),
+])
+def test_a_request_that_waited_past_the_limit_is_shed_with_the_usual_error_body(settings, client, path, route):
     settings.HUB_QUEUE_TIMEOUT_MS = 250
     django = Served()
-    before = sample(client.get("/metrics").content.decode(), "hub_requests_shed_total", route="wallet-debit")
+    before = sample(client.get("/metrics").content.decode(), "hub_requests_shed_total", route=route)
 
     after_waiting(251)
-    status, headers, body = call(admission.ShedWhenQueued(django), "/wallet/debit")
+    status, headers, body = call(admission.ShedWhenQueued(django), path)
 
     assert (status, headers["Retry-After"], headers["Content-Type"], django.paths) == (
         "503 Service Unavailable", "1", "application/json", [])
     assert json.loads(body) == {"status": "OVERLOADED", "error": {
         "code": "OVERLOADED", "message": "The hub is overloaded; retry shortly.", "details": None}}
     assert body == admission.error_response(admission.overloaded()).content  # what Django's views answer
-    assert sample(client.get("/metrics").content.decode(), "hub_requests_shed_total", route="wallet-debit") == before + 1
+    assert headers["Content-Length"] == str(len(body))  # the keep-alive connection stays usable
+    assert sample(client.get("/metrics").content.decode(), "hub_requests_shed_total", route=route) == before + 1
 
 
 def test_a_request_within_the_limit_is_served_and_the_wait_is_not_carried_to_the_next(settings):
