@@ -159,21 +159,27 @@ def bench_wallet(seconds: int, secret: str) -> dict:
     return {**measured, "half_load": half_load_phase("wallet", debit, seconds, measured["saturation"])}
 
 
-def bench_overload(seconds: int, secret: str) -> dict:
-    """Debits from the overload client (bench/overload.py): 32 connections (saturation), then 16 times as
-    many for 20 s. Goodput is the 2xx per second; the 503s are admission control's (hub/admission.py)."""
-    def lines(count: int) -> list[str]:
-        return [wallet_line("/wallet/debit", debit_body(n), secret) for n in range(count)]
-
+def _overload_phases(make_line, seconds: int, modes: tuple[tuple[str, bool], ...]) -> dict:
     wait_outbox_drained(300)
-    saturated = overload.run(lines(40_000), url=HUB, connections=32, seconds=seconds)
+    saturated = overload.run([make_line(n) for n in range(40_000)], url=HUB, connections=32, seconds=seconds)
     phases = {}
-    for name, honor in (("overload", True), ("overload_ignoring_retry_after", False)):
+    for name, honor in modes:
         wait_outbox_drained(300)
-        phases[name] = overload.run(lines(80_000), url=HUB, connections=32 * OVERLOAD_FACTOR, seconds=OVERLOAD_SECONDS,
-                                    honor_retry_after=honor)
+        phases[name] = overload.run([make_line(n) for n in range(80_000)], url=HUB, connections=32 * OVERLOAD_FACTOR,
+                                    seconds=OVERLOAD_SECONDS, honor_retry_after=honor)
         phases[name]["goodput_ratio"] = round(phases[name]["goodput_rps"] / saturated["goodput_rps"], 3)
     return {"saturation": saturated, **phases}
+
+
+def bench_overload(seconds: int, secret: str, careem_secret: str) -> dict:
+    """The overload client (bench/overload.py): 32 connections (saturation), then 16 times as many for 20 s.
+    Goodput is the 2xx per second; the 503s are admission control's (hub/admission.py). Debits with callers
+    that honour Retry-After and with callers that ignore it; Careem orders (a provider's retry storm) with
+    callers that honour it."""
+    debits = _overload_phases(lambda n: wallet_line("/wallet/debit", debit_body(n), secret), seconds,
+                              (("overload", True), ("overload_ignoring_retry_after", False)))
+    orders = _overload_phases(lambda n: careem_line(careem_secret, n), seconds, (("overload", True),))
+    return {**debits, "intake": orders}
 
 
 def bench_intake(seconds: int, secret: str, wallet_secret: str) -> dict:
@@ -389,7 +395,7 @@ def main() -> None:
     try:
         runs = {"wallet": lambda: bench_wallet(args.seconds, secret),
                 "intake": lambda: bench_intake(args.seconds, intake_settings("careem").secret, secret),
-                "overload": lambda: bench_overload(args.seconds, secret),
+                "overload": lambda: bench_overload(args.seconds, secret, intake_settings("careem").secret),
                 "e2e": lambda: bench_e2e(secret), "outbox": bench_outbox, "peer": lambda: bench_peer(env, tuned=False),
                 "peer_tuned": lambda: bench_peer(env, tuned=True), "peer_library": lambda: bench_peer_library(env)}
         warm_up(secret, intake_settings("careem").secret)
@@ -447,13 +453,17 @@ def print_table(results: dict) -> None:
             ("intake (Careem), half load", f"{intake['half_load']['rps']} req/s", f"p95 {intake['half_load']['p95_ms']} ms",
              "target p95 ≤ 20 ms"),
         ]
-    if over := results.get("overload"):
+    for kind, over in (("debits", results.get("overload")), ("orders", (results.get("overload") or {}).get("intake"))):
+        if not over:
+            continue
         sat = over["saturation"]
-        rows.append(("debits, 32 connections", f"{sat['goodput_rps']} 2xx/s", f"p99 {sat['all_p99_ms']} ms", ""))
+        rows.append((f"{kind}, 32 connections", f"{sat['goodput_rps']} 2xx/s", f"p99 {sat['all_p99_ms']} ms", ""))
         for name, label in (("overload", "Retry-After honoured"), ("overload_ignoring_retry_after", "Retry-After ignored")):
+            if name not in over:
+                continue
             o = over[name]
             rows += [
-                (f"debits, {o['connections']} conns, {label}", f"{o['goodput_rps']} 2xx/s",
+                (f"{kind}, {o['connections']} conns, {label}", f"{o['goodput_rps']} 2xx/s",
                  f"p99 of all {o['all_p99_ms']} ms",
                  f"goodput {o['goodput_ratio']:.0%} of saturation (target ≥ 80 %, p99 ≤ 500 ms); client "
                  f"{o['client_cpu_share_of_a_core']:.0%} of a core"),
