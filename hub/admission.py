@@ -1,8 +1,9 @@
 """Admission control: shed, don't queue (SPEC §1).
 
 A request that waited longer than HUB_QUEUE_TIMEOUT_MS for a thread (the server measures it:
-`hub.server.Worker`) is answered at once with 503 OVERLOADED and Retry-After: 1 by `ShedWhenQueued`, in
-front of Django: no view runs, nothing is written, and a shed answer costs a few tens of microseconds, so
+`hub.server.Worker`) is answered at once with 503 OVERLOADED and Retry-After: 1, by `ShedWhenQueued` in
+front of Django when a thread takes it, or by the server's watchdog from the queue while every thread is
+busy: no view runs, nothing is written, and a shed answer costs a few tens of microseconds, so
 that under overload the threads serve the requests that can still be answered in time and the hub's
 goodput stays near its saturation throughput. Its caller (an RGS gives a bet about a second) would have
 given up on it anyway. Health checks and metrics are never shed.
@@ -65,6 +66,19 @@ def _shed_answer() -> tuple[str, list[tuple[str, str]], bytes]:
             response.content)
 
 
+@cache
+def shed_answer_bytes() -> bytes:
+    """The same answer as raw HTTP/1.1 that closes the connection: for the server's watchdog, which answers
+    a request from the queue without reading it (hub.server)."""
+    status, headers, body = _shed_answer()
+    head = [f"HTTP/1.1 {status}", *(f"{name}: {value}" for name, value in headers), "Connection: close"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+def count_shed(path: str) -> None:
+    metrics.REQUESTS_SHED.labels(_route(path)).inc()
+
+
 class ShedWhenQueued:
     """The WSGI application the server runs: Django's, behind the queue check."""
 
@@ -78,7 +92,7 @@ class ShedWhenQueued:
         path = environ.get("PATH_INFO", "")
         if path.startswith(NEVER_SHED):
             return self.application(environ, start_response)
-        metrics.REQUESTS_SHED.labels(_route(path)).inc()
+        count_shed(path)
         status, headers, body = _shed_answer()
         start_response(status, headers)
         return [body]

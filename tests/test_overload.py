@@ -74,3 +74,30 @@ def test_past_its_threads_the_hub_sheds_what_waited_and_serves_the_rest(hub, ope
     again = debit(hub, "ref-2", keys["ref-2"])  # the retry the 503 asked for, once the hub has threads
     assert again.status_code == 201
     assert requests.get(f"{hub}/health", timeout=5).status_code == 200
+
+
+def test_while_every_thread_is_held_by_slow_work_the_queue_is_answered_from_the_queue(hub, operator_mock):
+    """The Operator holds both threads for 4 s: the queued requests are not left waiting for a thread to
+    free up (past an RGS's patience) but answered about HUB_QUEUE_TIMEOUT_MS after they arrived."""
+    DestinationFactory(name="rgs")
+    operator_mock.script("withdraw", [{"pass": True, "delayMs": 4000}] * 2)
+    keys = {f"ref-{n}": str(uuid.uuid4()) for n in range(5)}
+
+    def timed(ref: str) -> tuple[requests.Response, float]:
+        started = time.monotonic()
+        answer = debit(hub, ref, keys[ref])
+        return answer, time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        slow = [pool.submit(debit, hub, ref, keys[ref]) for ref in ("ref-0", "ref-1")]
+        wait_until(lambda: len(operator_mock.requests("withdraw")) == 2, timeout=10, what="both threads at the Operator")
+        queued = [f.result() for f in [pool.submit(timed, f"ref-{n}") for n in range(2, 5)]]
+        admitted = [f.result() for f in slow]
+
+    assert [(a.status_code, a.headers["Retry-After"], a.json()["error"]["code"]) for a, _ in queued] == [
+        (503, "1", "OVERLOADED")] * 3
+    assert max(seconds for _, seconds in queued) < 1.5  # not the 4 s until a thread is free
+    assert [a.status_code for a in admitted] == [201, 201]
+    assert sorted(WalletTransaction.objects.values_list("ref_id", flat=True)) == ["ref-0", "ref-1"]
+    assert len(operator_mock.requests("withdraw")) == 2
+    assert debit(hub, "ref-2", keys["ref-2"]).status_code == 201  # the retry, once threads are free
