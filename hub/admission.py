@@ -1,9 +1,9 @@
 """Admission control: shed, don't queue (SPEC §1).
 
-A request that waited longer than HUB_QUEUE_TIMEOUT_MS for a thread (the server measures it:
-`hub.server.Worker`) is answered at once with 503 OVERLOADED and Retry-After: 1, by `ShedWhenQueued` in
-front of Django when a thread takes it, or by the server's watchdog from the queue while every thread is
-busy: no view runs, nothing is written, and a shed answer costs a few tens of microseconds, so
+A request that waited longer than HUB_QUEUE_TIMEOUT_MS for a thread is answered at once with 503
+OVERLOADED and Retry-After: 1 by the server (`hub.server.Worker`, which measures the wait): when a thread
+takes it, or from the queue while every thread is busy. The answer is written as it was built once, with
+no WSGI request and no Django: no view runs, nothing is written, and a shed answer costs little, so
 that under overload the threads serve the requests that can still be answered in time and the hub's
 goodput stays near its saturation throughput. Its caller (an RGS gives a bet about a second) would have
 given up on it anyway. Health checks and metrics are never shed.
@@ -14,9 +14,8 @@ endpoints need.
 """
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cache, lru_cache
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -58,44 +57,34 @@ def _route(path: str) -> str:
 
 
 @cache
-def _shed_answer() -> tuple[str, list[tuple[str, str]], bytes]:
+def _shed_answer() -> tuple[int, str, list[tuple[str, str]], bytes]:
     """The 503 as Django would answer it (`hub.machine_api.error_response`), built once."""
     response = error_response(overloaded())
     response["Content-Length"] = str(len(response.content))  # the connection stays usable (keep-alive)
-    return (f"{response.status_code} {response.reason_phrase}", [(name, value) for name, value in response.items()],
-            response.content)
+    return response.status_code, response.reason_phrase, list(response.items()), response.content
 
 
 @cache
-def shed_answer_bytes() -> bytes:
-    """The same answer as raw HTTP/1.1 that closes the connection: for the server's watchdog, which answers
-    a request from the queue without reading it (hub.server)."""
-    status, headers, body = _shed_answer()
-    head = [f"HTTP/1.1 {status}", *(f"{name}: {value}" for name, value in headers), "Connection: close"]
+def shed_answer_bytes(*, keep_alive: bool) -> bytes:
+    """That answer as raw HTTP/1.1, for the server to write without building a WSGI request (hub.server)."""
+    status, reason, headers, body = _shed_answer()
+    head = [f"HTTP/1.1 {status} {reason}", *(f"{name}: {value}" for name, value in headers),
+            f"Connection: {'keep-alive' if keep_alive else 'close'}"]
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
+def exempt(path: str) -> bool:
+    return path.startswith(NEVER_SHED)
+
+
+def waited_too_long(path: str) -> bool:
+    """Whether the request this thread took waited past HUB_QUEUE_TIMEOUT_MS and is to be shed (the
+    server asks, once per request)."""
+    return _take_waited() * 1000 > settings.HUB_QUEUE_TIMEOUT_MS and not exempt(path)
 
 
 def count_shed(path: str) -> None:
     metrics.REQUESTS_SHED.labels(_route(path)).inc()
-
-
-class ShedWhenQueued:
-    """The WSGI application the server runs: Django's, behind the queue check."""
-
-    def __init__(self, application: Callable) -> None:
-        self.application = application
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        waited_seconds = _take_waited()
-        if waited_seconds * 1000 <= settings.HUB_QUEUE_TIMEOUT_MS:
-            return self.application(environ, start_response)
-        path = environ.get("PATH_INFO", "")
-        if path.startswith(NEVER_SHED):
-            return self.application(environ, start_response)
-        count_shed(path)
-        status, headers, body = _shed_answer()
-        start_response(status, headers)
-        return [body]
 
 
 class AdminShare:

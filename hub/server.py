@@ -1,6 +1,6 @@
 """The hub's gunicorn worker (`worker_class` in hub/gunicorn_conf.py): gunicorn's gthread worker, which
-tells admission control (`hub.admission`) how long each request waited for a thread, runs the hub
-behind its check, and answers the requests that wait too long even while every thread is busy.
+measures how long each request waited for a thread, sheds the ones that waited too long
+(`hub.admission`), and answers them even while every thread is busy.
 
 Where a request waits under overload, measured with the bench's overload phase: gthread's main thread
 accepts every connection at once (up to `worker_connections`, 1,000) and hands each readable one to its
@@ -8,8 +8,9 @@ thread pool, whose queue is unbounded; PostgreSQL connections are one per thread
 them. So the wait is the thread pool's queue, and that is where it is measured: from the moment gunicorn
 submits the connection to the pool to the moment a thread takes it.
 
-A request is shed in one of two places: by `hub.admission.ShedWhenQueued` when a thread takes it (under
-load, threads free up every few milliseconds, and a shed costs tens of microseconds), or, when no thread
+A request is shed in one of two places: in `handle_request` when a thread takes it (under load, threads
+free up every few milliseconds; gunicorn has parsed the request, and the prebuilt answer is written without
+a WSGI request), or, when no thread
 has taken a request for HUB_QUEUE_TIMEOUT_MS because every one is held by slow work (an Operator timing
 out), by this worker's watchdog, which answers it from the queue itself:
 the watchdog peeks at the request line, leaves health and metrics alone, writes the 503 with
@@ -40,10 +41,6 @@ class Worker(ThreadWorker):
             threading.Thread(target=self._watch_queue, name="hub-admission", daemon=True).start()
         super().init_process()  # runs the worker until it exits
 
-    def load_wsgi(self) -> None:
-        super().load_wsgi()
-        self.wsgi = admission.ShedWhenQueued(self.wsgi)  # type: ignore[has-type]
-
     def enqueue_req(self, conn: Any) -> None:
         conn.hub_queued_at, conn.hub_state = time.monotonic(), QUEUED
         with self.hub_lock:
@@ -59,6 +56,17 @@ class Worker(ThreadWorker):
         queued_at = getattr(conn, "hub_queued_at", None)
         admission.waited(time.monotonic() - queued_at if queued_at is not None else 0.0)
         return super().handle(conn)
+
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        """gunicorn parsed the request; shed it here if it waited too long (the unread rest of its body is
+        skipped by the parser before the next request on the connection)."""
+        if not admission.waited_too_long(req.path or ""):
+            return super().handle_request(req, conn)
+        keep_alive = (self.alive and bool(self.cfg.keepalive) and not req.should_close()
+                      and len(self.keepalived_conns) < self.max_keepalived)
+        conn.sock.sendall(admission.shed_answer_bytes(keep_alive=keep_alive))
+        admission.count_shed(req.path or "")
+        return keep_alive
 
     def _watch_queue(self) -> None:
         while True:
@@ -99,14 +107,14 @@ class Worker(ThreadWorker):
         parts = line[0].decode("latin-1").split(" ")
         # a request line, not the middle of one whose start the parser already read (keep-alive read-ahead)
         path = parts[1].split("?", 1)[0] if len(parts) == 3 and parts[2].startswith("HTTP/1.") else ""
-        if not path.startswith("/") or path.startswith(admission.NEVER_SHED):
+        if not path.startswith("/") or admission.exempt(path):
             return
         with self.hub_lock:
             if conn.hub_state != QUEUED:
                 return  # a thread took it meanwhile
             conn.hub_state = SHED
         try:
-            conn.sock.send(admission.shed_answer_bytes())
+            conn.sock.send(admission.shed_answer_bytes(keep_alive=False))
         except OSError:
             pass  # the client left; the thread that takes the connection closes it
         admission.count_shed(path)
