@@ -98,7 +98,7 @@ class AdminShare:
         if not request.path_info.startswith(ADMIN):
             return self.get_response(request)
         if not self.admin_slots.acquire(blocking=False):
-            metrics.REQUESTS_SHED.labels(_route(request.path_info)).inc()
+            count_shed(request.path_info)
             return error_response(overloaded())
         try:
             return self.get_response(request)

@@ -9,11 +9,10 @@ them. So the wait is the thread pool's queue, and that is where it is measured: 
 submits the connection to the pool to the moment a thread takes it.
 
 A request is shed in one of two places: in `handle_request` when a thread takes it (under load, threads
-free up every few milliseconds; gunicorn has parsed the request, and the prebuilt answer is written without
-a WSGI request), or, when no thread
-has taken a request for HUB_QUEUE_TIMEOUT_MS because every one is held by slow work (an Operator timing
-out), by this worker's watchdog, which answers it from the queue itself:
-the watchdog peeks at the request line, leaves health and metrics alone, writes the 503 with
+free up every few milliseconds; gunicorn has parsed the request, and the prebuilt answer is written
+without a WSGI request), or, when no thread has taken a request for HUB_QUEUE_TIMEOUT_MS because every
+one is held by slow work (an Operator timing out), by this worker's watchdog, which answers it from the
+queue itself: it peeks at the request line, leaves health and metrics alone, writes the 503 with
 `Connection: close`, and the thread that later takes the connection only closes it.
 """
 
@@ -48,13 +47,13 @@ class Worker(ThreadWorker):
         super().enqueue_req(conn)
 
     def handle(self, conn: Any) -> Any:
+        """A pool thread takes the connection (`enqueue_req` queued and stamped it)."""
         with self.hub_lock:
-            if getattr(conn, "hub_state", None) == SHED:
+            if conn.hub_state == SHED:
                 return False  # answered from the queue: close it
             conn.hub_state = TAKEN
-            self.hub_last_taken = time.monotonic()
-        queued_at = getattr(conn, "hub_queued_at", None)
-        admission.waited(time.monotonic() - queued_at if queued_at is not None else 0.0)
+            self.hub_last_taken = now = time.monotonic()
+        admission.waited(now - conn.hub_queued_at)
         return super().handle(conn)
 
     def handle_request(self, req: Any, conn: Any) -> bool:

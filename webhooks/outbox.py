@@ -54,27 +54,6 @@ def new_event_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-def _params(*, destination: str, event_type: str, data: dict, path: str, ordering_key: str, correlation_id: str,
-            occurred_at: datetime | None) -> tuple[str, dict[str, Any]]:
-    """A new message's event id and its statement's parameters; the correlation id is the request's unless given."""
-    event_id, now = new_event_id(), timezone.now()
-    correlation_id = correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", "")
-    return event_id, statements.enqueue_params(
-        event_id=event_id, event_type=event_type, destination=destination, path=path, data=data,
-        ordering_key=ordering_key, correlation_id=correlation_id, occurred_at=occurred_at or now, now=now)
-
-
-def outbox_enqueue(*, destination: str, event_type: str, data: dict, path: str = "", ordering_key: str = "",
-                   correlation_id: str = "", occurred_at: datetime | None = None) -> Enqueued:
-    """Write a message in the caller's transaction (one statement: in autocommit, its own); it is handed
-    to a dispatcher after commit."""
-    event_id, params = _params(destination=destination, event_type=event_type, data=data, path=path,
-                               ordering_key=ordering_key, correlation_id=correlation_id, occurred_at=occurred_at)
-    message_id = statements.enqueue(params)
-    outbox_inserted(message_id)
-    return Enqueued(id=message_id, event_id=event_id)
-
-
 @dataclass(frozen=True)
 class OutboxInsert:
     """An outbox message for the caller's statement: `outbox_part` is its SQL, these its parameters."""
@@ -92,11 +71,24 @@ def outbox_part(*, after: str) -> sql.Composable:
 
 def outbox_insert(*, destination: str, event_type: str, data: dict, path: str = "", ordering_key: str = "",
                   correlation_id: str = "", occurred_at: datetime | None = None) -> OutboxInsert:
-    """The message `outbox_enqueue` would write, for the caller's own statement; pass the id it returns
-    to `outbox_inserted` once the statement has run."""
-    event_id, params = _params(destination=destination, event_type=event_type, data=data, path=path,
-                               ordering_key=ordering_key, correlation_id=correlation_id, occurred_at=occurred_at)
-    return OutboxInsert(event_id=event_id, params=params)
+    """A new message, for the caller's own statement (or `outbox_enqueue`'s); pass the id the statement
+    returns to `outbox_inserted`. The correlation id is the request's unless given."""
+    event_id, now = new_event_id(), timezone.now()
+    correlation_id = correlation_id or structlog.contextvars.get_contextvars().get("correlation_id", "")
+    return OutboxInsert(event_id=event_id, params=statements.enqueue_params(
+        event_id=event_id, event_type=event_type, destination=destination, path=path, data=data,
+        ordering_key=ordering_key, correlation_id=correlation_id, occurred_at=occurred_at or now, now=now))
+
+
+def outbox_enqueue(*, destination: str, event_type: str, data: dict, path: str = "", ordering_key: str = "",
+                   correlation_id: str = "", occurred_at: datetime | None = None) -> Enqueued:
+    """Write a message in the caller's transaction (one statement: in autocommit, its own); it is handed
+    to a dispatcher after commit."""
+    message = outbox_insert(destination=destination, event_type=event_type, data=data, path=path,
+                            ordering_key=ordering_key, correlation_id=correlation_id, occurred_at=occurred_at)
+    message_id = statements.enqueue(message.params)
+    outbox_inserted(message_id)
+    return Enqueued(id=message_id, event_id=message.event_id)
 
 
 def outbox_inserted(message_id: int) -> None:
