@@ -6,11 +6,20 @@ from collections.abc import Sequence
 
 import jwt
 
-from hub.signing import hex_hmac_valid
+from hub.signing import hex_hmac, hex_hmac_valid
+from providers.adapters.base import ProviderAdapter
 
 
-def signature_valid(*, provider: str, secret: str, headers, body: bytes) -> bool:
-    return hex_hmac_valid(given=headers.get(f"x-{provider}-signature", ""), secret=secret, message=body)
+def signature_valid(*, adapter: ProviderAdapter, secret: str, headers, body: bytes) -> bool:
+    """Lowercase hex HMAC-SHA256 of what the adapter says is signed, in its signature header."""
+    return hex_hmac_valid(given=headers.get(adapter.signature_header_name(), ""), secret=secret,
+                          message=adapter.signed_message(headers, body))
+
+
+def signature_headers(*, adapter: ProviderAdapter, secret: str, body: bytes) -> dict[str, str]:
+    """What a sender adds to sign `body` as the provider does (the inverse of `signature_valid`)."""
+    headers = adapter.signing_headers()
+    return {**headers, adapter.signature_header_name(): hex_hmac(secret=secret, message=adapter.signed_message(headers, body))}
 
 
 def api_key_valid(*, provider: str, secret: str, headers) -> bool:
@@ -29,14 +38,14 @@ def jwt_valid(*, secret: str, headers) -> bool:
     return claims.get("service") == "middleware"
 
 
-def authenticated(*, mode: str, provider: str, secret: str, headers, body: bytes) -> bool:
+def authenticated(*, mode: str, adapter: ProviderAdapter, secret: str, headers, body: bytes) -> bool:
     if not secret:
         return False
     if mode == "api_key":
-        return api_key_valid(provider=provider, secret=secret, headers=headers)
+        return api_key_valid(provider=adapter.name, secret=secret, headers=headers)
     if mode == "jwt":
         return jwt_valid(secret=secret, headers=headers)
-    return signature_valid(provider=provider, secret=secret, headers=headers, body=body)
+    return signature_valid(adapter=adapter, secret=secret, headers=headers, body=body)
 
 
 def client_ip(*, remote_addr: str, forwarded_for: str, trusted_proxies: list[str]) -> str:

@@ -32,7 +32,8 @@ class IntakeSettings:
 
 
 def secret_variable(name: str) -> str:
-    return f"{name.upper()}_WEBHOOK_SECRET"
+    """The setting or environment variable that holds the provider's webhook secret."""
+    return ADAPTERS[name].secret_setting or f"{name.upper()}_WEBHOOK_SECRET"
 
 
 @cache
@@ -46,7 +47,8 @@ def _from_environment(adapter: ProviderAdapter) -> dict:
     prefix = adapter.name.upper()
     return {
         "auth_mode": env.str(f"{prefix}_AUTH_MODE", default=adapter.auth_mode),
-        "secret": env.str(secret_variable(adapter.name), default="" if settings.PRODUCTION else adapter.dev_secret),
+        "secret": (getattr(settings, adapter.secret_setting) if adapter.secret_setting else
+                   env.str(secret_variable(adapter.name), default="" if settings.PRODUCTION else adapter.dev_secret)),
         "default_currency": env.str(f"{prefix}_DEFAULT_CURRENCY", default=adapter.default_currency),
         "ip_allowlist": tuple(env.list(f"{prefix}_IP_ALLOWLIST", default=[])),
     }

@@ -145,7 +145,7 @@ def intake_receive(inbound: Inbound) -> IntakeResult:
     credentials_ok = (
         statements.provider_enabled(inbound.provider)
         and (not branch_id or (branch is not None and branch.enabled))
-        and authenticated(mode=config.auth_mode, provider=inbound.provider,
+        and authenticated(mode=config.auth_mode, adapter=adapter,
                           secret=(branch.secret if branch and branch.secret else config.secret),
                           headers=inbound.headers, body=inbound.body)
     )

@@ -130,12 +130,30 @@ class ProviderAdapter:
     auth_mode: ClassVar[str] = "hmac"  # hmac | api_key | jwt
     default_currency: ClassVar[str]  # when neither payload nor branch names one
     dev_secret: ClassVar[str]  # the development default: obviously fake, refused in production
+    # The Django setting that holds the webhook secret, when the provider signs with a credential the
+    # hub also uses elsewhere (Uber Eats: its client secret); "" = `<NAME>_WEBHOOK_SECRET`.
+    secret_setting: ClassVar[str] = ""
+    signature_header: ClassVar[str] = ""  # hmac mode: "" = x-<name>-signature (lowercase hex)
     statuses: ClassVar[dict[str, str]]  # provider status → lifecycle status; others are kept as events only
     routes: ClassVar[dict[str, Route]]  # "generic" serves POST /api/webhooks/<name>
+    # `setup_providers --demo`: (external id, name, currency) of the branch the README's examples use
+    demo_branch: ClassVar[tuple[str, str, str] | None] = None
 
     def branch_id_of(self, payload: Any, context: Context) -> str:
         """The branch a payload (or its URL) names, read before authentication: "" when none."""
         raise NotImplementedError
+
+    # --- hmac mode: what is signed, and how a sender signs it (send_provider_webhook, tests) ---
+    def signature_header_name(self) -> str:
+        return self.signature_header or f"x-{self.name}-signature"
+
+    def signed_message(self, headers: Any, body: bytes) -> bytes:
+        """The bytes the signature covers: the raw body (Deliveroo: its sequence GUID, a space, the body)."""
+        return body
+
+    def signing_headers(self) -> dict[str, str]:
+        """Headers a sender adds before it signs (Deliveroo: a new sequence GUID)."""
+        return {}
 
     def deadline_of(self, event: ProviderEvent, received_at: datetime) -> datetime | None:
         """When the provider cancels the new order if it is still undecided."""

@@ -239,6 +239,7 @@ class CareemAdapter(ProviderAdapter):
     name = PROVIDER
     default_currency = "JOD"
     dev_secret = "dev-insecure-careem-webhook-secret"
+    demo_branch = ("loc_amman_abdoun", "Shawarma X - Abdoun", "JOD")
     statuses = STATUSES
     routes = {"generic": Route(parse)}
 

@@ -192,6 +192,7 @@ class TalabatAdapter(ProviderAdapter):
     name = PROVIDER
     default_currency = "KWD"
     dev_secret = "dev-insecure-talabat-webhook-secret-long-enough-for-hs512-signing"
+    demo_branch = ("kw-684213", "Shawarma X - Salmiya", "KWD")
     statuses = STATUSES
     routes = {
         "generic": Route(parse_dispatch),

@@ -8,8 +8,8 @@ import jwt
 import requests
 from django.core.management.base import BaseCommand, CommandError
 
-from hub.signing import hex_hmac
 from providers.adapters import ADAPTERS
+from providers.auth import signature_headers
 from providers.config import intake_settings
 
 
@@ -19,11 +19,11 @@ def auth_headers(provider: str, body: bytes, mode: str, secret: str) -> dict[str
     if mode == "jwt":
         token = jwt.encode({"service": "middleware", "exp": int(time.time()) + 300}, secret, algorithm="HS512")
         return {"Authorization": f"Bearer {token}"}
-    return {f"x-{provider}-signature": hex_hmac(secret=secret, message=body)}
+    return signature_headers(adapter=ADAPTERS[provider], secret=secret, body=body)
 
 
 class Command(BaseCommand):
-    help = "Sign and POST a JSON payload file as careem or talabat would, and print the answer."
+    help = "Sign and POST a JSON payload file as the provider would, and print the answer."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("provider", choices=sorted(ADAPTERS))

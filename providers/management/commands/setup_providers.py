@@ -4,15 +4,8 @@ from providers.adapters import ADAPTERS
 from providers.destinations import ensure_provider_destination
 from providers.models import Branch, Provider
 
-# The branches of the example payloads in docs/INTEGRATION.md (and shared/providers-formats.md).
-DEMO_BRANCHES = [
-    ("careem", "loc_amman_abdoun", "Shawarma X - Abdoun", "JOD"),
-    ("talabat", "kw-684213", "Shawarma X - Salmiya", "KWD"),
-]
-
-
 class Command(BaseCommand):
-    help = "Create the careem and talabat providers and their outbox destinations (idempotent); --demo adds the example branches."
+    help = "Create every registered provider and its outbox destination (idempotent); --demo adds each one's example branch."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--demo", action="store_true", help="also create the demo branches")
@@ -23,10 +16,12 @@ class Command(BaseCommand):
             self.stdout.write(f"provider {name}: {'created' if created else 'exists'}")
             if ADAPTERS[name].api_origin():
                 ensure_provider_destination(ADAPTERS[name])
-        if demo:
-            for provider, external_id, name, currency in DEMO_BRANCHES:
+        # The branches of the example payloads in docs/INTEGRATION.md and the README's "Try it".
+        for adapter in ADAPTERS.values() if demo else ():
+            if adapter.demo_branch:
+                external_id, name, currency = adapter.demo_branch
                 _, created = Branch.objects.get_or_create(
-                    provider=Provider.objects.get(name=provider), external_id=external_id,
+                    provider=Provider.objects.get(name=adapter.name), external_id=external_id,
                     defaults={"name": name, "currency": currency},
                 )
-                self.stdout.write(f"branch {provider}:{external_id}: {'created' if created else 'exists'}")
+                self.stdout.write(f"branch {adapter.name}:{external_id}: {'created' if created else 'exists'}")
