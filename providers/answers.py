@@ -1,14 +1,14 @@
 """The one place where intake results become the providers' HTTP answers (SPEC §7).
 
 Accepted and duplicate requests get the provider-facing success body (Delivery Hero's POS plugin
-contract: 202 with `remoteOrderId`), invalid ones 422 with every error, and a request kept as
+contract: 202 with `remoteOrderId`; Uber Eats: 200 with an empty body), invalid ones 422 with every error, and a request kept as
 `failed` 503 with Retry-After. Refusals before processing are `hub.errors.ApplicationError`s,
 rendered by `hub.exception_handlers` in the hub's error shape.
 """
 
 from typing import TYPE_CHECKING, Any
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 
 from hub import errors
 from providers.models import InboundWebhook
@@ -51,7 +51,9 @@ def _body(result: "IntakeResult") -> tuple[dict[str, Any], dict[str, str]]:
     return processed, {}
 
 
-def intake_response(result: "IntakeResult") -> JsonResponse:
+def intake_response(result: "IntakeResult") -> HttpResponse:
+    if result.empty_answer and result.outcome in {Outcome.ACCEPTED, Outcome.DUPLICATE}:
+        return HttpResponse(b"", status=200, content_type="text/plain")
     body, headers = _body(result)
     response = JsonResponse(body, status=intake_status(result.outcome, result.plugin_dispatch))
     for name, value in headers.items():

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -40,7 +40,7 @@ def _inbound(request: HttpRequest, provider: str, route: str, context: Context |
     )
 
 
-def _respond(inbound: Inbound) -> JsonResponse:
+def _respond(inbound: Inbound) -> HttpResponse:
     return intake_response(intake_receive(inbound))
 
 
@@ -50,19 +50,19 @@ class IntakeApi(MachineApi):
 
 class ProviderWebhookApi(IntakeApi):
     @openapi.provider_webhook
-    def post(self, request: HttpRequest, provider: str) -> JsonResponse:
+    def post(self, request: HttpRequest, provider: str) -> HttpResponse:
         return _respond(_inbound(request, provider, "generic"))
 
 
 class TalabatDispatchApi(IntakeApi):
     @openapi.talabat_dispatch
-    def post(self, request: HttpRequest, remote_id: str) -> JsonResponse:
+    def post(self, request: HttpRequest, remote_id: str) -> HttpResponse:
         return _respond(_inbound(request, "talabat", "dispatch", Context(branch_id=clean_text(remote_id))))
 
 
 class TalabatStatusApi(IntakeApi):
     @openapi.talabat_status
-    def put(self, request: HttpRequest, remote_id: str, remote_order_id: str) -> JsonResponse:
+    def put(self, request: HttpRequest, remote_id: str, remote_order_id: str) -> HttpResponse:
         context = Context(branch_id=clean_text(remote_id), remote_order_id=clean_text(remote_order_id))
         return _respond(_inbound(request, "talabat", "status", context))
 

@@ -1,4 +1,6 @@
-"""Send one decision call to a provider: the outbox's sender for the `careem` and `talabat` destinations.
+"""Send one call to a provider: the outbox's sender for each provider's destination (its name).
+
+A message is a decision's call, or the fetch of a thin event's order (`providers.fetches`).
 
 The message keeps the decision; the adapter renders its call here, at each send, so whatever the call
 says relative to now (Talabat's acceptanceTime) is true when it is sent. Its URL passes `hub.http`'s
@@ -36,9 +38,12 @@ TRANSIENT_STATUSES = {401, 408, 425, 429}  # 401: even a fresh token was refused
 
 
 def register_provider_senders() -> None:
-    """Every adapter's destination (its name) gets its calls sent by this module."""
+    """Every adapter's destination (its name) gets its calls sent by this module; a fetch that ends as
+    a dead letter leaves its event a failed inbound webhook."""
+    from providers.fetches import fetch_dead_lettered
+
     for adapter in ADAPTERS.values():
-        register_sender(adapter.name, _sender(adapter))
+        register_sender(adapter.name, _sender(adapter), on_dead_letter=fetch_dead_lettered)
 
 
 def _sender(adapter: ProviderAdapter) -> Sender:
@@ -52,11 +57,18 @@ class Unsendable(Exception):
 def call_now(adapter: ProviderAdapter, message: OutboxMessage) -> ProviderCall:
     """The message's call as it is sent now. Messages queued before decisions were kept carry the call."""
     data = message.payload
+    if "fetch" in data:
+        return adapter.fetch_call(data["fetch"]["externalOrderId"])
     if "decision" not in data:
         return ProviderCall(method=data["method"], url=data["url"], body=data.get("body"), headers=data.get("headers", {}))
     call = adapter.decision_call(Decision.from_data(data["decision"], sent_at=timezone.now()))
     if isinstance(call, NoCall):  # e.g. the middleware's URL changed since: this order's callback is off it now
         raise Unsendable(call.explanation)
+    if isinstance(call, tuple):
+        step = data.get("step", 0)
+        if step >= len(call):
+            raise Unsendable(f"the decision has no call {step} any more")
+        return call[step]
     return call
 
 
@@ -75,6 +87,10 @@ def send_call(adapter: ProviderAdapter, message: OutboxMessage) -> DeliveryResul
         return _done(adapter, started, error=f"login failed: {exc}")
     except requests.RequestException as exc:
         return _done(adapter, started, error=f"{type(exc).__name__}: {exc}")
+    if "fetch" in message.payload and 200 <= response.status_code < 300:
+        from providers.fetches import fetched
+
+        return _done(adapter, started, **fetched(adapter, message, call, response))
     return _outcome(adapter, message, response, started)
 
 
@@ -87,7 +103,9 @@ def _send(adapter: ProviderAdapter, call: ProviderCall, token: str) -> requests.
         prepared = http.prepare(call.method, call.url, body=body, headers=headers, origin=adapter.api_origin())
     except (ValueError, TypeError) as exc:  # RefusedURL, InvalidHeader, an unencodable body
         raise Unsendable(f"{type(exc).__name__}: {exc}") from exc
-    return http.send(prepared, timeout=settings.PROVIDER_CALL_TIMEOUT_SECONDS)
+    # a fetched order is read whole, up to the size of a webhook body; other answers only in part
+    return http.send(prepared, timeout=settings.PROVIDER_CALL_TIMEOUT_SECONDS,
+                     max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE if call.method == "GET" else http.STREAMED_BYTES)
 
 
 def _outcome(adapter: ProviderAdapter, message: OutboxMessage, response: requests.Response,

@@ -83,21 +83,24 @@ def order_decide(*, order_id: UUID | str, action: str, decided_by: str, reason: 
 
     decision = Decision(action=action, hub_order_id=str(order.id), external_order_id=order.external_order_id,
                         branch_id=order.branch_id, provider_refs=order.provider_refs, reason=reason, message=message,
-                        preparation_minutes=preparation_minutes_for(order, preparation_minutes), decided_at=timezone.now())
+                        preparation_minutes=preparation_minutes_for(order, preparation_minutes),
+                        order_status=order.status, decided_at=timezone.now())
     adapter = ADAPTERS[order.provider]
     call = adapter.decision_call(decision)
     fate = call.call if isinstance(call, NoCall) else OrderDecision.Call.QUEUED
-    event_id = ""
+    event_ids = []
     if isinstance(call, NoCall):
         if fate == OrderDecision.Call.REFUSED:
             order.flag = call.explanation
     else:
         ensure_provider_destination(adapter)
-        event_id = outbox_enqueue(
-            destination=adapter.name, event_type=f"order.{action}", ordering_key=f"order:{order.id}:provider",
-            data={"orderId": str(order.id), "action": action, "method": call.method, "url": call.url,
-                  "decision": decision.as_data()},  # the call is rendered anew at each send (providers.calls)
-        ).event_id
+        for step, each in enumerate(call if isinstance(call, tuple) else (call,)):  # one ordering key: in order
+            event_ids.append(outbox_enqueue(
+                destination=adapter.name, event_type=f"order.{action}", ordering_key=f"order:{order.id}:provider",
+                data={"orderId": str(order.id), "action": action, "method": each.method, "url": each.url,
+                      "decision": decision.as_data(), "step": step},  # rendered anew at each send (providers.calls)
+            ).event_id)
+    event_id = event_ids[0] if event_ids else ""  # the first call; the others follow it on the ordering key
     OrderDecision.objects.create(
         order=order, action=action, reason=reason, message=message[:500], decided_by=decided_by[:150],
         preparation_minutes=decision.preparation_minutes if action == Action.ACCEPT else None,

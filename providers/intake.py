@@ -15,7 +15,7 @@ keeps nothing (it is answered 503 as well, and the provider's retry brings the r
 """
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NoReturn
 from uuid import UUID
 
@@ -71,6 +71,7 @@ class IntakeResult:
 
     outcome: str  # accepted, duplicate, invalid or failed
     plugin_dispatch: bool = False  # Delivery Hero's POS plugin contract: 202 with remoteOrderId
+    empty_answer: bool = False  # Uber Eats: 200 with an empty body
     webhook_id: UUID | None = None  # this request's audit row; a duplicate's: the first request's
     order_id: UUID | None = None
     problems: list[dict[str, str]] = field(default_factory=list)
@@ -201,11 +202,13 @@ def _invalid(inbound: Inbound, problems: list[dict]) -> IntakeResult:
     return IntakeResult(outcome=Outcome.INVALID, problems=problems)
 
 
-def _accept(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeResult:
+def _accept(inbound: Inbound, route: Route, event: ProviderEvent, *, again: bool = False) -> IntakeResult:
     order: Order | None
     try:
         if event.kind == "order_created":
             audit, order = _accept_new_order(inbound, route, event)
+        elif event.kind == "fetch":
+            audit, order = _accept_fetch(inbound, route, event), None
         else:
             audit, order = _accept_status(inbound, route, event)
     except UnknownOrder:
@@ -217,10 +220,12 @@ def _accept(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeResul
         if violates(exc, InboundWebhook, "inbound_dedupe"):
             return _duplicate(inbound, route, event)
         if violates(exc, Order, "order_per_provider"):
+            if event.kind == "status_update" and not again:  # created meanwhile from another event: apply to it
+                return _accept(inbound, route, event, again=True)
             return _same_order_again(inbound, route, event)
         raise
-    return IntakeResult(outcome=Outcome.ACCEPTED, plugin_dispatch=route.plugin_dispatch, webhook_id=audit.id,
-                        order_id=order.id if order else None)
+    return IntakeResult(outcome=Outcome.ACCEPTED, plugin_dispatch=route.plugin_dispatch, empty_answer=route.empty_answer,
+                        webhook_id=audit.id, order_id=order.id if order else None)
 
 
 def _accepted_row(inbound: Inbound, route: Route, event: ProviderEvent) -> InboundWebhook:
@@ -243,15 +248,37 @@ def _accept_new_order(inbound: Inbound, route: Route, event: ProviderEvent) -> t
 
 @transaction.atomic
 def _accept_status(inbound: Inbound, route: Route, event: ProviderEvent) -> tuple[InboundWebhook, Order | None]:
-    """A status update (or an event the hub records and ignores) with its audit row, in one transaction."""
+    """A status update (or an event the hub records and ignores) with its audit row, in one transaction.
+    An update carrying the provider's full order creates an order the hub has not seen (its order.new
+    is late or lost: Deliveroo's status log, Uber Eats' fetched order are the truth), then applies."""
     audit = _accepted_row(inbound, route, event)
-    statements.audit(audit)
+    if event.kind == "status_update" and event.order is not None and not _order_exists(inbound.provider, event):
+        order_create(provider=inbound.provider, event=replace(event, kind="order_created"), audit=audit)
+    else:
+        statements.audit(audit)
     _audited(inbound, audit)
     order = None
     if event.kind == "status_update":
         order, _ = order_apply_status(provider=inbound.provider, event=event, webhook_id=audit.id,
                                       acting_branch=inbound.context.acting_branch)
     return audit, order
+
+
+def _order_exists(provider: str, event: ProviderEvent) -> bool:
+    return Order.objects.filter(provider=provider, external_order_id=event.external_order_id).exists()
+
+
+@transaction.atomic
+def _accept_fetch(inbound: Inbound, route: Route, event: ProviderEvent) -> InboundWebhook:
+    """A thin event: its audit row and the fetch of its order (`providers.fetches`), in one transaction."""
+    from providers.fetches import enqueue_fetch
+
+    audit = _accepted_row(inbound, route, event)
+    statements.audit(audit)
+    _audited(inbound, audit)
+    enqueue_fetch(adapter=ADAPTERS[inbound.provider], event=event, webhook_id=audit.id, route=inbound.route,
+                  context=inbound.context)
+    return audit
 
 
 def _duplicate_answer(inbound: Inbound, route: Route, event: ProviderEvent, first_id, note: str = "") -> IntakeResult:
@@ -262,8 +289,8 @@ def _duplicate_answer(inbound: Inbound, route: Route, event: ProviderEvent, firs
     if route.plugin_dispatch:
         order_id = (Order.objects.filter(provider=inbound.provider, external_order_id=event.external_order_id)
                     .values_list("id", flat=True).first())
-    return IntakeResult(outcome=Outcome.DUPLICATE, plugin_dispatch=route.plugin_dispatch, webhook_id=first_id,
-                        order_id=order_id)
+    return IntakeResult(outcome=Outcome.DUPLICATE, plugin_dispatch=route.plugin_dispatch,
+                        empty_answer=route.empty_answer, webhook_id=first_id, order_id=order_id)
 
 
 def _duplicate(inbound: Inbound, route: Route, event: ProviderEvent) -> IntakeResult:

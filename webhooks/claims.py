@@ -21,6 +21,7 @@ from webhooks.circuit import circuit_gate, circuit_record, circuit_release_probe
 from webhooks.delivery import DeliveryResult
 from webhooks.models import OutboxMessage
 from webhooks.retry import next_retry_delay
+from webhooks.senders import dead_letter_hook_for
 
 logger = structlog.get_logger(__name__)
 
@@ -101,6 +102,8 @@ def _record_failure(claim: Claim, result: DeliveryResult, now: datetime) -> None
         if owned.update(status=Status.DEAD_LETTER, attempts=attempts, last_error=result.error, **released):
             logger.warning("outbox_dead_letter", event_id=message.event_id, destination=destination.name,
                            attempts=attempts)
+            if hook := dead_letter_hook_for(destination.name):
+                hook(message, result.error)
             if message.ordering_key:  # a dead letter unblocks its successors
                 transaction.on_commit(nudges.nudge)
     else:

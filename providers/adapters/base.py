@@ -16,7 +16,7 @@ from django.conf import settings
 
 from hub import http
 from hub.json_input import NotJson, TooDeep, load_json
-from hub.money import EXPONENTS, MoneyError, exponent, to_minor
+from hub.money import EXPONENTS, MAX_MINOR, MoneyError, exponent, to_minor
 
 MAX_QUANTITY = 10_000
 
@@ -29,7 +29,10 @@ class AdapterErrors(Exception):
 
 @dataclass
 class ProviderEvent:
-    kind: str  # "order_created", "status_update" or "ignored"
+    # "order_created"; "status_update" (with `order`, the provider's full copy, an unknown order is
+    # created from it first: Deliveroo, Uber Eats); "fetch" (a thin event: the worker fetches the order,
+    # `external_order_id`, and reads it with the adapter's `fetched_route`); or "ignored"
+    kind: str
     event_type: str
     dedupe_key: str
     external_order_id: str = ""
@@ -51,6 +54,7 @@ class Context:
     branch_currency: str = ""
     default_currency: str = "USD"
     remote_order_id: str = ""
+    notified_at: str = ""  # ISO time the provider announced a fetched order (its deadline may count from it)
     acting_branch: str = ""  # the branch whose own secret authenticated the request: it acts on its orders only
     auto_accept: bool = False  # the branch accepts its new orders itself (the hub accepts at the provider)
 
@@ -61,6 +65,7 @@ class Route:
 
     parse: Callable[[Any, Context], ProviderEvent]
     plugin_dispatch: bool = False  # Talabat's plugin answers 202 {"remoteOrderId"}
+    empty_answer: bool = False  # Uber Eats: 200 with an empty body for an accepted or duplicate event
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class Decision:
     reason: str = ""  # the hub's vocabulary: Delivery Hero's codes
     message: str = ""
     preparation_minutes: int = 20
+    order_status: str = ""  # the order's lifecycle status when decided (Uber Eats: deny before, cancel after accepting)
     decided_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     # When the call is sent: what a call promises relative to now (Talabat's acceptanceTime) is computed
     # from it. The outbox keeps the decision, and `providers.calls` renders the call at each send.
@@ -160,9 +166,16 @@ class ProviderAdapter:
         return event.deadline_at
 
     # --- decisions back to the provider (SPEC §7b); a provider without them keeps these defaults ---
-    def decision_call(self, decision: Decision) -> ProviderCall | NoCall:
-        """The call that tells the provider; pure (no I/O)."""
+    def decision_call(self, decision: Decision) -> ProviderCall | tuple[ProviderCall, ...] | NoCall:
+        """The call that tells the provider (several: sent in order, one outbox message each); pure (no I/O)."""
         return NoCall("not_applicable", f"{self.name} takes no decisions")
+
+    # --- thin events (SPEC §7, Uber Eats): the order is fetched by the worker ---
+    fetched_route: ClassVar[str] = ""  # the route (in `routes`, served by no URL) that reads a fetched order
+
+    def fetch_call(self, external_order_id: str) -> ProviderCall:
+        """The GET of an order a "fetch" event announced, on the provider's configured API URL; pure."""
+        raise NotImplementedError
 
     def api_origin(self) -> str:
         """The provider's configured API URL: its scheme, host and port are the only ones the bearer
@@ -314,6 +327,30 @@ def list_at(mapping: dict, key: str) -> list:
     """An optional list: `mapping[key]` when it is a list, else an empty one."""
     value = mapping.get(key)
     return value if isinstance(value, list) else []
+
+
+def minor_units(reader: "Reader", value: Any, where: str, *, scale: int = 0, required: bool = False) -> int:
+    """An amount the provider sends as an integer of minor units (Deliveroo `fractional`, Uber Eats
+    `amount`), or of minor units × 10^`scale` (Uber's `amount_e5`: scale = 5 − the currency's exponent).
+    A JSON number or its text; a fraction left after scaling is an error, never a rounding."""
+    if value is None or value == "":
+        if required:
+            reader.error(where, "is required")
+        return 0
+    number = Decimal("NaN")
+    if isinstance(value, int | Decimal | str) and not isinstance(value, bool):
+        try:
+            number = Decimal(value.strip() if isinstance(value, str) else value)
+        except ArithmeticError:
+            pass
+    if not number.is_finite() or abs(number) > Decimal(MAX_MINOR) * 10**scale:  # before scaleb: "1e999999"
+        reader.error(where, "must be a whole number of minor units")
+        return 0
+    scaled = number.scaleb(-scale)
+    if scaled != scaled.to_integral_value():
+        reader.error(where, f"{value} is not a whole number of minor units")
+        return 0
+    return int(scaled)
 
 
 def invalid_item() -> dict:
