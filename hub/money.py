@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 # ISO 4217 minor-unit exponents of the currencies the hub meets (SPEC §3, §7).
 EXPONENTS: dict[str, int] = {
     "USD": 2, "EUR": 2, "GBP": 2, "TRY": 2, "AED": 2, "SAR": 2, "QAR": 2, "EGP": 2, "CHF": 2, "CAD": 2,
+    "HKD": 2, "SGD": 2, "AUD": 2,
     "JOD": 3, "KWD": 3, "BHD": 3, "OMR": 3, "TND": 3, "LYD": 3, "IQD": 3,
     "JPY": 0, "KRW": 0,
 }

@@ -35,6 +35,8 @@ DEV_DEFAULT_SECRETS: dict[str, str] = {
     "BACKEND_CALLBACK_KEY": "dev-insecure-backend-callback-key",
     "CAREEM_CLIENT_SECRET": "dev-insecure-careem-client-secret",
     "TALABAT_MIDDLEWARE_PASSWORD": "dev-insecure-talabat-middleware-password",
+    "DELIVEROO_CLIENT_SECRET": "dev-insecure-deliveroo-client-secret",
+    "UBEREATS_CLIENT_SECRET": "dev-insecure-ubereats-client-secret",
     "OPERATOR_API_KEY": "dev-insecure-operator-api-key",
     "WALLET_HMAC_SECRET": "dev-insecure-wallet-hmac-secret",
     # Fernet key = urlsafe base64 of b"dev-insecure-field-key-32-bytes!"
@@ -311,6 +313,15 @@ CAREEM_ACCEPT_DEADLINE_MINUTES = env.int("CAREEM_ACCEPT_DEADLINE_MINUTES", defau
 TALABAT_MIDDLEWARE_URL = env.str("TALABAT_MIDDLEWARE_URL", default="http://127.0.0.1:8005")
 TALABAT_MIDDLEWARE_USERNAME = env.str("TALABAT_MIDDLEWARE_USERNAME", default="dev-talabat-plugin")
 TALABAT_MIDDLEWARE_PASSWORD = _secret("TALABAT_MIDDLEWARE_PASSWORD", "TALABAT_MIDDLEWARE_PASSWORD")
+DELIVEROO_API_BASE_URL = env.str("DELIVEROO_API_BASE_URL", default="http://127.0.0.1:8006")
+DELIVEROO_TOKEN_URL = env.str("DELIVEROO_TOKEN_URL", default="http://127.0.0.1:8006/oauth2/token")
+DELIVEROO_CLIENT_ID = env.str("DELIVEROO_CLIENT_ID", default="dev-deliveroo-client")
+DELIVEROO_CLIENT_SECRET = _secret("DELIVEROO_CLIENT_SECRET", "DELIVEROO_CLIENT_SECRET")
+UBEREATS_API_BASE_URL = env.str("UBEREATS_API_BASE_URL", default="http://127.0.0.1:8007")
+UBEREATS_TOKEN_URL = env.str("UBEREATS_TOKEN_URL", default="http://127.0.0.1:8007/oauth/v2/token")
+UBEREATS_CLIENT_ID = env.str("UBEREATS_CLIENT_ID", default="dev-ubereats-client")
+# Uber Eats signs its webhooks with the client secret (X-Uber-Signature): intake reads it from here.
+UBEREATS_CLIENT_SECRET = _secret("UBEREATS_CLIENT_SECRET", "UBEREATS_CLIENT_SECRET")
 PROVIDER_CALL_TIMEOUT_SECONDS = env.float("PROVIDER_CALL_TIMEOUT_SECONDS", default=10.0)
 ORDER_NEAR_DEADLINE_SECONDS = env.int("ORDER_NEAR_DEADLINE_SECONDS", default=180)
 MOCK_PROVIDER_TOKEN_SECONDS = env.int("MOCK_PROVIDER_TOKEN_SECONDS", default=1800)  # the fakes' token lifetime

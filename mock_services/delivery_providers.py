@@ -79,6 +79,18 @@ class ProviderApiMock(MockService):
             order["history"].append({"state": new_state, **details, "at": datetime.now(UTC).isoformat()})
         return None
 
+    def state_of(self, order_id: str) -> str:
+        """The order's state; "" for an order the fake has not seen."""
+        with self.lock:
+            order = self._orders.get(order_id)
+            return order["state"] if order else ""
+
+    def note(self, order_id: str, **details: str) -> None:
+        """Record a call in the order's history without changing its state (a sync report, a prep stage)."""
+        with self.lock:
+            order = self._orders.setdefault(order_id, {"state": self.initial_state, "history": []})
+            order["history"].append({"state": order["state"], **details, "at": datetime.now(UTC).isoformat()})
+
     def list_orders(self, request: Request) -> Response:
         with self.lock:
             orders = {order_id: {"state": o["state"], "history": list(o["history"])} for order_id, o in self._orders.items()}

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from hub.signing import secret_list
 from mock_services.backend import BackendMock
+from mock_services.deliveroo import DeliverooMock
 from mock_services.delivery_providers import CareemMock, TalabatMock
 from mock_services.framework import MockService
 from mock_services.operator import OperatorMock
@@ -21,5 +22,8 @@ MOCKS: dict[str, Callable[[], MockService]] = {
     "talabat": lambda: TalabatMock(
         credentials={"username": settings.TALABAT_MIDDLEWARE_USERNAME, "password": settings.TALABAT_MIDDLEWARE_PASSWORD},
         token_seconds=settings.MOCK_PROVIDER_TOKEN_SECONDS),
+    "deliveroo": lambda: DeliverooMock(
+        credentials={"client_id": settings.DELIVEROO_CLIENT_ID, "client_secret": settings.DELIVEROO_CLIENT_SECRET},
+        token_seconds=settings.MOCK_PROVIDER_TOKEN_SECONDS),
 }
-DEFAULT_PORTS = {"operator": 8001, "rgs": 8002, "backend": 8003, "careem": 8004, "talabat": 8005}
+DEFAULT_PORTS = {"operator": 8001, "rgs": 8002, "backend": 8003, "careem": 8004, "talabat": 8005, "deliveroo": 8006}

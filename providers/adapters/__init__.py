@@ -2,6 +2,7 @@
 
 from providers.adapters.base import ProviderAdapter
 from providers.adapters.careem import CareemAdapter
+from providers.adapters.deliveroo import DeliverooAdapter
 from providers.adapters.talabat import TalabatAdapter
 
-ADAPTERS: dict[str, ProviderAdapter] = {adapter.name: adapter for adapter in (CareemAdapter(), TalabatAdapter())}
+ADAPTERS: dict[str, ProviderAdapter] = {adapter.name: adapter for adapter in (CareemAdapter(), TalabatAdapter(), DeliverooAdapter())}

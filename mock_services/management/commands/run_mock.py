@@ -5,12 +5,12 @@ from mock_services.server import MockServer
 
 
 class Command(BaseCommand):
-    help = "Run one of the fake outside systems (operator, rgs, backend, careem, talabat) over HTTP."
+    help = "Run one of the fake outside systems over HTTP."
     requires_system_checks: list = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("name", choices=sorted(MOCKS))
-        parser.add_argument("--port", type=int, help="default: operator 8001, rgs 8002, backend 8003, careem 8004, talabat 8005")
+        parser.add_argument("--port", type=int, help="default: " + ", ".join(f"{n} {p}" for n, p in DEFAULT_PORTS.items()))
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--threads", type=int, default=16)
 

@@ -1,0 +1,251 @@
+"""Deliveroo: the full order in every webhook, `{"event": "order.new" | "order.status_update", "body":
+{"order": {…}}}` (providers-menus.md B.1, B.2).
+
+Signed with `X-Deliveroo-Hmac-Sha256`: lowercase hex HMAC-SHA256 of the `X-Deliveroo-Sequence-Guid`, a
+space and the raw body. Money is integer minor units, `{"fractional", "currency_code"}`. The order's
+`status_log` is the truth about its state: events come twice and out of order, so an event's status is
+the latest entry of its log, and an update for an order the hub has not seen creates it from the copy it
+carries. Items map by `pos_item_id` (the menu's PLU; `null` when none was set). ASAP orders are rejected by
+Deliveroo if not accepted within 10 minutes of placement, 7 in Kuwait and the UAE (the order id's market
+prefix: `kw:`, `ae:`); scheduled orders have no such deadline.
+
+Decisions (SPEC §7b; the reading of the docs is in docs/INTEGRATION.md): accept and reject are a `PATCH` of
+the order; an acceptance also reports the order as synced to the in-store system (`sync_status`); ready is
+the `prep_stage` call with `ready_for_collection`. The rider's pickup is Deliveroo's own event.
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+
+from providers.adapters.base import (
+    Context,
+    Decision,
+    NoCall,
+    ProviderAdapter,
+    ProviderCall,
+    ProviderEvent,
+    Reader,
+    Route,
+    Token,
+    as_text,
+    choose_currency,
+    internal_order,
+    invalid_item,
+    list_at,
+    login_with,
+    minor_units,
+    object_at,
+    parse_time,
+)
+
+PROVIDER = "deliveroo"
+STATUSES = {"placed": "NEW", "accepted": "ACCEPTED", "confirmed": "PREPARING", "rejected": "CANCELLED",
+            "canceled": "CANCELLED", "cancelled": "CANCELLED"}  # "pending" (before placement) is kept as an event
+SHORT_DEADLINE_MARKETS = {"kw", "ae"}  # Kuwait and the UAE: 7 minutes, elsewhere 10
+REJECT_REASONS = {"CLOSED": "closing_early", "TOO_BUSY": "busy", "ITEM_UNAVAILABLE": "ingredient_unavailable"}
+
+
+def _order_of(payload: Any) -> dict:
+    return object_at(object_at(payload, "body"), "order") if isinstance(payload, dict) else {}
+
+
+def branch_id_of(payload: Any, context: Context | None = None) -> str:
+    return as_text(_order_of(payload).get("location_id"))
+
+
+def _latest(log: list, reader: Reader) -> tuple[str, str]:
+    """The status and time of the newest `status_log` entry (the later entry when two share a time)."""
+    entries = [(parse_time(entry.get("at")), n, as_text(entry.get("status")).lower(), as_text(entry.get("at")))
+               for n, entry in enumerate(log) if isinstance(entry, dict) and as_text(entry.get("status"))]
+    if not entries:
+        reader.error("body.order.status_log", "must hold at least one entry with a status")
+        return "", ""
+    _, _, status, at = max(entries, key=lambda entry: (entry[0] or datetime.min.replace(tzinfo=UTC), entry[1]))
+    return status[:64], at
+
+
+def _placed_at(order: dict) -> datetime | None:
+    for entry in list_at(order, "status_log"):
+        if isinstance(entry, dict) and as_text(entry.get("status")).lower() == "placed":
+            return parse_time(entry.get("at"))
+    return None
+
+
+def parse(payload: Any, context: Context) -> ProviderEvent:
+    reader = Reader()
+    payload = reader.require_object(payload)
+    event_type = reader.identifier(payload.get("event"), "event", required=True, max_length=64)
+    body = payload.get("body")
+    if event_type not in {"order.new", "order.status_update"}:
+        reader.check()
+        return ProviderEvent(kind="ignored", event_type=event_type, dedupe_key=f"{event_type}:{as_text(_order_of(payload).get('id'))}")
+    order = body.get("order") if isinstance(body, dict) else None
+    if not isinstance(order, dict):
+        reader.fail("body.order", "must be an object")
+    order_id = reader.identifier(order.get("id"), "body.order.id", required=True)
+    status, at = _latest(list_at(order, "status_log"), reader)
+    internal = _internal_order(order, order_id, context, reader)
+    reader.check()
+    lifecycle = STATUSES.get(status, "")
+    placed_at = _placed_at(order)
+    common = {"external_order_id": order_id, "branch_id": internal["branchId"], "order": internal,
+              "provider_status": status, "deadline_at": _deadline(order, order_id, placed_at),
+              "provider_refs": {"brandId": reader.text(order.get("brand_id"))}}
+    if event_type == "order.new" and lifecycle in {"", "NEW"}:
+        return ProviderEvent(kind="order_created", event_type=event_type, dedupe_key=f"{order_id}:created",
+                             status="NEW", occurred_at=placed_at or parse_time(at), **common)
+    return ProviderEvent(kind="status_update", event_type=event_type, dedupe_key=f"{order_id}:status:{status}:{at}",
+                         status=lifecycle, occurred_at=parse_time(at), **common)
+
+
+def _deadline(order: dict, order_id: str, placed_at: datetime | None) -> datetime | None:
+    if order.get("asap") is not True or placed_at is None:
+        return None
+    market = order_id.partition(":")[0].lower()
+    return placed_at + timedelta(minutes=7 if market in SHORT_DEADLINE_MARKETS else 10)
+
+
+def _money(reader: Reader, value: Any, where: str, *, required: bool = False) -> int:
+    """`{"fractional", "currency_code"}` in the order's currency; another currency is recorded as a warning
+    by `_foreign_currencies`, never converted."""
+    if not isinstance(value, dict):
+        if required:
+            reader.error(where, "is required")
+        return 0
+    return minor_units(reader, value.get("fractional"), f"{where}.fractional", required=required)
+
+
+def _internal_order(order: dict, order_id: str, context: Context, reader: Reader) -> dict:
+    reader.currency = choose_currency(reader, reader.text(object_at(order, "total_price").get("currency_code")),
+                                      context.branch_currency, context.default_currency)
+    raw_items = order.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        reader.error("body.order.items", "must be a non-empty list")
+        raw_items = []
+    items = [_item(item, f"body.order.items[{n}]", reader) for n, item in enumerate(raw_items)]
+    delivery = object_at(order, "delivery")
+    subtotal = _money(reader, order.get("subtotal"), "body.order.subtotal", required=True)
+    totals = {
+        "subtotalMinor": subtotal, "taxMinor": 0,  # prices include tax
+        "deliveryFeeMinor": _money(reader, delivery.get("delivery_fee"), "body.order.delivery.delivery_fee"),
+        "serviceFeeMinor": (_money(reader, order.get("bag_fee"), "body.order.bag_fee")
+                            + _money(reader, order.get("surcharge"), "body.order.surcharge")),
+        "discountMinor": _money(reader, order.get("offer_discount"), "body.order.offer_discount"),
+        "totalMinor": _money(reader, order.get("total_price"), "body.order.total_price", required=True),
+    }
+    warnings = _foreign_currencies(order, reader.currency)
+    if items and sum(item["totalMinor"] for item in items) != subtotal:
+        warnings.append("items do not add up to the subtotal")
+    customer = object_at(order, "customer")
+    cash_due = _money(reader, order.get("cash_due"), "body.order.cash_due")
+    notes = [reader.text(order.get("order_notes")), reader.text(order.get("cutlery_notes"))]
+    internal = internal_order(
+        provider=PROVIDER, external_order_id=order_id,
+        branch_id=reader.identifier(order.get("location_id"), "body.order.location_id"),
+        placed_at=_placed_at(order), currency=reader.currency,
+        customer={"name": reader.text(customer.get("first_name")) or None,
+                  "phone": reader.text(customer.get("contact_number")) or None,
+                  "address": object_at(delivery, "address") or None},
+        items=items, totals=totals, tax_inclusive=True,
+        payment={"method": "cash" if cash_due else "online", "paid": not cash_due, "collectMinor": cash_due},
+        notes=" / ".join(note for note in notes if note), warnings=warnings,
+    )
+    internal["displayId"] = reader.text(order.get("display_id")) or None
+    internal["fulfillment"] = reader.text(order.get("fulfillment_type")) or None
+    internal["prepareFor"] = reader.text(order.get("prepare_for")) or None
+    return internal
+
+
+def _foreign_currencies(order: dict, currency: str) -> list[str]:
+    """Money objects in another currency than the order's (Deliveroo's own example mixes GBP and EUR)."""
+    found: set[str] = set()
+
+    def walk(value: Any, depth: int = 0) -> None:
+        if depth > 20:
+            return
+        if isinstance(value, dict):
+            code = value.get("currency_code")
+            if isinstance(code, str) and "fractional" in value and code.upper() != currency:
+                found.add(code.upper()[:8])
+            for child in value.values():
+                walk(child, depth + 1)
+        elif isinstance(value, list):
+            for child in value:
+                walk(child, depth + 1)
+
+    walk(order)
+    return [f"amounts in {code} besides the order's {currency} were not added up" for code in sorted(found)]
+
+
+def _item(item: Any, where: str, reader: Reader) -> dict:
+    """An item or a modifier: the same shape, modifiers nested to any depth."""
+    if not isinstance(item, dict):
+        reader.error(where, "must be an object")
+        return invalid_item()
+    modifiers = [_item(modifier, f"{where}.modifiers[{n}]", reader) for n, modifier in enumerate(list_at(item, "modifiers"))]
+    return {
+        "externalId": reader.text(item.get("pos_item_id")), "productId": None,
+        "name": reader.text(item.get("name")) or reader.text(item.get("operational_name")),
+        "quantity": reader.quantity(item.get("quantity", 1), f"{where}.quantity"),
+        "unitPriceMinor": _money(reader, item.get("unit_price"), f"{where}.unit_price"),
+        "totalMinor": _money(reader, item.get("total_price"), f"{where}.total_price", required=True),
+        "notes": None,
+        "modifiers": [_as_modifier(modifier) for modifier in modifiers],
+    }
+
+
+def _as_modifier(item: dict) -> dict:
+    """SPEC §7's modifier: an item without unit price and notes."""
+    return {key: value for key, value in item.items() if key not in {"unitPriceMinor", "notes"}}
+
+
+def _order_url(order_id: str, *tail: str) -> str:
+    return "/".join([f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/order/v1/orders/{quote(order_id, safe=':')}", *tail])
+
+
+class DeliverooAdapter(ProviderAdapter):
+    name = PROVIDER
+    default_currency = "AED"
+    dev_secret = "dev-insecure-deliveroo-webhook-secret"
+    signature_header = "x-deliveroo-hmac-sha256"
+    demo_branch = ("dxb-marina-01", "Shawarma X - Dubai Marina", "AED")
+    statuses = STATUSES
+    routes = {"generic": Route(parse)}
+
+    def branch_id_of(self, payload: Any, context: Context) -> str:
+        return branch_id_of(payload, context)
+
+    def signed_message(self, headers: Any, body: bytes) -> bytes:
+        return headers.get("x-deliveroo-sequence-guid", "").encode() + b" " + body
+
+    def signing_headers(self) -> dict[str, str]:
+        return {"x-deliveroo-sequence-guid": str(uuid.uuid4())}
+
+    def decision_call(self, decision: Decision) -> ProviderCall | tuple[ProviderCall, ...] | NoCall:
+        occurred_at = decision.call_time.isoformat(timespec="seconds").replace("+00:00", "Z")
+        order_id = decision.external_order_id
+        if decision.action == "accept":
+            return (ProviderCall("PATCH", _order_url(order_id), {"status": "accepted"}),
+                    ProviderCall("POST", _order_url(order_id, "sync_status"),
+                                 {"status": "succeeded", "occurred_at": occurred_at}))
+        if decision.action == "reject":
+            return ProviderCall("PATCH", _order_url(order_id), {
+                "status": "rejected", "reject_reason": REJECT_REASONS.get(decision.reason, "other"),
+                "notes": decision.message or decision.reason})
+        if decision.action == "ready":
+            return ProviderCall("POST", _order_url(order_id, "prep_stage"),
+                                {"stage": "ready_for_collection", "occurred_at": occurred_at})
+        return NoCall("not_applicable", "Deliveroo learns of the pickup from its rider")
+
+    def api_origin(self) -> str:
+        return settings.DELIVEROO_API_BASE_URL
+
+    def login(self) -> Token:
+        """OAuth2 client credentials."""
+        return login_with(settings.DELIVEROO_TOKEN_URL, {
+            "grant_type": "client_credentials", "client_id": settings.DELIVEROO_CLIENT_ID,
+            "client_secret": settings.DELIVEROO_CLIENT_SECRET})
