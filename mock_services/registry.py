@@ -11,6 +11,7 @@ from mock_services.delivery_providers import CareemMock, TalabatMock
 from mock_services.framework import MockService
 from mock_services.operator import OperatorMock
 from mock_services.rgs import RgsMock
+from mock_services.ubereats import UberEatsMock
 
 MOCKS: dict[str, Callable[[], MockService]] = {
     "operator": lambda: OperatorMock(api_key=settings.OPERATOR_API_KEY),
@@ -25,5 +26,9 @@ MOCKS: dict[str, Callable[[], MockService]] = {
     "deliveroo": lambda: DeliverooMock(
         credentials={"client_id": settings.DELIVEROO_CLIENT_ID, "client_secret": settings.DELIVEROO_CLIENT_SECRET},
         token_seconds=settings.MOCK_PROVIDER_TOKEN_SECONDS),
+    "ubereats": lambda: UberEatsMock(
+        credentials={"client_id": settings.UBEREATS_CLIENT_ID, "client_secret": settings.UBEREATS_CLIENT_SECRET},
+        token_seconds=settings.MOCK_PROVIDER_TOKEN_SECONDS),
 }
-DEFAULT_PORTS = {"operator": 8001, "rgs": 8002, "backend": 8003, "careem": 8004, "talabat": 8005, "deliveroo": 8006}
+DEFAULT_PORTS = {"operator": 8001, "rgs": 8002, "backend": 8003, "careem": 8004, "talabat": 8005, "deliveroo": 8006,
+                 "ubereats": 8007}

@@ -8,7 +8,7 @@ audit row and route, and the intake context. `providers.calls` sends the GET lik
 circuit) and hands a 2xx answer to `fetched`: the adapter's `fetched_route` reads it through
 `intake_process`, with an audit row of its own (the GET and the order it brought) and the same dedupe,
 so two events about one order create it once. An answer that is not JSON is retried; an order the
-adapter refuses fails the fetch for good. Once the fetch is a dead letter, `fetch_dead_lettered` turns
+adapter refuses (invalid, nested too deep, larger than a webhook body) fails the fetch for good. Once the fetch is a dead letter, `fetch_dead_lettered` turns
 its event's audit row into a failed inbound webhook, offered for reprocessing, which fetches again.
 """
 
@@ -56,8 +56,10 @@ def fetched(adapter: ProviderAdapter, message: OutboxMessage, call: ProviderCall
         return {**answer, "permanent": True, "error": "the fetched order is larger than a webhook body may be"}
     try:
         payload = load_json(response.content)
-    except (NotJson, TooDeep) as exc:
-        return {**answer, "error": f"the answer is not an order: {type(exc).__name__}"}
+    except NotJson:  # a proxy's error page, a cut answer: another try may get the order
+        return {**answer, "error": "the answer is not JSON"}
+    except TooDeep as exc:
+        return {**answer, "permanent": True, "error": f"the fetched order is refused: {exc}"}
     data = message.payload["fetch"]
     inbound = Inbound(provider=adapter.name, route=adapter.fetched_route, method="GET",
                       path=urlsplit(call.url).path, headers=response.headers, body=response.content,

@@ -4,5 +4,11 @@ from providers.adapters.base import ProviderAdapter
 from providers.adapters.careem import CareemAdapter
 from providers.adapters.deliveroo import DeliverooAdapter
 from providers.adapters.talabat import TalabatAdapter
+from providers.adapters.ubereats import UberEatsAdapter
 
-ADAPTERS: dict[str, ProviderAdapter] = {adapter.name: adapter for adapter in (CareemAdapter(), TalabatAdapter(), DeliverooAdapter())}
+ADAPTERS: dict[str, ProviderAdapter] = {adapter.name: adapter for adapter in (
+    CareemAdapter(),
+    TalabatAdapter(),
+    DeliverooAdapter(),
+    UberEatsAdapter(),
+)}

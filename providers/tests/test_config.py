@@ -63,11 +63,13 @@ def test_an_unregistered_name_has_no_settings():
 def test_production_refuses_every_providers_missing_or_demo_secret(settings, monkeypatch):
     monkeypatch.setenv("CAREEM_WEBHOOK_SECRET", "prod-careem-secret-81f0")
     monkeypatch.setenv("TALABAT_WEBHOOK_SECRET", "dev-insecure-talabat-webhook-secret-long-enough-for-hs512-signing")
-    settings.PRODUCTION = True
+    monkeypatch.setenv("DELIVEROO_WEBHOOK_SECRET", "prod-deliveroo-secret-5a1c")
+    settings.PRODUCTION = True  # UBEREATS_CLIENT_SECRET (the setting Uber Eats signs with) keeps its demo value
 
     messages = [message.msg for message in check_provider_secrets()]
 
     assert messages == ["TALABAT_WEBHOOK_SECRET is empty or a demo secret; set a real one.",
+                        "UBEREATS_CLIENT_SECRET is empty or a demo secret; set a real one.",
                         "STUBFOOD_WEBHOOK_SECRET is empty or a demo secret; set a real one."]
 
 

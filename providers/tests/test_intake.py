@@ -202,7 +202,7 @@ def test_bodies_over_one_mib_are_413(client):
 
 
 def test_unknown_providers_are_404(client):
-    assert client.post("/api/webhooks/deliveroo", data=b"{}", content_type="application/json").status_code == 404
+    assert client.post("/api/webhooks/glovo", data=b"{}", content_type="application/json").status_code == 404
     assert client.post("/api/webhooks/careem/", data=b"{}", content_type="application/json").status_code == 401  # trailing slash works
 
 

@@ -1,0 +1,243 @@
+"""Uber Eats: a thin event names the order; the worker fetches it (providers-menus.md B.3, appendix 4.1).
+
+The webhook `{"event_id", "event_type", "event_time", "meta": {"resource_id", "user_id", "status"},
+"resource_href"}` is signed with `X-Uber-Signature`, lowercase hex HMAC-SHA256 of the raw body with the
+client secret, and answered 200 with an empty body. Every order event (`orders.notification`, `.cancel`,
+`.release`, `.failure`, scheduled notifications) is a fetch of `GET {UBEREATS_API_BASE_URL}/v2/eats/order/
+<meta.resource_id>` (`providers.fetches`): `resource_href` names a host the bearer must never reach, and
+the fetched order's `current_state` is the truth, whichever event came first. Events are deduplicated on
+`event_id`; other event types are audited and change nothing.
+
+Money is `{"amount": <minor units>, "currency_code"}`, or the newer API's `amount_e5` (× 10^5 of a major
+unit). Item prices include tax; `payment.charges` gives the sub-total, tax and `total_fee` (what the
+eater pays). Uber cancels an order not accepted 11.5 minutes after its webhook was answered.
+
+Decisions (SPEC §7b): accept by `accept_pos_order`; reject by `deny_pos_order` while the order is new,
+by `cancel` once accepted. Readiness and pickup are Uber's courier's own events.
+"""
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+
+from hub.money import EXPONENTS
+from providers.adapters.base import (
+    Context,
+    Decision,
+    NoCall,
+    ProviderAdapter,
+    ProviderCall,
+    ProviderEvent,
+    Reader,
+    Route,
+    Token,
+    as_text,
+    choose_currency,
+    internal_order,
+    invalid_item,
+    list_at,
+    login_with,
+    minor_units,
+    object_at,
+    parse_time,
+)
+
+PROVIDER = "ubereats"
+ORDER_EVENTS = {"orders.notification", "orders.scheduled.notification", "orders.cancel", "orders.release",
+                "orders.failure", "order.fulfillment_issues.resolved"}
+NEW_STATES = {"CREATED", "OFFERED"}
+STATUSES = {"CREATED": "NEW", "OFFERED": "NEW", "ACCEPTED": "ACCEPTED", "DENIED": "CANCELLED",
+            "CANCELED": "CANCELLED", "CANCELLED": "CANCELLED", "FINISHED": "DELIVERED"}
+DEADLINE = timedelta(minutes=11, seconds=30)
+DENY_CODES = {"CLOSED": "STORE_CLOSED", "TOO_BUSY": "CAPACITY", "ITEM_UNAVAILABLE": "ITEM_AVAILABILITY",
+              "TECHNICAL_PROBLEM": "POS_OFFLINE", "ADDRESS_INCOMPLETE_MISSTATED": "ADDRESS",
+              "OUTSIDE_DELIVERY_AREA": "ADDRESS", "MENU_ACCOUNT_SETTINGS": "PRICING"}
+CANCEL_REASONS = {"ITEM_UNAVAILABLE": "OUT_OF_ITEMS", "CLOSED": "KITCHEN_CLOSED", "TOO_BUSY": "RESTAURANT_TOO_BUSY"}
+
+
+def branch_id_of(payload: Any, context: Context | None = None) -> str:
+    """The event's `meta.user_id` (Uber's store id); a fetched order's `store.id`."""
+    if not isinstance(payload, dict):
+        return ""
+    return as_text(object_at(payload, "meta").get("user_id")) or as_text(object_at(payload, "store").get("id"))
+
+
+def parse_event(payload: Any, context: Context) -> ProviderEvent:
+    reader = Reader()
+    payload = reader.require_object(payload)
+    event_id = reader.identifier(payload.get("event_id"), "event_id", required=True, max_length=200)
+    event_type = reader.identifier(payload.get("event_type"), "event_type", required=True, max_length=64)
+    meta = object_at(payload, "meta")
+    if event_type not in ORDER_EVENTS:
+        reader.check()
+        return ProviderEvent(kind="ignored", event_type=event_type, dedupe_key=f"event:{event_id}")
+    order_id = reader.identifier(meta.get("resource_id"), "meta.resource_id", required=True)
+    reader.check()
+    return ProviderEvent(kind="fetch", event_type=event_type, dedupe_key=f"event:{event_id}", external_order_id=order_id,
+                         branch_id=branch_id_of(payload), provider_status=reader.text(meta.get("status"))[:64],
+                         occurred_at=None)
+
+
+def parse_order(payload: Any, context: Context) -> ProviderEvent:
+    """The fetched order: new while CREATED (OFFERED in the newer API), else a status with the order attached."""
+    reader = Reader()
+    payload = reader.require_object(payload)
+    order_id = reader.identifier(payload.get("id"), "id", required=True)
+    state = reader.identifier(payload.get("current_state") or payload.get("state"), "current_state", required=True,
+                              max_length=64).upper()
+    order = _internal_order(payload, order_id, context, reader)
+    reader.check()
+    placed_at = parse_time(payload.get("placed_at"))
+    announced = parse_time(context.notified_at) or placed_at  # the deadline counts from the webhook's answer
+    common = {"external_order_id": order_id, "branch_id": order["branchId"], "order": order, "provider_status": state,
+              "deadline_at": announced + DEADLINE if announced else None}
+    if state in NEW_STATES:
+        return ProviderEvent(kind="order_created", event_type="order.fetched", dedupe_key=f"{order_id}:created",
+                             status="NEW", occurred_at=placed_at, **common)
+    return ProviderEvent(kind="status_update", event_type="order.fetched", dedupe_key=f"{order_id}:state:{state}",
+                         status=STATUSES.get(state, ""), occurred_at=None, **common)
+
+
+def _money(reader: Reader, value: Any, where: str, *, required: bool = False) -> int:
+    """`{"amount"}` in minor units, or `{"amount_e5"}`, in the order's currency."""
+    if not isinstance(value, dict):
+        if required:
+            reader.error(where, "is required")
+        return 0
+    if "amount" not in value and "amount_e5" in value:
+        scale = 5 - EXPONENTS.get(reader.currency, 2)
+        return minor_units(reader, value.get("amount_e5"), f"{where}.amount_e5", scale=scale, required=required)
+    return minor_units(reader, value.get("amount"), f"{where}.amount", required=required)
+
+
+def _currency_of(payload: dict) -> str:
+    charges = object_at(object_at(payload, "payment"), "charges")
+    for name in ("total_fee", "total", "sub_total"):
+        if code := as_text(object_at(charges, name).get("currency_code")):
+            return code
+    return ""
+
+
+def _internal_order(payload: dict, order_id: str, context: Context, reader: Reader) -> dict:
+    reader.currency = choose_currency(reader, _currency_of(payload), context.branch_currency, context.default_currency)
+    cart = object_at(payload, "cart")
+    raw_items = cart.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        reader.error("cart.items", "must be a non-empty list")
+        raw_items = []
+    items = [_item(item, f"cart.items[{n}]", reader) for n, item in enumerate(raw_items)]
+    charges = object_at(object_at(payload, "payment"), "charges")
+    total_field = "total_fee" if "total_fee" in charges else "total"
+    totals = {
+        "subtotalMinor": _money(reader, charges.get("sub_total"), "payment.charges.sub_total", required=True),
+        "taxMinor": _money(reader, charges.get("tax"), "payment.charges.tax"),
+        "deliveryFeeMinor": _money(reader, charges.get("delivery_fee"), "payment.charges.delivery_fee"),
+        "serviceFeeMinor": _money(reader, charges.get("small_order_fee"), "payment.charges.small_order_fee"),
+        "discountMinor": 0,
+        "totalMinor": _money(reader, charges.get(total_field), f"payment.charges.{total_field}", required=True),
+    }
+    cash_due = _money(reader, charges.get("cash_amount_due"), "payment.charges.cash_amount_due")
+    eater = object_at(payload, "eater")
+    name = " ".join(part for part in (as_text(eater.get("first_name")), as_text(eater.get("last_name"))) if part)
+    store = object_at(payload, "store")
+    order = internal_order(
+        provider=PROVIDER, external_order_id=order_id,
+        branch_id=reader.identifier(store.get("id"), "store.id"), placed_at=parse_time(payload.get("placed_at")),
+        currency=reader.currency,
+        customer={"name": name or None, "phone": as_text(eater.get("phone")) or None,
+                  "address": object_at(eater, "delivery") or None},
+        items=items, totals=totals,
+        payment={"method": "cash" if cash_due else "online", "paid": not cash_due, "collectMinor": cash_due},
+        notes=reader.text(cart.get("special_instructions")), warnings=[],
+    )
+    order["displayId"] = reader.text(payload.get("display_id")) or None
+    order["fulfillment"] = reader.text(payload.get("type")) or None
+    order["estimatedReadyAt"] = reader.text(payload.get("estimated_ready_for_pickup_at")) or None
+    return order
+
+
+def _item(item: Any, where: str, reader: Reader) -> dict:
+    if not isinstance(item, dict):
+        reader.error(where, "must be an object")
+        return invalid_item()
+    external_id = reader.identifier(item.get("id"), f"{where}.id", required=True)
+    price = object_at(item, "price")
+    return {
+        "externalId": external_id, "productId": None,
+        "mappingKeys": [key for key in (external_id, reader.text(item.get("external_data"))) if key],
+        "name": reader.text(item.get("title")) or external_id,
+        "quantity": reader.quantity(item.get("quantity", 1), f"{where}.quantity"),
+        "unitPriceMinor": _money(reader, price.get("unit_price"), f"{where}.price.unit_price"),
+        "totalMinor": _money(reader, price.get("total_price"), f"{where}.price.total_price", required=True),
+        "notes": reader.text(item.get("special_instructions")) or None,
+        "modifiers": _selected(item.get("selected_modifier_groups"), f"{where}.selected_modifier_groups", reader),
+    }
+
+
+def _selected(groups: Any, where: str, reader: Reader) -> list[dict]:
+    """Selected options of every group, nested to any depth (an option may carry groups of its own)."""
+    modifiers = []
+    for g, group in enumerate(groups if isinstance(groups, list) else []):
+        for o, option in enumerate(list_at(group, "selected_items") if isinstance(group, dict) else []):
+            here = f"{where}[{g}].selected_items[{o}]"
+            if not isinstance(option, dict):
+                reader.error(here, "must be an object")
+                continue
+            external_id = reader.text(option.get("id"))
+            modifiers.append({
+                "externalId": external_id, "productId": None,
+                "mappingKeys": [key for key in (external_id, reader.text(option.get("external_data"))) if key],
+                "name": reader.text(option.get("title")) or external_id,
+                "quantity": reader.quantity(option.get("quantity", 1), f"{here}.quantity"),
+                "totalMinor": _money(reader, object_at(option, "price").get("total_price"), f"{here}.price.total_price"),
+                "modifiers": _selected(option.get("selected_modifier_groups"), f"{here}.selected_modifier_groups", reader),
+            })
+    return modifiers
+
+
+def _orders_url(order_id: str, action: str) -> str:
+    return f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v1/eats/orders/{quote(order_id, safe='')}/{action}"
+
+
+class UberEatsAdapter(ProviderAdapter):
+    name = PROVIDER
+    default_currency = "AED"
+    dev_secret = "dev-insecure-ubereats-client-secret"
+    secret_setting = "UBEREATS_CLIENT_SECRET"
+    signature_header = "x-uber-signature"
+    demo_branch = ("c7f1dc2f-fabe-4997-845c-cad26fdcb894", "Harry's Corner", "USD")
+    statuses = STATUSES
+    routes = {"generic": Route(parse_event, empty_answer=True), "order": Route(parse_order)}
+    fetched_route = "order"
+
+    def branch_id_of(self, payload: Any, context: Context) -> str:
+        return branch_id_of(payload, context)
+
+    def fetch_call(self, external_order_id: str) -> ProviderCall:
+        return ProviderCall("GET", f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v2/eats/order/"
+                                   f"{quote(external_order_id, safe='')}")
+
+    def decision_call(self, decision: Decision) -> ProviderCall | NoCall:
+        order_id = decision.external_order_id
+        if decision.action == "accept":
+            pickup = decision.call_time + timedelta(minutes=decision.preparation_minutes)
+            return ProviderCall("POST", _orders_url(order_id, "accept_pos_order"), {
+                "reason": "accepted", "external_reference_id": decision.hub_order_id, "pickup_time": int(pickup.timestamp())})
+        if decision.action == "reject" and decision.order_status in {"", "NEW"}:
+            return ProviderCall("POST", _orders_url(order_id, "deny_pos_order"), {"reason": {
+                "explanation": decision.message or decision.reason, "code": DENY_CODES.get(decision.reason, "OTHER")}})
+        if decision.action == "reject":
+            return ProviderCall("POST", _orders_url(order_id, "cancel"), {
+                "reason": CANCEL_REASONS.get(decision.reason, "OTHER"), "details": decision.message or decision.reason})
+        return NoCall("not_applicable", "Uber Eats learns it from its courier")
+
+    def api_origin(self) -> str:
+        return settings.UBEREATS_API_BASE_URL
+
+    def login(self) -> Token:
+        """OAuth2 client credentials (the token endpoint allows 100 requests an hour: `providers.tokens` caches)."""
+        return login_with(settings.UBEREATS_TOKEN_URL, {
+            "grant_type": "client_credentials", "client_id": settings.UBEREATS_CLIENT_ID,
+            "client_secret": settings.UBEREATS_CLIENT_SECRET, "scope": "eats.order eats.store.orders.read"})
