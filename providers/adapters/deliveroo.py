@@ -212,7 +212,7 @@ class DeliverooAdapter(ProviderAdapter):
     default_currency = "AED"
     dev_secret = "dev-insecure-deliveroo-webhook-secret"
     signature_header = "x-deliveroo-hmac-sha256"
-    demo_branch = ("dxb-marina-01", "Shawarma X - Dubai Marina", "AED")
+    demo_branch = ("kw-salmiya-07", "Shawarma X - Salmiya (Deliveroo)", "KWD")
     statuses = STATUSES
     routes = {"generic": Route(parse)}
 
