@@ -31,7 +31,7 @@ setup: venv
 	$(MANAGE) ensure_admin
 
 run: setup
-	@echo "Hub: http://127.0.0.1:8000 (admin /admin/, health /health). Mocks: operator :8001, rgs :8002, backend :8003, careem :8004, talabat :8005. Ctrl-C stops all."
+	@echo "Hub: http://127.0.0.1:8000 (admin /admin/, health /health). Mocks: operator :8001, rgs :8002, backend :8003, careem :8004, talabat :8005, deliveroo :8006, ubereats :8007. Ctrl-C stops all."
 	rm -rf var/prometheus && mkdir -p var/prometheus
 	trap '$(DB_STOP)' EXIT INT TERM; \
 	PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/var/prometheus" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start
