@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 
 from hub.openapi import error
+from providers.adapters import ADAPTERS
 
 HEADER: Literal["header"] = "header"
 AUTH = [
@@ -15,6 +16,15 @@ AUTH = [
     OpenApiParameter("x-careem-api-key", OpenApiTypes.STR, HEADER, required=False, description="api_key mode."),
     OpenApiParameter("Authorization", OpenApiTypes.STR, HEADER, required=False,
                      description="jwt mode: Bearer HS512 with service=middleware and exp."),
+]
+PROVIDER_AUTH = [
+    *AUTH,
+    OpenApiParameter("X-Deliveroo-Sequence-Guid", OpenApiTypes.STR, HEADER, required=False,
+                     description="Deliveroo: the GUID its signature covers."),
+    OpenApiParameter("X-Deliveroo-Hmac-Sha256", OpenApiTypes.STR, HEADER, required=False,
+                     description="Deliveroo: hex HMAC-SHA256 of the sequence GUID, a space and the raw body."),
+    OpenApiParameter("X-Uber-Signature", OpenApiTypes.STR, HEADER, required=False,
+                     description="Uber Eats: hex HMAC-SHA256 of the raw body with the client secret."),
 ]
 ACCEPTED = inline_serializer("WebhookAccepted", {
     "success": serializers.BooleanField(), "webhookId": serializers.UUIDField(allow_null=True),
@@ -35,10 +45,13 @@ REJECTIONS = {
 }
 
 provider_webhook = extend_schema(
-    operation_id="provider_webhook", tags=["provider webhooks"], summary="An order webhook from Careem or Talabat",
-    parameters=[OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["careem", "talabat"]), *AUTH],
+    operation_id="provider_webhook", tags=["provider webhooks"], summary="An order webhook from a delivery provider",
+    parameters=[OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH, enum=sorted(ADAPTERS)),
+                *PROVIDER_AUTH],
     request=OpenApiTypes.OBJECT,
-    responses={200: OpenApiResponse(ACCEPTED, description="Accepted, or a duplicate of an accepted one"), **REJECTIONS},
+    responses={200: OpenApiResponse(ACCEPTED, description=(
+        "Accepted, or a duplicate of an accepted one. Uber Eats: an empty body (its order is fetched "
+        "afterwards by the worker).")), **REJECTIONS},
 )
 talabat_dispatch = extend_schema(
     operation_id="talabat_order_dispatch", tags=["provider webhooks"], summary="Talabat plugin: order dispatch",
