@@ -1,7 +1,8 @@
 """Uber Eats' order API (:8007), as far as the hub's fetches and decisions use it (SPEC §5, §7b).
 
 `POST /oauth/v2/token` (client credentials, as the other fakes); `GET /v2/eats/order/<id>` (route `order`)
-answers the order seeded by `POST /__control/orders {"order": {…}}`, its `current_state` the fake's, or 404;
+answers the order seeded by `POST /__control/orders {"order": {…}}`, its `current_state` the fake's, or 404
+(with `"template": true` the order is served for every id not seeded, under that id: benchmarks and demos);
 `POST /v1/eats/orders/<id>/accept_pos_order` (route `accept`), `/deny_pos_order` (`deny`) and `/cancel`
 (`cancel`) move it: CREATED → ACCEPTED | DENIED, ACCEPTED → CANCELED, otherwise 409 (cancel: 404 for an
 unknown or finished order, as Uber documents). Every call needs a live bearer; answers are 204.
@@ -25,6 +26,7 @@ class UberEatsMock(ProviderApiMock):
 
     def __init__(self, **kwargs) -> None:
         self._seeded: dict[str, dict] = Bounded()
+        self._template: dict | None = None
         super().__init__(**kwargs)
 
     def routes(self) -> list[MockRoute]:
@@ -42,6 +44,7 @@ class UberEatsMock(ProviderApiMock):
     def reset_state(self) -> None:
         super().reset_state()
         self._seeded.clear()
+        self._template = None
 
     def seed(self, request: Request) -> Response:
         try:
@@ -52,15 +55,18 @@ class UberEatsMock(ProviderApiMock):
         if not isinstance(order, dict) or not isinstance(order.get("id"), str):
             return json_response({"error": "invalid_order", "details": ["order must be an object with an id"]}, 400)
         with self.lock:
-            self._seeded[order["id"]] = order
-            self._orders[order["id"]] = {"state": str(order.get("current_state") or self.initial_state), "history": []}
-        return json_response({"seeded": order["id"]})
+            if body.get("template") is True:
+                self._template = order
+            else:
+                self._seeded[order["id"]] = order
+                self._orders[order["id"]] = {"state": str(order.get("current_state") or self.initial_state), "history": []}
+        return json_response({"seeded": order["id"], "template": body.get("template") is True})
 
     def get_order(self, request: Request, order_id: str) -> Response:
         if not self.bearer_valid(request):
             return json_response({"message": "Unauthorized"}, status=401)
         with self.lock:
-            order = self._seeded.get(order_id)
+            order = self._seeded.get(order_id) or ({**self._template, "id": order_id} if self._template else None)
         if order is None:
             return json_response({"code": "not_found", "message": "order not found"}, status=404)
         return json_response({**order, "current_state": self.state_of(order_id) or self.initial_state})
