@@ -6,6 +6,9 @@ pre-signed requests, every figure beside a baseline or target from the same run.
             in the same gunicorn), and half load
   intake    Careem webhooks (hmac): auth + audit + transform + outbox row; saturation between two
             baseline phases, and half load
+  providers one saturation phase per provider (Careem, Talabat, Deliveroo, Uber Eats) with a real-shaped
+            order each, then until its outbox is empty: webhooks/s, p95, and orders/s and own CPU per
+            order over the phase and the drain (Uber Eats: its fetch of each order from the fake too)
   outbox    20,000 pending messages delivered by a Celery worker (concurrency 2) to a minimal receiver
             answering 200 at once (bench/receiver.py)
   e2e       debit → RGS webhook received, sequential debits
@@ -50,12 +53,22 @@ from bench.common import (  # noqa: E402
     stop,
 )
 from bench import overload  # noqa: E402
+from hub.json_strategies import fresh_ids  # noqa: E402
 from hub.signing import hex_hmac, secret_list, wallet_signature  # noqa: E402
 from providers.config import intake_settings
 
-HUB, OPERATOR, RGS, BACKEND, RECEIVER = (f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813, 18814))
+HUB, OPERATOR, RGS, BACKEND, RECEIVER, UBEREATS = (f"http://127.0.0.1:{port}"
+                                                  for port in (18810, 18811, 18812, 18813, 18814, 18815))
 THREADS, PLAYERS = 2, 200
-SUITES = ("wallet", "intake", "overload", "e2e", "outbox", "peer", "peer_tuned", "peer_library")
+SUITES = ("wallet", "intake", "providers", "overload", "e2e", "outbox", "peer", "peer_tuned", "peer_library")
+FIXTURES = ROOT / "providers" / "tests" / "fixtures"
+# provider → (a real-shaped webhook, the paths of the ids made fresh per request)
+PROVIDER_WEBHOOKS = {
+    "careem": ("careem/order_created_jod.json", ("details.id",)),
+    "talabat": ("talabat/dispatch_rider_kwd.json", ("token", "code")),
+    "deliveroo": ("deliveroo/order_new_kw_restaurant_delivery.json", ("body.order.id",)),
+    "ubereats": ("ubereats/event_orders_notification.json", ("event_id", "meta.resource_id")),
+}
 # The overload phase: this many times the saturation phase's 32 connections, for OVERLOAD_SECONDS.
 OVERLOAD_FACTOR, OVERLOAD_SECONDS = 16, 20
 OWN_CPU = ("hub", "worker", "dispatcher", "postgres", "redis")  # the fakes and the load generator are not the hub's
@@ -84,6 +97,18 @@ def careem_line(secret: str, n: int) -> str:
                      separators=(",", ":"))
     signature = hex_hmac(secret=secret, message=raw.encode())
     return f"POST\t/api/webhooks/careem\tContent-Type:application/json|x-careem-signature:{signature}\t{raw}"
+
+
+def provider_line(name: str, template: dict, n: int) -> str:
+    """One signed webhook of the provider, a new order (Uber Eats: an event naming a new order, which the
+    fake serves from its template)."""
+    from providers.adapters import ADAPTERS
+    from providers.auth import signature_headers
+
+    raw = json.dumps(fresh_ids(template, *PROVIDER_WEBHOOKS[name][1]), separators=(",", ":"), ensure_ascii=False)
+    headers = signature_headers(adapter=ADAPTERS[name], secret=intake_settings(name).secret, body=raw.encode())
+    header_text = "|".join(f"{key}:{value}" for key, value in {"Content-Type": "application/json", **headers}.items())
+    return f"POST\t/api/webhooks/{name}\t{header_text}\t{raw}"
 
 
 def write_requests(name: str, per_thread: int, make_line) -> str:
@@ -188,6 +213,30 @@ def bench_intake(seconds: int, secret: str, wallet_secret: str) -> dict:
 
     measured = bracketed_by_baseline("intake", webhook, seconds, wallet_secret)
     return {**measured, "half_load": half_load_phase("intake", webhook, seconds, measured["saturation"])}
+
+
+def bench_providers(seconds: int) -> dict:
+    """Each provider's webhooks at saturation, then the time until every order they made has reached the
+    backend fake (Uber Eats: fetched first). Orders/s and the own CPU per order cover the phase and the drain."""
+    from providers.models import Order
+    from webhooks.models import OutboxMessage
+
+    results = {}
+    for name, (fixture, _) in PROVIDER_WEBHOOKS.items():
+        template = json.loads((FIXTURES / fixture).read_text())
+        wait_outbox_drained(300)
+        orders_before, cpu_before = Order.objects.count(), cpu_seconds_by_group()
+        phase = wrk(write_requests(f"provider-{name}", 40_000, lambda n: provider_line(name, template, n)),
+                    connections=32, seconds=seconds)
+        drain_started = time.monotonic()
+        while OutboxMessage.objects.filter(status="PENDING").exists() and time.monotonic() - drain_started < 300:
+            time.sleep(0.2)
+        drain = time.monotonic() - drain_started
+        orders = Order.objects.count() - orders_before
+        results[name] = {**phase, "orders": orders, "drain_seconds": round(drain, 1),
+                         "orders_per_second": round(orders / (phase["requests"] / phase["rps"] + drain), 1),
+                         "cpu_ms_per_order": cpu_ms_per_request(cpu_before, cpu_seconds_by_group(), orders)}
+    return results
 
 
 def wait_outbox_drained(timeout: float) -> None:
@@ -370,10 +419,11 @@ def main() -> None:
     env = prepare_environment(
         HUB_ROOT_URLCONF="bench.urls", OPERATOR_BASE_URL=OPERATOR, RGS_WEBHOOK_URL=f"{RGS}/webhooks", BACKEND_URL=BACKEND,
         WEBHOOK_RATE_LIMIT="100000000", PROMETHEUS_MULTIPROC_DIR=str(BENCH_DIR / "prometheus"),
+        UBEREATS_API_BASE_URL=UBEREATS, UBEREATS_TOKEN_URL=f"{UBEREATS}/oauth/v2/token",
     )
     (BENCH_DIR / "prometheus").mkdir(exist_ok=True)
-    for name in ("setup_destinations", "setup_providers"):
-        subprocess.run([sys.executable, "manage.py", name], cwd=ROOT, env=env, check=True, capture_output=True)
+    for command in (["setup_destinations"], ["setup_providers", "--demo"]):  # --demo: the webhooks' branches
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True)
     setup_django()
     from django.conf import settings
 
@@ -382,7 +432,9 @@ def main() -> None:
     create_tables(PLAYERS)
     fakes = [start(["manage.py", "run_mock", name, "--port", url.rsplit(":", 1)[1], "--threads", "32"], env,
                    ready_url=f"{url}/__control/requests", name=f"mock-{name}")
-             for name, url in (("operator", OPERATOR), ("rgs", RGS), ("backend", BACKEND))]
+             for name, url in (("operator", OPERATOR), ("rgs", RGS), ("backend", BACKEND), ("ubereats", UBEREATS))]
+    uber_order = json.loads((FIXTURES / "ubereats/order_docs_usd.json").read_text())
+    requests.post(f"{UBEREATS}/__control/orders", json={"order": uber_order, "template": True}, timeout=5).raise_for_status()
     fakes.append(start(["bench/receiver.py", "--port", RECEIVER.rsplit(":", 1)[1]], env, ready_url=f"{RECEIVER}/count",
                        name="receiver"))
     hub = start(SERVERS[os.environ.get("BENCH_SERVER", "gunicorn")], env, ready_url=f"{HUB}/health", name="hub")
@@ -395,6 +447,7 @@ def main() -> None:
     try:
         runs = {"wallet": lambda: bench_wallet(args.seconds, secret),
                 "intake": lambda: bench_intake(args.seconds, intake_settings("careem").secret, secret),
+                "providers": lambda: bench_providers(args.seconds),
                 "overload": lambda: bench_overload(args.seconds, secret, intake_settings("careem").secret),
                 "e2e": lambda: bench_e2e(secret), "outbox": bench_outbox, "peer": lambda: bench_peer(env, tuned=False),
                 "peer_tuned": lambda: bench_peer(env, tuned=True), "peer_library": lambda: bench_peer_library(env)}
@@ -453,6 +506,10 @@ def print_table(results: dict) -> None:
             ("intake (Careem), half load", f"{intake['half_load']['rps']} req/s", f"p95 {intake['half_load']['p95_ms']} ms",
              "target p95 ≤ 20 ms"),
         ]
+    for name, measured in (results.get("providers") or {}).items():
+        rows.append((f"intake ({name}), saturation", f"{measured['rps']} req/s", f"p95 {measured['p95_ms']} ms",
+                     f"{measured['orders_per_second']} orders/s to the backend incl. {measured['drain_seconds']} s "
+                     f"drain; own CPU {own_cpu({'cpu_ms_per_request': measured['cpu_ms_per_order']}):.2f} ms/order"))
     for kind, over in (("debits", results.get("overload")), ("orders", (results.get("overload") or {}).get("intake"))):
         if not over:
             continue
