@@ -23,6 +23,9 @@ SAFE = {
     "BACKEND_CALLBACK_KEY": "prod-callback-key-2e9d",
     "CAREEM_CLIENT_SECRET": "prod-careem-client-3a7f",
     "TALABAT_MIDDLEWARE_PASSWORD": "prod-talabat-password-61bb",
+    "DELIVEROO_WEBHOOK_SECRET": "prod-deliveroo-webhook-9c4e",
+    "DELIVEROO_CLIENT_SECRET": "prod-deliveroo-client-17ad",
+    "UBEREATS_CLIENT_SECRET": "prod-ubereats-client-e52b",
 }
 
 
@@ -53,6 +56,9 @@ def test_safe_production_settings_pass_the_check():
         ),
         ({"CAREEM_WEBHOOK_SECRET": "dev-insecure-careem-webhook-secret"}, "CAREEM_WEBHOOK_SECRET is empty or a demo secret"),
         ({"TALABAT_WEBHOOK_SECRET": ""}, "TALABAT_WEBHOOK_SECRET is empty or a demo secret"),
+        ({"DELIVEROO_WEBHOOK_SECRET": "dev-insecure-deliveroo-webhook-secret"},
+         "DELIVEROO_WEBHOOK_SECRET is empty or a demo secret"),
+        ({"UBEREATS_CLIENT_SECRET": "dev-insecure-ubereats-client-secret"}, "UBEREATS_CLIENT_SECRET is empty or a demo secret"),
     ],
 )
 def test_unsafe_production_settings_fail_the_check(override, complaint):
