@@ -71,6 +71,9 @@ def fetched(adapter: ProviderAdapter, message: OutboxMessage, call: ProviderCall
     if result.outcome == Outcome.INVALID:
         problems = "; ".join(f"{p['field']}: {p['message']}" for p in result.problems)
         return {**answer, "permanent": True, "error": f"the fetched order is invalid: {problems}"[:1000]}
+    # A dead-lettered fetch replayed from the outbox: its event is no longer waiting for reprocessing.
+    InboundWebhook.objects.filter(id=data["webhookId"], outcome=Outcome.FAILED, reprocessed_at__isnull=True).update(
+        reprocessed_at=timezone.now(), reprocessed_as=inbound.audit_id)
     return {**answer, "succeeded": True}  # accepted, a duplicate, or kept as a failed webhook of its own
 
 

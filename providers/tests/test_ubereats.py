@@ -31,6 +31,7 @@ from providers.reprocess import failed_webhooks, inbound_reprocess
 from providers.tests.factories import BranchFactory, ProviderFactory
 from webhooks.models import Destination, OutboxMessage
 from webhooks.outbox import outbox_deliver
+from webhooks.replay import outbox_replay
 from webhooks.tests.factories import DestinationFactory
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ubereats"
@@ -249,6 +250,23 @@ def test_a_fetch_that_keeps_failing_becomes_a_failed_inbound_webhook_and_reproce
     assert result is not None and result.outcome == "accepted"
     assert Order.objects.get().external_order_id == ORDER_ID
     assert [r["status"] for r in uber.requests("order")] == [503, 500, 200]
+    assert list(failed_webhooks(provider="ubereats")) == []
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_lettered_fetch_replayed_from_the_outbox_settles_its_failed_webhook(client, uber):
+    send(client, event(order_id=ORDER_ID))
+    deliver_all()  # Uber does not know it yet: 404, a dead letter, a failed webhook
+    [failed] = failed_webhooks(provider="ubereats")
+    seed(uber, fixture("order_docs_usd.json"))
+
+    outbox_replay(messages=OutboxMessage.objects.filter(event_type="order.fetch"), actor="test", filters={})
+    deliver_all()
+
+    assert Order.objects.get().external_order_id == ORDER_ID
+    failed.refresh_from_db()
+    assert failed.reprocessed_as == InboundWebhook.objects.get(method="GET").id
     assert list(failed_webhooks(provider="ubereats")) == []
 
 
