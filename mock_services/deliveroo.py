@@ -12,7 +12,7 @@ Deliveroo's are; a refused body is 400 with the reasons.
 from werkzeug.wrappers import Request, Response
 
 from mock_services.delivery_providers import ProviderApiMock
-from mock_services.framework import MockRoute, json_response, read_json
+from mock_services.framework import MockRoute, json_response
 
 REJECT_REASONS = {"closing_early", "busy", "ingredient_unavailable", "other"}
 SYNC_FAILURES = {"price_mismatched", "pos_item_id_mismatched", "pos_item_id_not_found", "items_out_of_stock",
@@ -35,17 +35,8 @@ class DeliverooMock(ProviderApiMock):
             MockRoute("prep_stage", "/order/v1/orders/<order_id>/prep_stage", ("POST",), self.prep_stage),
         ]
 
-    def _body(self, request: Request) -> dict | Response:
-        if not self.bearer_valid(request):
-            return json_response({"message": "Unauthorized"}, status=401)
-        try:
-            body = read_json(request)
-        except ValueError:
-            return json_response({"message": "malformed JSON"}, status=400)
-        return body if isinstance(body, dict) else json_response({"message": "body must be an object"}, status=400)
-
     def update_order(self, request: Request, order_id: str) -> Response:
-        body = self._body(request)
+        body = self.authorized_body(request)
         if isinstance(body, Response):
             return body
         status = body.get("status")
@@ -58,7 +49,7 @@ class DeliverooMock(ProviderApiMock):
         return self.move(order_id, str(status), reason=str(body.get("reject_reason", ""))) or Response(status=204)
 
     def sync_status(self, request: Request, order_id: str) -> Response:
-        body = self._body(request)
+        body = self.authorized_body(request)
         if isinstance(body, Response):
             return body
         if body.get("status") not in {"succeeded", "failed"} or not body.get("occurred_at"):
@@ -69,7 +60,7 @@ class DeliverooMock(ProviderApiMock):
         return Response(status=204)
 
     def prep_stage(self, request: Request, order_id: str) -> Response:
-        body = self._body(request)
+        body = self.authorized_body(request)
         if isinstance(body, Response):
             return body
         if body.get("stage") not in PREP_STAGES or body.get("delay", 0) not in PREP_DELAYS:

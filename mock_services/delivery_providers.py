@@ -79,6 +79,17 @@ class ProviderApiMock(MockService):
             order["history"].append({"state": new_state, **details, "at": datetime.now(UTC).isoformat()})
         return None
 
+    def authorized_body(self, request: Request) -> dict | Response:
+        """The JSON object a call carries, or the answer that refuses it: 401 without a live bearer, 400
+        for a body that is not a JSON object."""
+        if not self.bearer_valid(request):
+            return json_response({"message": "Unauthorized"}, status=401)
+        try:
+            body = read_json(request)
+        except ValueError:
+            return json_response({"message": "malformed JSON"}, status=400)
+        return body if isinstance(body, dict) else json_response({"message": "body must be an object"}, status=400)
+
     def state_of(self, order_id: str) -> str:
         """The order's state; "" for an order the fake has not seen."""
         with self.lock:
@@ -153,13 +164,10 @@ class TalabatMock(ProviderApiMock):
         ]
 
     def order_status(self, request: Request, token: str) -> Response:
-        if not self.bearer_valid(request):
-            return json_response({"message": "Unauthorized"}, status=401)
-        try:
-            body = read_json(request)
-        except ValueError:
-            return json_response({"message": "malformed JSON"}, status=400)
-        status = body.get("status") if isinstance(body, dict) else None
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        status = body.get("status")
         if status not in self.statuses:
             return json_response({"message": "status must be order_accepted, order_rejected or order_picked_up"}, 400)
         if status == "order_accepted" and not self._acceptance_valid(body):

@@ -71,17 +71,8 @@ class UberEatsMock(ProviderApiMock):
             return json_response({"code": "not_found", "message": "order not found"}, status=404)
         return json_response({**order, "current_state": self.state_of(order_id) or self.initial_state})
 
-    def _decision(self, request: Request) -> dict | Response:
-        if not self.bearer_valid(request):
-            return json_response({"message": "Unauthorized"}, status=401)
-        try:
-            body = read_json(request)
-        except ValueError:
-            return json_response({"message": "malformed JSON"}, status=400)
-        return body if isinstance(body, dict) else json_response({"message": "body must be an object"}, status=400)
-
     def accept(self, request: Request, order_id: str) -> Response:
-        body = self._decision(request)
+        body = self.authorized_body(request)
         if isinstance(body, Response):
             return body
         if not isinstance(body.get("reason"), str):
@@ -89,7 +80,7 @@ class UberEatsMock(ProviderApiMock):
         return self.move(order_id, "ACCEPTED") or Response(status=204)
 
     def deny(self, request: Request, order_id: str) -> Response:
-        body = self._decision(request)
+        body = self.authorized_body(request)
         if isinstance(body, Response):
             return body
         reason = body.get("reason")
@@ -98,7 +89,7 @@ class UberEatsMock(ProviderApiMock):
         return self.move(order_id, "DENIED", reason=str(reason["code"])) or Response(status=204)
 
     def cancel(self, request: Request, order_id: str) -> Response:
-        body = self._decision(request)
+        body = self.authorized_body(request)
         if isinstance(body, Response):
             return body
         if body.get("reason") not in CANCEL_REASONS:
