@@ -6,7 +6,8 @@ provider rate limit → 400 not JSON → 422 invalid (every error) → accepted 
 Acceptance writes the audit row, the order change and its outbox message in one transaction (a new
 order: in one statement, `providers.statements`); the
 unique (provider, dedupe key) of accepted rows makes a provider's retry, even a concurrent one, a
-duplicate that creates and forwards nothing.
+duplicate that creates and forwards nothing. A thin event (Uber Eats) writes its audit row and the fetch
+of its order (`providers.fetches`); the fetched order comes back through `intake_process`.
 
 After authentication nothing is lost: a request whose processing fails anyway is kept as a
 `failed` audit row (raw body, redacted headers, error) and answered 503, so the provider retries;
