@@ -57,6 +57,7 @@ class Context:
     notified_at: str = ""  # ISO time the provider announced a fetched order (its deadline may count from it)
     acting_branch: str = ""  # the branch whose own secret authenticated the request: it acts on its orders only
     auto_accept: bool = False  # the branch accepts its new orders itself (the hub accepts at the provider)
+    location_id: str = ""  # the restaurant site the branch is linked to (SPEC §7c); orders carry it
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,16 @@ class NoCall:
 
 
 @dataclass(frozen=True)
+class MenuAnswer:
+    """What a provider said to a menu upload: `live`, `sent` (its result comes later, under `job_id`),
+    `partial` or `failed`, with its errors per item where it names them: [{"item", "message"}]."""
+
+    state: str
+    job_id: str = ""
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Token:
     value: str
     expires_in: float  # seconds, as the provider said
@@ -176,6 +187,24 @@ class ProviderAdapter:
     def fetch_call(self, external_order_id: str) -> ProviderCall:
         """The GET of an order a "fetch" event announced, on the provider's configured API URL; pure."""
         raise NotImplementedError
+
+    # --- menus (SPEC §7c); a provider without them keeps these defaults and is not published to ---
+    menu_min_interval_seconds: ClassVar[float] = 0  # the provider's rate limit on menu uploads per branch
+
+    def publishes_menus(self) -> bool:
+        return type(self).menu_call is not ProviderAdapter.menu_call
+
+    def menu_call(self, menu: dict[str, Any], branch_id: str, provider_ids: dict[str, Any]) -> ProviderCall:
+        """The upload of a whole menu (`providers.menu_document`, this provider's overrides applied) to one
+        branch (its external id and the provider's other ids for it); pure."""
+        raise NotImplementedError
+
+    def menu_answer(self, status_code: int, body: bytes) -> MenuAnswer:
+        """The provider's answer to `menu_call`: by default a 2xx is live, anything else failed."""
+        if 200 <= status_code < 300:
+            return MenuAnswer("live")
+        text = body[:500].decode("utf-8", errors="replace")
+        return MenuAnswer("failed", errors=[{"item": None, "message": f"HTTP {status_code}: {text}"}])
 
     def api_origin(self) -> str:
         """The provider's configured API URL: its scheme, host and port are the only ones the bearer
@@ -343,7 +372,8 @@ def minor_units(reader: "Reader", value: Any, where: str, *, scale: int = 0, req
             number = Decimal(value.strip() if isinstance(value, str) else value)
         except ArithmeticError:
             pass
-    if not number.is_finite() or abs(number) > Decimal(MAX_MINOR) * 10**scale:  # before scaleb: "1e999999"
+    # the exponent before any arithmetic: abs() or scaleb() of "1e1000000" overflows the decimal context
+    if not number.is_finite() or number.adjusted() > len(str(MAX_MINOR)) + scale or abs(number) > MAX_MINOR * 10**scale:
         reader.error(where, "must be a whole number of minor units")
         return 0
     scaled = number.scaleb(-scale)
