@@ -17,6 +17,7 @@ urlpatterns = [
     path("wallet/", include("wallet.urls")),
     path("api/webhooks/", include("providers.urls")),
     path("api/orders/", include("providers.order_urls")),
+    path("api/locations/", include("providers.location_urls")),
     # Last: every other URL outside the admin answers the JSON 404, in DEBUG too (Django's debug page
     # is HTML, and `handler404` only serves when DEBUG is off).
     re_path(r"^(?!admin/).*$", json_not_found, name="not-found"),

@@ -42,15 +42,18 @@ class ProviderApiMock(MockService):
         self._token_seconds = token_seconds
         self._tokens: dict[str, float] = {}  # token → expiry (monotonic)
         self._orders: dict[str, dict] = Bounded()
+        self.menus: dict[str, dict] = Bounded()  # what the fake holds per store/site: GET /__control/menus
         super().__init__()
 
     def control_routes(self) -> list[MockRoute]:
         return [MockRoute("__orders", "/__control/orders", ("GET",), self.list_orders),
+                MockRoute("__menus", "/__control/menus", ("GET",), self.list_menus),
                 MockRoute("__expire", "/__control/expire-tokens", ("POST",), self.expire_tokens)]
 
     def reset_state(self) -> None:
         self._tokens.clear()
         self._orders.clear()
+        self.menus.clear()
 
     def issue_token(self, request: Request) -> Response:
         form = request.form
@@ -106,6 +109,11 @@ class ProviderApiMock(MockService):
         with self.lock:
             orders = {order_id: {"state": o["state"], "history": list(o["history"])} for order_id, o in self._orders.items()}
         return json_response({"count": len(orders), "orders": orders})
+
+    def list_menus(self, request: Request) -> Response:
+        with self.lock:
+            menus = dict(self.menus)
+        return json_response({"count": len(menus), "menus": menus})
 
     def expire_tokens(self, request: Request) -> Response:
         with self.lock:

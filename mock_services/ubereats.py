@@ -5,8 +5,12 @@ answers the order seeded by `POST /__control/orders {"order": {…}}`, its `curr
 (with `"template": true` the order is served for every id not seeded, under that id: benchmarks and demos);
 `POST /v1/eats/orders/<id>/accept_pos_order` (route `accept`), `/deny_pos_order` (`deny`) and `/cancel`
 (`cancel`) move it: CREATED → ACCEPTED | DENIED, ACCEPTED → CANCELED, otherwise 409 (cancel: 404 for an
-unknown or finished order, as Uber documents). Every call needs a live bearer; answers are 204.
+unknown or finished order, as Uber documents). `PUT /v2/eats/stores/<store>/menus` (route `menus`) replaces
+the store's whole menu at once (**204**), or answers **400** with every problem of its references, ids and
+prices; `GET /__control/menus` shows each store's. Every call needs a live bearer; answers are 204.
 """
+
+import re
 
 from werkzeug.wrappers import Request, Response
 
@@ -36,6 +40,7 @@ class UberEatsMock(ProviderApiMock):
             MockRoute("accept", "/v1/eats/orders/<order_id>/accept_pos_order", ("POST",), self.accept),
             MockRoute("deny", "/v1/eats/orders/<order_id>/deny_pos_order", ("POST",), self.deny),
             MockRoute("cancel", "/v1/eats/orders/<order_id>/cancel", ("POST",), self.cancel),
+            MockRoute("menus", "/v2/eats/stores/<store_id>/menus", ("PUT",), self.upload_menu),
         ]
 
     def control_routes(self) -> list[MockRoute]:
@@ -97,3 +102,51 @@ class UberEatsMock(ProviderApiMock):
         if self.state_of(order_id) not in {"CREATED", "ACCEPTED"}:
             return json_response({"message": "order not found or finished"}, status=404)
         return self.move(order_id, "CANCELED", reason=str(body["reason"])) or Response(status=204)
+
+    def upload_menu(self, request: Request, store_id: str) -> Response:
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        problems = menu_problems(body)
+        if problems:
+            return json_response({"code": "invalid_menu", "message": "; ".join(problems[:20]), "errors": problems},
+                                 status=400)
+        with self.lock:
+            self.menus[store_id] = body
+        return Response(status=204)
+
+
+UBER_ID = re.compile(r"^[^/;]{1,256}$")
+
+
+def menu_problems(menu: dict) -> list[str]:
+    """What Uber checks of a menu: the four lists, ids without "/" or ";", references, integer prices."""
+    raw = {key: menu.get(key) for key in ("menus", "categories", "items", "modifier_groups")}
+    problems = [f"{key} must be a list" for key, value in raw.items() if not isinstance(value, list)]
+    if problems:
+        return problems
+    lists: dict[str, list] = {key: value for key, value in raw.items() if isinstance(value, list)}
+    ids = {key: {e.get("id") for e in value if isinstance(e, dict)} for key, value in lists.items()}
+    for key, value in lists.items():
+        for entity in value:
+            if not isinstance(entity, dict) or not isinstance(entity.get("id"), str) or not UBER_ID.match(entity["id"]):
+                problems.append(f"{key}: an id is missing or holds '/' or ';'")
+    for menu_entry in lists["menus"]:
+        problems += [f"menu {menu_entry.get('id')}: no category {c}" for c in menu_entry.get("category_ids", [])
+                     if c not in ids["categories"]]
+    for category in lists["categories"]:
+        problems += [f"category {category.get('id')}: no item {e.get('id')}" for e in category.get("entities", [])
+                     if e.get("id") not in ids["items"]]
+    for item in lists["items"]:
+        price = (item.get("price_info") or {}).get("price")
+        if type(price) is not int or price < 0:
+            problems.append(f"item {item.get('id')}: price_info.price must be an integer of minor units")
+        problems += [f"item {item.get('id')}: no modifier group {g}"
+                     for g in (item.get("modifier_group_ids") or {}).get("ids", []) if g not in ids["modifier_groups"]]
+    for group in lists["modifier_groups"]:
+        quantity = ((group.get("quantity_info") or {}).get("quantity") or {})
+        if quantity.get("min_permitted", 0) > quantity.get("max_permitted", 1):
+            problems.append(f"modifier group {group.get('id')}: min_permitted above max_permitted")
+        problems += [f"modifier group {group.get('id')}: no item {o.get('id')}"
+                     for o in group.get("modifier_options", []) if o.get("id") not in ids["items"]]
+    return problems

@@ -11,7 +11,16 @@ from hub.admin import ReadOnlyModelAdmin, ReadOnlyTabularInline
 from providers.adapters import ADAPTERS
 from providers.adapters.base import REJECT_REASONS
 from providers.decisions import order_decide
-from providers.models import Branch, InboundWebhook, Order, OrderDecision, OrderEvent, ProductMapping, Provider
+from providers.models import (
+    Branch,
+    InboundWebhook,
+    Location,
+    Order,
+    OrderDecision,
+    OrderEvent,
+    ProductMapping,
+    Provider,
+)
 from providers.reprocess import inbound_reprocess_all
 from providers.selectors import near_deadline_cutoff, undecided_orders
 from providers.tokens import provider_token_forget
@@ -56,7 +65,7 @@ class BranchForm(forms.ModelForm):
 @admin.register(Branch)
 class BranchAdmin(admin.ModelAdmin):
     form = BranchForm
-    list_display = ["external_id", "provider", "name", "currency", "enabled", "auto_accept", "has_secret"]
+    list_display = ["external_id", "provider", "name", "location", "currency", "enabled", "auto_accept", "has_secret"]
     list_filter = ["provider", "enabled", "auto_accept", "currency"]
     search_fields = ["external_id", "name"]
     list_select_related = ["provider"]
@@ -64,6 +73,24 @@ class BranchAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="own secret")
     def has_secret(self, obj: Branch) -> bool:
         return bool(obj.secret)
+
+
+class LocationBranchInline(admin.TabularInline):
+    model = Branch
+    fields = readonly_fields = ("provider", "external_id", "name", "currency", "enabled")
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # a branch joins a site from its own page (its location) or by the backend's PUT
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "created_at"]
+    search_fields = ["id", "name"]
+    inlines = [LocationBranchInline]
 
 
 @admin.register(ProductMapping)

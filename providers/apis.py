@@ -22,6 +22,10 @@ from providers.decision_input import decision_command
 from providers.decisions import order_decide
 from providers.answers import intake_response
 from providers.intake import Inbound, intake_receive
+from providers.locations import json_body, location_command, location_register
+from providers.menu_document import MenuErrors
+from providers.menus import UnknownLocation, location_syncs, menu_publish
+from providers.models import Location
 from providers.selectors import inbound_counts_by_outcome
 
 
@@ -90,6 +94,18 @@ class WebhookStatsApi(APIView):
                              "byOutcome": counts})
 
 
+class InvalidMenu(errors.Unprocessable):
+    code = "INVALID_MENU"
+    message = "The menu has problems; details.errors lists every one."
+
+
+def _backend_authenticated(request: Request) -> None:
+    """`X-AUTH: BACKEND_CALLBACK_KEY`, compared in constant time; 401 otherwise."""
+    given = request.headers.get("X-AUTH", "").encode()
+    if not hmac.compare_digest(given, settings.BACKEND_CALLBACK_KEY.encode()):
+        raise errors.Unauthorized()
+
+
 class OrderDecisionApi(APIView):
     """POST /api/orders/<id>/accept|reject|ready|picked-up from the restaurant backend (SPEC §7b)."""
 
@@ -98,12 +114,61 @@ class OrderDecisionApi(APIView):
 
     @openapi.order_decision
     def post(self, request: Request, order_id: str, action: str) -> JsonResponse:
-        given = request.headers.get("X-AUTH", "").encode()
-        if not hmac.compare_digest(given, settings.BACKEND_CALLBACK_KEY.encode()):
-            raise errors.Unauthorized()
+        _backend_authenticated(request)
         command = decision_command(action, request.body)
         result = order_decide(order_id=order_id, action=action, decided_by="backend", **command)
         body = {"orderId": str(result.order_id), "action": result.action, "status": result.status, "call": result.call}
         if result.duplicate:
             return JsonResponse({**body, "duplicate": True}, status=200)
         return JsonResponse(body, status=202)
+
+
+class LocationApi(APIView):
+    """PUT /api/locations/<id>: the restaurant backend registers a site and its branches (SPEC §7c)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @openapi.location_register
+    def put(self, request: Request, location_id: str) -> JsonResponse:
+        _backend_authenticated(request)
+        location, created = location_register(location_id=location_id, command=location_command(request.body))
+        branches = [{"provider": provider, "externalId": external_id}
+                    for provider, external_id in location.branches.order_by("provider__name")
+                    .values_list("provider__name", "external_id")]
+        return JsonResponse({"id": location.id, "name": location.name, "branches": branches},
+                            status=201 if created else 200)
+
+
+class MenuApi(APIView):
+    """PUT /api/locations/<id>/menu: the location's master menu, published to each of its providers."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @openapi.menu_publish
+    def put(self, request: Request, location_id: str) -> JsonResponse:
+        _backend_authenticated(request)
+        try:
+            published = menu_publish(location_id=location_id, payload=json_body(request.body))
+        except MenuErrors as exc:
+            raise InvalidMenu(details={"errors": exc.errors}) from exc
+        body = {"menuVersion": published.version, "syncs": [
+            {"provider": sync["provider"], "status": sync["status"]} for sync in published.syncs]}
+        return JsonResponse(body, status=202 if published.changed else 200)
+
+
+class LocationSyncApi(APIView):
+    """GET /api/locations/<id>/sync: per provider, the version it has, the sync's status, errors, next send."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @openapi.location_sync
+    def get(self, request: Request, location_id: str) -> JsonResponse:
+        _backend_authenticated(request)
+        location = Location.objects.filter(id=location_id).first()
+        if location is None:
+            raise UnknownLocation()
+        latest = location.menu_versions.order_by("-version").values_list("version", flat=True).first()
+        return JsonResponse({"locationId": location.id, "menuVersion": latest, "syncs": location_syncs(location)})

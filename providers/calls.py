@@ -1,6 +1,8 @@
 """Send one call to a provider: the outbox's sender for each provider's destination (its name).
 
-A message is a decision's call, or the fetch of a thin event's order (`providers.fetches`).
+A message is a decision's call, the fetch of a thin event's order (`providers.fetches`), or a menu sync
+(`providers.menus`: rendered at send time, held back by the provider's rate limit, skipped when the provider
+already has it).
 
 The message keeps the decision; the adapter renders its call here, at each send, so whatever the call
 says relative to now (Talabat's acceptanceTime) is true when it is sent. Its URL passes `hub.http`'s
@@ -38,12 +40,20 @@ TRANSIENT_STATUSES = {401, 408, 425, 429}  # 401: even a fresh token was refused
 
 
 def register_provider_senders() -> None:
-    """Every adapter's destination (its name) gets its calls sent by this module; a fetch that ends as
-    a dead letter leaves its event a failed inbound webhook."""
-    from providers.fetches import fetch_dead_lettered
-
+    """Every adapter's destination (its name) gets its calls sent by this module."""
     for adapter in ADAPTERS.values():
-        register_sender(adapter.name, _sender(adapter), on_dead_letter=fetch_dead_lettered)
+        register_sender(adapter.name, _sender(adapter), on_dead_letter=_dead_lettered)
+
+
+def _dead_lettered(message: OutboxMessage, error: str) -> None:
+    """A fetch that ends as a dead letter leaves its event a failed inbound webhook; a menu sync fails."""
+    from providers.fetches import fetch_dead_lettered
+    from providers.menus import menu_sync_failed
+
+    if "menuSync" in message.payload:
+        menu_sync_failed(message.payload["menuSync"], error)
+    else:
+        fetch_dead_lettered(message, error)
 
 
 def _sender(adapter: ProviderAdapter) -> Sender:
@@ -74,6 +84,8 @@ def call_now(adapter: ProviderAdapter, message: OutboxMessage) -> ProviderCall:
 
 def send_call(adapter: ProviderAdapter, message: OutboxMessage) -> DeliveryResult:
     started = time.perf_counter()
+    if "menuSync" in message.payload:
+        return _send_menu(adapter, message, started)
     try:
         call = call_now(adapter, message)
         token = bearer_token(adapter)
@@ -92,6 +104,34 @@ def send_call(adapter: ProviderAdapter, message: OutboxMessage) -> DeliveryResul
 
         return _done(adapter, started, **fetched(adapter, message, call, response))
     return _outcome(adapter, message, response, started)
+
+
+def _send_menu(adapter: ProviderAdapter, message: OutboxMessage, started: float) -> DeliveryResult:
+    from providers.menus import menu_sync_answered, menu_sync_call
+
+    sync_id = message.payload["menuSync"]
+    plan = menu_sync_call(sync_id)
+    if plan.skip:
+        return _done(adapter, started, succeeded=True, excerpt=plan.skip)
+    if plan.call is None:
+        return _done(adapter, started, error=f"{adapter.name}'s menu rate limit: sent in {plan.wait_seconds:.0f} s",
+                     retry_in=max(plan.wait_seconds, 1.0))
+    try:
+        token = bearer_token(adapter)
+        response = _send(adapter, plan.call, token)
+        if response.status_code == 401:
+            drop_token(adapter, token)
+            response = _send(adapter, plan.call, bearer_token(adapter))
+    except Unsendable as exc:
+        return _done(adapter, started, permanent=True, error=f"{UNSENDABLE}{exc}"[:1000])
+    except LoginFailed as exc:
+        return _done(adapter, started, error=f"login failed: {exc}")
+    except requests.RequestException as exc:
+        return _done(adapter, started, error=f"{type(exc).__name__}: {exc}")
+    result = _outcome(adapter, message, response, started)
+    if result.succeeded or result.permanent:
+        menu_sync_answered(sync_id, adapter.menu_answer(response.status_code, response.content))
+    return result
 
 
 def _send(adapter: ProviderAdapter, call: ProviderCall, token: str) -> requests.Response:

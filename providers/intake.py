@@ -165,6 +165,7 @@ def intake_receive(inbound: Inbound) -> IntakeResult:
     inbound.context.acting_branch = branch.external_id if branch and branch.secret else ""
     inbound.context.branch_currency = branch.currency if branch else ""
     inbound.context.auto_accept = bool(branch and branch.auto_accept)
+    inbound.context.location_id = (branch.location_id or "") if branch else ""
     inbound.context.default_currency = config.default_currency
     return intake_process(inbound, route, payload)
 
@@ -189,6 +190,8 @@ def intake_process(inbound: Inbound, route: Route, payload: Any) -> IntakeResult
             event = route.parse(payload, inbound.context)
         except AdapterErrors as exc:
             return _invalid(inbound, exc.errors)
+        if event.order is not None:
+            event.order["locationId"] = inbound.context.location_id or None
         return _accept(inbound, route, event)
     except errors.ApplicationError:
         raise  # a refusal, audited already

@@ -17,21 +17,43 @@ class Provider(models.Model):
         return self.name
 
 
+class Location(models.Model):
+    """One restaurant site, named by the restaurant backend's own id; linked to at most one branch per provider."""
+
+    id = models.CharField(primary_key=True, max_length=100, help_text="The restaurant backend's id of the site.")
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name or self.id
+
+
 class Branch(models.Model):
     """A restaurant branch as the provider names it (Careem branch.id, Talabat remoteId)."""
 
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="branches")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="branches",
+                                 help_text="The restaurant site this branch is (one branch per provider).")
     external_id = models.CharField(max_length=100)
     name = models.CharField(max_length=200, blank=True)
     currency = models.CharField(max_length=3, blank=True, help_text="ISO 4217; used when the payload has none.")
     secret = EncryptedTextField(blank=True, help_text="Overrides the provider's secret for this branch.")
     enabled = models.BooleanField(default=True)
+    provider_ids = models.JSONField(
+        default=dict, blank=True,
+        help_text="The provider's ids for this branch besides its own (Deliveroo brandId, Talabat chainCode and "
+                  "posVendorId, Careem brandId and catalogId, Uber Eats store id): what menu calls address.")
     auto_accept = models.BooleanField(default=False, help_text="The hub accepts this branch's new orders itself.")
     preparation_minutes = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Default preparation time of an acceptance (else 20 minutes).")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["provider", "external_id"], name="branch_per_provider")]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "external_id"], name="branch_per_provider"),
+            models.UniqueConstraint(fields=["location", "provider"], condition=Q(location__isnull=False),
+                                    name="one_branch_per_provider_per_location"),
+        ]
         verbose_name_plural = "branches"
 
     def __str__(self) -> str:
@@ -180,3 +202,53 @@ class InboundWebhook(models.Model):
             models.Index(fields=["received_at"], condition=Q(outcome="failed", reprocessed_at__isnull=True),
                          name="inbound_failed_pending"),
         ]
+
+
+class MenuVersion(models.Model):
+    """A location's master menu as the backend last sent it (`providers.menu_document`), one row per change."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="menu_versions")
+    version = models.PositiveIntegerField()
+    document = models.JSONField(help_text="The normalised provider-neutral menu.")
+    document_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "version"], name="menu_version_per_location")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} v{self.version}"
+
+
+class MenuSync(models.Model):
+    """Publishing one menu version to one provider branch (SPEC §7c): queued until its call is sent (a newer
+    version replaces a queued one), then followed to the provider's result."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"  # the provider took it and answers later (Deliveroo's upload result)
+        LIVE = "live"
+        PARTIAL = "partial"
+        FAILED = "failed"
+        TIMED_OUT = "timed_out"
+        UNCHANGED = "unchanged"  # the provider already has what this version renders to
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="menu_syncs")
+    menu_version = models.ForeignKey(MenuVersion, on_delete=models.CASCADE, related_name="syncs")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+    rendered_hash = models.CharField(max_length=64, blank=True, help_text="What the provider was sent.")
+    provider_job_id = models.CharField(max_length=200, blank=True)
+    errors = models.JSONField(default=list, blank=True, help_text="The provider's errors, per item where it says.")
+    outbox_event_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["branch"], condition=Q(state="queued"),
+                                               name="one_queued_menu_sync_per_branch")]
+        indexes = [models.Index(fields=["branch", "-created_at"], name="menu_sync_branch_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.branch} {self.menu_version} {self.state}"

@@ -86,3 +86,44 @@ order_decision = extend_schema(
         409: error("INVALID_TRANSITION"), 422: error("INVALID_REASON"),
     },
 )
+location_register = extend_schema(
+    operation_id="location_register", tags=["locations"],
+    summary="The restaurant backend registers a site and the provider branches it is (one per provider)",
+    description=("{\"name\", \"branches\": [{\"provider\", \"externalId\"}]}: the branches listed become the "
+                 "site's; those no longer listed are unlinked. Auth: X-AUTH = BACKEND_CALLBACK_KEY."),
+    parameters=[OpenApiParameter("X-AUTH", OpenApiTypes.STR, HEADER, required=True)],
+    request=OpenApiTypes.OBJECT,
+    responses={
+        201: inline_serializer("LocationRegistered", {
+            "id": serializers.CharField(), "name": serializers.CharField(),
+            "branches": inline_serializer("LocationBranch", {"provider": serializers.CharField(),
+                                                             "externalId": serializers.CharField()}, many=True)}),
+        200: OpenApiResponse(OpenApiTypes.OBJECT, description="Updated: the same body as 201"),
+        400: error("VALIDATION_ERROR or MALFORMED_JSON"), 401: error("UNAUTHORIZED"),
+        422: error("INVALID_LOCATION: an unknown branch, or a provider named twice"),
+    },
+)
+menu_publish = extend_schema(
+    operation_id="location_menu", tags=["locations"],
+    summary="The location's master menu, published to every provider branch of the location",
+    description=("{\"currency\", \"menus\", \"categories\", \"items\", \"modifierGroups\", \"overrides\"}: "
+                 "docs/INTEGRATION.md, Menus. Prices are integers in minor units. Auth: X-AUTH = BACKEND_CALLBACK_KEY."),
+    parameters=[OpenApiParameter("X-AUTH", OpenApiTypes.STR, HEADER, required=True)],
+    request=OpenApiTypes.OBJECT,
+    responses={
+        202: inline_serializer("MenuQueued", {
+            "menuVersion": serializers.IntegerField(),
+            "syncs": inline_serializer("MenuSyncState", {"provider": serializers.CharField(),
+                                                         "status": serializers.CharField()}, many=True)}),
+        200: OpenApiResponse(OpenApiTypes.OBJECT, description="The same menu as the latest version: nothing sent"),
+        400: error("VALIDATION_ERROR or MALFORMED_JSON"), 401: error("UNAUTHORIZED"),
+        404: error("LOCATION_NOT_FOUND"), 413: error("PAYLOAD_TOO_LARGE: over 1 MiB"),
+        422: error("INVALID_MENU: details.errors lists every problem (ids, prices, group rules, references)"),
+    },
+)
+location_sync = extend_schema(
+    operation_id="location_sync", tags=["locations"],
+    summary="Per provider branch: the menu version sent and live, the sync's status, errors, the next allowed send",
+    parameters=[OpenApiParameter("X-AUTH", OpenApiTypes.STR, HEADER, required=True)],
+    responses={200: OpenApiTypes.OBJECT, 401: error("UNAUTHORIZED"), 404: error("LOCATION_NOT_FOUND")},
+)

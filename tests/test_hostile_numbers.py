@@ -18,7 +18,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hub.json_strategies import HOSTILE_NUMBERS
 from hub.signing import hex_hmac
 from providers.config import intake_settings
-from providers.models import Branch, Provider
+from providers.adapters import ADAPTERS
+from providers.auth import signature_headers
+from providers.models import Branch, Location, Provider
 from providers.tests.factories import OrderFactory
 from wallet.tests.helpers import signed_headers
 from webhooks.tests.factories import DestinationFactory
@@ -46,6 +48,18 @@ def talabat_headers(raw: bytes) -> dict[str, str]:
     return {"HTTP_X_TALABAT_SIGNATURE": hex_hmac(secret=intake_settings("talabat").secret, message=raw)}
 
 
+def signed_as(provider: str) -> Callable[[bytes], dict[str, str]]:
+    """Signed as the provider signs (Deliveroo: over its sequence GUID and the body; Uber Eats: X-Uber-Signature)."""
+    def headers(raw: bytes) -> dict[str, str]:
+        signed = signature_headers(adapter=ADAPTERS[provider], secret=intake_settings(provider).secret, body=raw)
+        return {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in signed.items()}
+    return headers
+
+
+def backend_key(raw: bytes) -> dict[str, str]:
+    return {"HTTP_X_AUTH": settings.BACKEND_CALLBACK_KEY}
+
+
 def wallet_headers(raw: bytes) -> dict[str, str]:
     return signed_headers(raw)
 
@@ -61,6 +75,8 @@ def order_path(action: str) -> Callable[[], str]:
 WALLET_ANSWERS = frozenset({201, 400, 402, 404, 409, 422, 502, 503})
 INTAKE_ANSWERS = frozenset({200, 202, 400, 401, 422})  # 401: the number stood where the branch is named
 DECISION_ANSWERS = frozenset({200, 202, 400, 409, 422})
+LOCATION_ANSWERS = frozenset({200, 201, 400, 422})
+MENU_ANSWERS = frozenset({200, 202, 400, 422})
 money = {"playerId": "p", "amountCents": 100, "currency": "USD", "refId": "r", "meta": {"n": 1}}
 BODIES: dict[str, list[Route]] = {
     "wallet-debit": [Route("post", lambda: "/wallet/debit", lambda: money, wallet_headers, WALLET_ANSWERS)],
@@ -75,7 +91,16 @@ BODIES: dict[str, list[Route]] = {
               INTAKE_ANSWERS),
         Route("post", lambda: "/api/webhooks/talabat", lambda: fixture("talabat/dispatch_rider_kwd.json"),
               talabat_headers, INTAKE_ANSWERS),
+        Route("post", lambda: "/api/webhooks/deliveroo", lambda: fixture("deliveroo/order_new_kw_restaurant_delivery.json"),
+              signed_as("deliveroo"), INTAKE_ANSWERS),
+        Route("post", lambda: "/api/webhooks/ubereats", lambda: fixture("ubereats/event_orders_notification.json"),
+              signed_as("ubereats"), INTAKE_ANSWERS),
     ],
+    "location": [Route("put", lambda: "/api/locations/site-1", lambda: {
+        "name": "Salmiya", "branches": [{"provider": "talabat", "externalId": "kw-684213"}]}, backend_key,
+        LOCATION_ANSWERS)],
+    "location-menu": [Route("put", lambda: "/api/locations/salmiya/menu", lambda: fixture("menus/demo_menu.json"),
+                            backend_key, MENU_ANSWERS)],
     "talabat-dispatch": [Route("post", lambda: "/api/webhooks/talabat/order/kw-684213",
                                lambda: fixture("talabat/dispatch_rider_kwd.json"), talabat_headers, INTAKE_ANSWERS)],
     "talabat-status": [Route("put", lambda: "/api/webhooks/talabat/remoteId/kw-684213/remoteOrder/x/posOrderStatus",
@@ -129,12 +154,16 @@ def with_mark(body: Any, place: tuple) -> Any:
 @pytest.fixture(autouse=True)
 def setup(settings):
     settings.WEBHOOK_RATE_LIMIT = 1_000_000
+    settings.WEBHOOK_UNAUTHENTICATED_RATE_LIMIT = 1_000_000  # a number where the branch stands is a 401 each
     settings.OPERATOR_BASE_URL = "http://127.0.0.1:9"  # nothing listens: the wallet answers 503 if it gets that far
     settings.OPERATOR_RETRY_DEADLINE_SECONDS = 0.1
     settings.OPERATOR_MAX_ATTEMPTS = 1
     careem, talabat = Provider.objects.create(name="careem"), Provider.objects.create(name="talabat")
     Branch.objects.create(provider=careem, external_id="loc_amman_abdoun", currency="JOD")
     Branch.objects.create(provider=talabat, external_id="kw-684213", currency="KWD")
+    for name, branch in (("deliveroo", "kw-salmiya-07"), ("ubereats", "c7f1dc2f-fabe-4997-845c-cad26fdcb894")):
+        Branch.objects.create(provider=Provider.objects.create(name=name), external_id=branch)
+    Location.objects.create(id="salmiya")
     DestinationFactory(name="backend")
     DestinationFactory(name="rgs")
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import OperationalError
 from django.db.backends.utils import CursorWrapper
@@ -50,7 +51,8 @@ def test_every_status_an_operation_answers_is_documented(client):
                  "wallet-rollback": "/wallet/rollback", "provider-webhook": "/api/webhooks/{provider}",
                  "talabat-dispatch": "/api/webhooks/talabat/order/{remote_id}",
                  "talabat-status": "/api/webhooks/talabat/remoteId/{remote_id}/remoteOrder/{remote_order_id}/posOrderStatus",
-                 "order-decision": "/api/orders/{order_id}/{action}"}
+                 "order-decision": "/api/orders/{order_id}/{action}", "location": "/api/locations/{location_id}",
+                 "location-menu": "/api/locations/{location_id}/menu"}
     for name, routes in BODIES.items():
         for route in routes:
             operation, path = templates[name], route.path()
@@ -67,6 +69,13 @@ def test_every_status_an_operation_answers_is_documented(client):
     send("get", lookup, "/wallet/transactions/r")
     with database_down():
         send("get", lookup, "/wallet/transactions/r", **signed_headers(b"", key=None))
+
+    sync = "/api/locations/{location_id}/sync"
+    send("get", sync, "/api/locations/salmiya/sync", HTTP_X_AUTH=settings.BACKEND_CALLBACK_KEY)
+    send("get", sync, "/api/locations/nowhere/sync", HTTP_X_AUTH=settings.BACKEND_CALLBACK_KEY)
+    send("get", sync, "/api/locations/salmiya/sync")
+    with database_down():
+        send("get", sync, "/api/locations/salmiya/sync", HTTP_X_AUTH=settings.BACKEND_CALLBACK_KEY)
 
     stats = "/api/webhooks/stats/{provider}"
     send("get", stats, "/api/webhooks/stats/careem")

@@ -197,6 +197,52 @@ def _selected(groups: Any, where: str, reader: Reader) -> list[dict]:
     return modifiers
 
 
+DAY_NAMES = {"mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday",
+             "sat": "saturday", "sun": "sunday"}
+
+
+def _text(names: dict[str, str]) -> dict[str, Any]:
+    """Uber's multi-language text: `{"translations": {"en_us": …, "ar": …}}`."""
+    return {"translations": {("en_us" if language == "en" else language): text for language, text in names.items()}}
+
+
+def render_menu(menu: dict[str, Any]) -> dict[str, Any]:
+    """The provider-neutral menu in Uber's v2 shape (providers-menus.md A.4): options are items, an option's
+    price inside its group is a `MODIFIER_GROUP` price override; prices stay integer minor units."""
+    group_prices: dict[str, list[dict[str, Any]]] = {}
+    for group in menu["modifierGroups"]:
+        for option in group["options"]:
+            group_prices.setdefault(option["itemId"], []).append(
+                {"context_type": "MODIFIER_GROUP", "context_value": group["id"], "price": option["price"]})
+    items = []
+    for item in menu["items"]:
+        rendered: dict[str, Any] = {
+            "id": item["id"], "external_data": item["plu"], "title": _text(item["name"]),
+            "price_info": {"price": item["price"], "overrides": group_prices.get(item["id"], [])},
+            "quantity_info": {}, "modifier_group_ids": {"ids": item["modifierGroupIds"]},
+            "tax_info": {"tax_rate": float(item["taxRate"])}}
+        if item["description"]:
+            rendered["description"] = _text(item["description"])
+        if item["imageUrl"]:
+            rendered["image_url"] = item["imageUrl"]
+        items.append(rendered)
+    return {
+        "menus": [{"id": m["id"], "title": _text(m["name"]), "category_ids": m["categoryIds"],
+                   "service_availability": [
+                       {"day_of_week": DAY_NAMES[day], "time_periods": [{"start_time": s["start"], "end_time": s["end"]}]}
+                       for s in m["schedules"] for day in s["days"]]} for m in menu["menus"]],
+        "categories": [{"id": c["id"], "title": _text(c["name"]),
+                        "entities": [{"id": item_id, "type": "ITEM"} for item_id in c["itemIds"]]}
+                       for c in menu["categories"]],
+        "items": items,
+        "modifier_groups": [{"id": g["id"], "title": _text(g["name"]),
+                             "quantity_info": {"quantity": {"min_permitted": g["min"], "max_permitted": g["max"]}},
+                             "modifier_options": [{"id": o["itemId"], "type": "ITEM"} for o in g["options"]]}
+                            for g in menu["modifierGroups"]],
+        "display_options": {"disable_item_instructions": False},
+    }
+
+
 def _orders_url(order_id: str, action: str) -> str:
     return f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v1/eats/orders/{quote(order_id, safe='')}/{action}"
 
@@ -232,6 +278,12 @@ class UberEatsAdapter(ProviderAdapter):
             return ProviderCall("POST", _orders_url(order_id, "cancel"), {
                 "reason": CANCEL_REASONS.get(decision.reason, "OTHER"), "details": decision.message or decision.reason})
         return NoCall("not_applicable", "Uber Eats learns it from its courier")
+
+    def menu_call(self, menu: dict[str, Any], branch_id: str, provider_ids: dict[str, Any]) -> ProviderCall:
+        """A synchronous full replace of the store's menu: the answer says live or not."""
+        store = as_text(provider_ids.get("storeId")) or branch_id
+        return ProviderCall("PUT", f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v2/eats/stores/"
+                                   f"{quote(store, safe='')}/menus", render_menu(menu))
 
     def api_origin(self) -> str:
         return settings.UBEREATS_API_BASE_URL

@@ -1,0 +1,190 @@
+"""A location's menu, published to every provider branch of it (SPEC §7c).
+
+`menu_publish` keeps the backend's menu as a new version when it changed and queues one sync per branch
+through the outbox (destination = the provider, ordering key `menu:<branch id>`). A branch whose sync is
+still queued gets the newer version instead of a second sync: the provider is sent only the newest, once
+its rate limit allows. `providers.calls` sends a sync with `menu_sync_call` (the adapter renders the
+provider's shape from the version, with that provider's overrides applied) and records its answer with
+`menu_sync_answered`; a provider that answers later (Deliveroo's upload result) finishes it with
+`menu_sync_result`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from hub import errors
+from providers.adapters import ADAPTERS
+from providers.adapters.base import MenuAnswer, ProviderCall
+from providers.destinations import ensure_provider_destination
+from providers.menu_document import menu_hash, menu_read
+from providers.models import Branch, Location, MenuSync, MenuVersion
+from webhooks.outbox import outbox_enqueue
+
+State = MenuSync.State
+
+
+class UnknownLocation(errors.NotFound):
+    code = "LOCATION_NOT_FOUND"
+    message = "No such location: register it with PUT /api/locations/<id> first."
+
+
+@dataclass(frozen=True)
+class Published:
+    version: int
+    changed: bool
+    syncs: list[dict[str, Any]]  # [{"provider", "branch", "status"}]
+
+
+def menu_publish(*, location_id: str, payload: Any) -> Published:
+    """Keep a changed menu as a new version and queue its syncs; MenuErrors (422) with every problem."""
+    if not Location.objects.filter(id=location_id).exists():
+        raise UnknownLocation()
+    document = menu_read(payload)
+    digest = menu_hash(document)
+    with transaction.atomic():
+        location = Location.objects.select_for_update().filter(id=location_id).first()
+        if location is None:
+            raise UnknownLocation()
+        latest = location.menu_versions.order_by("-version").first()
+        if latest is not None and latest.document_hash == digest:
+            return Published(version=latest.version, changed=False, syncs=location_syncs(location))
+        version = MenuVersion.objects.create(location=location, version=latest.version + 1 if latest else 1,
+                                             document=document, document_hash=digest)
+        for branch in location.branches.select_related("provider").order_by("provider__name"):
+            _queue(branch, version)
+        return Published(version=version.version, changed=True, syncs=location_syncs(location))
+
+
+def _queue(branch: Branch, version: MenuVersion) -> None:
+    adapter = ADAPTERS.get(branch.provider.name)
+    if adapter is None or not adapter.publishes_menus():
+        return
+    if MenuSync.objects.filter(branch=branch, state=State.QUEUED).update(menu_version=version):
+        return  # the queued sync sends this version instead
+    sync = MenuSync.objects.create(branch=branch, menu_version=version)
+    ensure_provider_destination(adapter)
+    sync.outbox_event_id = outbox_enqueue(destination=adapter.name, event_type="menu.publish",
+                                          ordering_key=f"menu:{branch.id}", data={"menuSync": sync.id}).event_id
+    sync.save(update_fields=["outbox_event_id"])
+
+
+def location_syncs(location: Location) -> list[dict[str, Any]]:
+    """Per branch of the location: the newest sync's state (what `GET /api/locations/<id>/sync` shows)."""
+    rows = []
+    for branch in location.branches.select_related("provider").order_by("provider__name"):
+        sync = branch.menu_syncs.select_related("menu_version").order_by("-created_at").first()
+        adapter = ADAPTERS.get(branch.provider.name)
+        live = branch.menu_syncs.filter(state__in=[State.LIVE, State.PARTIAL, State.UNCHANGED]).select_related(
+            "menu_version").order_by("-finished_at").first()
+        rows.append({
+            "provider": branch.provider.name, "branch": branch.external_id,
+            "status": sync.state if sync else ("not_supported" if not (adapter and adapter.publishes_menus())
+                                               else "never_published"),
+            "version": sync.menu_version.version if sync else None,
+            "liveVersion": live.menu_version.version if live else None,
+            "errors": sync.errors if sync else [],
+            "nextAllowedAt": _iso(next_allowed_at(branch)),
+        })
+    return rows
+
+
+def next_allowed_at(branch: Branch) -> datetime | None:
+    """When the provider's rate limit lets the next menu go to this branch (None: now)."""
+    adapter = ADAPTERS.get(branch.provider.name)
+    last = branch.menu_syncs.filter(sent_at__isnull=False).order_by("-sent_at").values_list("sent_at", flat=True).first()
+    if adapter is None or last is None or not adapter.menu_min_interval_seconds:
+        return None
+    allowed = last + timedelta(seconds=adapter.menu_min_interval_seconds)
+    return allowed if allowed > timezone.now() else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def provider_menu(document: dict[str, Any], provider: str) -> dict[str, Any]:
+    """The master menu with this provider's overrides applied: price, name, or the item hidden (taken out
+    of its categories and groups)."""
+    overrides = [o for o in document["overrides"] if o["provider"] == provider]
+    if not overrides:
+        return document
+    items = {item["id"]: dict(item) for item in document["items"]}
+    hidden = set()
+    for override in overrides:
+        item = items[override["itemId"]]
+        if "price" in override:
+            item["price"] = override["price"]
+        if "name" in override:
+            item["name"] = override["name"]
+        if override.get("visible") is False:
+            hidden.add(item["id"])
+    return {
+        **document,
+        "items": [item for item_id, item in items.items() if item_id not in hidden],
+        "categories": [{**c, "itemIds": [i for i in c["itemIds"] if i not in hidden]} for c in document["categories"]],
+        "modifierGroups": [{**g, "options": [o for o in g["options"] if o["itemId"] not in hidden]}
+                           for g in document["modifierGroups"]],
+    }
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """What the sender does with a menu sync now: send `call`, wait `wait_seconds`, or nothing (`skip`)."""
+
+    call: ProviderCall | None = None
+    wait_seconds: float = 0.0
+    skip: str = ""  # why nothing is sent
+
+
+def menu_sync_call(sync_id: int) -> SyncPlan:
+    """The call of a queued sync, rendered now from its (newest) version; or why not yet, or not at all."""
+    sync = MenuSync.objects.select_related("branch__provider", "menu_version").filter(id=sync_id).first()
+    if sync is None or sync.state != State.QUEUED:
+        return SyncPlan(skip="already sent or gone")
+    if (allowed := next_allowed_at(sync.branch)) is not None:
+        return SyncPlan(wait_seconds=(allowed - timezone.now()).total_seconds())
+    adapter = ADAPTERS[sync.branch.provider.name]
+    call = adapter.menu_call(provider_menu(sync.menu_version.document, adapter.name), sync.branch.external_id,
+                             sync.branch.provider_ids or {})
+    rendered = menu_hash({"method": call.method, "url": call.url, "body": call.body})
+    last = sync.branch.menu_syncs.exclude(id=sync.id).filter(state__in=[State.LIVE, State.UNCHANGED]).order_by(
+        "-finished_at").values_list("rendered_hash", flat=True).first()
+    if last == rendered:
+        _finish(sync.id, State.UNCHANGED, rendered_hash=rendered)
+        return SyncPlan(skip="the provider already has it")
+    MenuSync.objects.filter(id=sync.id).update(rendered_hash=rendered)
+    return SyncPlan(call=call)
+
+
+def menu_sync_answered(sync_id: int, answer: MenuAnswer) -> None:
+    """The provider answered the upload: live, or taken and to be confirmed later, or refused."""
+    now = timezone.now()
+    if answer.state == State.SENT:
+        MenuSync.objects.filter(id=sync_id, state=State.QUEUED).update(
+            state=State.SENT, sent_at=now, provider_job_id=answer.job_id[:200])
+    else:
+        MenuSync.objects.filter(id=sync_id, state=State.QUEUED).update(sent_at=now, provider_job_id=answer.job_id[:200])
+        _finish(sync_id, answer.state, errors=answer.errors)
+
+
+def menu_sync_result(*, provider: str, job_id: str, answer: MenuAnswer) -> bool:
+    """The provider's later word on a sent sync (Deliveroo's `menu.upload_result`); whether one matched."""
+    sync = MenuSync.objects.filter(branch__provider__name=provider, provider_job_id=job_id, state=State.SENT).first()
+    if sync is None:
+        return False
+    _finish(sync.id, answer.state, errors=answer.errors)
+    return True
+
+
+def menu_sync_failed(sync_id: int, error: str) -> None:
+    """The outbox gave up on a sync's call (a dead letter): failed, with the last error."""
+    _finish(sync_id, State.FAILED, errors=[{"item": None, "message": error[:500]}])
+
+
+def _finish(sync_id: int, state: str, **fields: Any) -> None:
+    MenuSync.objects.filter(id=sync_id, state__in=[State.QUEUED, State.SENT]).update(
+        state=state, finished_at=timezone.now(), **fields)

@@ -1,0 +1,229 @@
+"""Menus (SPEC §7c): the provider-neutral menu checked with every error, kept per version, queued once per
+provider branch (a newer version replaces a queued one), rendered in the provider's shape and followed to
+its result on the real fakes."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from hub.json_strategies import dumps, mutated
+from providers.adapters.ubereats import render_menu
+from providers.menu_document import MenuErrors, menu_read
+from providers.menus import provider_menu
+from providers.models import Location, MenuSync, MenuVersion
+from providers.tests.factories import BranchFactory, ProviderFactory
+from webhooks.models import Destination, OutboxMessage
+from webhooks.outbox import outbox_deliver
+
+pytestmark = pytest.mark.django_db
+AUTH = {"X-AUTH": settings.BACKEND_CALLBACK_KEY}
+DEMO = json.loads((Path(__file__).resolve().parent / "fixtures/menus/demo_menu.json").read_text())
+STORE = "c7f1dc2f-fabe-4997-845c-cad26fdcb894"
+
+
+def put_menu(client, body, location: str = "salmiya", headers=AUTH):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.put(f"/api/locations/{location}/menu", data=raw, content_type="application/json", headers=headers)
+
+
+@pytest.fixture
+def location(db):
+    site = Location.objects.create(id="salmiya", name="Shawarma X - Salmiya")
+    BranchFactory(provider=ProviderFactory(name="ubereats"), external_id=STORE, location=site)
+    BranchFactory(provider=ProviderFactory(name="careem"), external_id="loc-1", location=site)
+    return site
+
+
+def menu_messages() -> list[OutboxMessage]:
+    return list(OutboxMessage.objects.filter(event_type="menu.publish"))
+
+
+# --- the document --------------------------------------------------------------------------------------
+
+def test_the_demo_menu_reads_with_every_optional_field_present():
+    document = menu_read(DEMO)
+
+    assert document["currency"] == "KWD" and len(document["items"]) == 7
+    fries = next(item for item in document["items"] if item["id"] == "FRIES")
+    assert fries == {"id": "FRIES", "name": {"en": "Fries", "ar": "بطاطا"}, "description": {}, "price": 500,
+                     "plu": "FRIES", "imageUrl": None, "taxRate": "0", "modifierGroupIds": []}
+
+
+def test_every_problem_is_reported_at_once():
+    bad = copy.deepcopy(DEMO)
+    bad["items"][1]["id"] = "SHW-CHK-L"  # twice
+    bad["items"][2]["price"] = 5.5  # not minor units
+    bad["categories"][0]["itemIds"].append("NOPE")
+    bad["modifierGroups"][0].update(min=3, max=2)
+    bad["menus"][0]["schedules"][0]["end"] = "00:00"
+    bad["items"][3]["imageUrl"] = "http://insecure.example.com/x.jpg"
+    bad["overrides"].append({"provider": "glovo", "itemId": "FRIES", "price": 1})
+
+    with pytest.raises(MenuErrors) as raised:
+        menu_read(bad)
+
+    fields = {error["field"] for error in raised.value.errors}
+    assert {"items[0].id", "items[1].id", "items[2].price", "categories[0].itemIds[2]", "modifierGroups[0].min",
+            "menus[0].schedules[0].end", "items[3].imageUrl", "overrides[2].provider"} <= fields
+
+
+def test_a_provider_sees_the_master_with_its_overrides_only():
+    document = menu_read(DEMO)
+
+    talabat, uber = provider_menu(document, "talabat"), provider_menu(document, "ubereats")
+
+    assert next(i for i in talabat["items"] if i["id"] == "SHW-CHK-L")["price"] == 1450
+    assert next(i for i in uber["items"] if i["id"] == "SHW-CHK-L")["price"] == 1500
+    assert "HUMMUS" not in {i["id"] for i in uber["items"]} and "HUMMUS" not in uber["categories"][1]["itemIds"]
+    assert "HUMMUS" in {i["id"] for i in talabat["items"]}
+
+
+def test_uber_gets_options_as_items_with_their_group_price_and_minor_units():
+    rendered = render_menu(provider_menu(menu_read(DEMO), "ubereats"))
+
+    garlic = next(item for item in rendered["items"] if item["id"] == "GARLIC")
+    assert garlic["price_info"] == {"price": 250, "overrides": [
+        {"context_type": "MODIFIER_GROUP", "context_value": "sauces", "price": 250}]}
+    assert next(item for item in rendered["items"] if item["id"] == "TAHINI")["price_info"]["overrides"][0]["price"] == 0
+    assert rendered["modifier_groups"][0]["quantity_info"] == {"quantity": {"min_permitted": 0, "max_permitted": 2}}
+    assert rendered["menus"][0]["service_availability"][0] == {
+        "day_of_week": "monday", "time_periods": [{"start_time": "10:00", "end_time": "23:30"}]}
+    assert rendered["items"][0]["title"] == {"translations": {"en_us": "Chicken shawarma (large)",
+                                                              "ar": "شاورما دجاج كبير"}}
+
+
+# --- the API ---------------------------------------------------------------------------------------------
+
+def test_a_menu_is_a_version_and_one_queued_sync_per_branch_that_publishes_menus(client, location):
+    answer = put_menu(client, DEMO)
+
+    assert answer.status_code == 202
+    assert answer.json() == {"menuVersion": 1, "syncs": [{"provider": "careem", "status": "not_supported"},
+                                                         {"provider": "ubereats", "status": "queued"}]}
+    [message] = menu_messages()
+    assert message.destination.name == "ubereats" and message.payload == {"menuSync": MenuSync.objects.get().id}
+
+
+def test_the_same_menu_again_is_200_and_sends_nothing(client, location):
+    put_menu(client, DEMO)
+
+    again = put_menu(client, DEMO)
+
+    assert again.status_code == 200 and again.json()["menuVersion"] == 1
+    assert MenuVersion.objects.count() == 1 and len(menu_messages()) == 1
+
+
+def test_a_newer_version_replaces_the_queued_one(client, location):
+    put_menu(client, DEMO)
+    changed = copy.deepcopy(DEMO)
+    changed["items"][2]["price"] = 550
+
+    answer = put_menu(client, changed)
+
+    assert answer.status_code == 202 and answer.json()["menuVersion"] == 2
+    [sync] = MenuSync.objects.all()
+    assert (sync.state, sync.menu_version.version) == ("queued", 2) and len(menu_messages()) == 1
+
+
+def test_an_invalid_menu_is_422_with_every_error_and_keeps_nothing(client, location):
+    answer = put_menu(client, {"currency": "XXX", "items": [{"id": "a/b", "price": -1}], "categories": [], "menus": []})
+
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "INVALID_MENU"
+    assert len(answer.json()["error"]["details"]["errors"]) >= 5
+    assert not MenuVersion.objects.exists() and not menu_messages()
+
+
+def test_an_unknown_location_is_404_and_the_key_is_required(client, location):
+    assert put_menu(client, DEMO, location="nowhere").status_code == 404
+    assert put_menu(client, DEMO, headers={"X-AUTH": "wrong"}).status_code == 401
+    assert client.get("/api/locations/salmiya/sync").status_code == 401
+
+
+@hypothesis_settings(max_examples=150, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_body_is_200_202_400_or_422_never_a_500(client, location, data):
+    answer = put_menu(client, dumps(data.draw(mutated(DEMO))))
+
+    assert answer.status_code in {200, 202, 400, 422}, answer.content[:300]
+
+
+# --- on the real Uber Eats fake ------------------------------------------------------------------------
+
+@pytest.fixture
+def uber(mock_processes, settings):
+    mock = mock_processes("ubereats")
+    settings.UBEREATS_API_BASE_URL, settings.UBEREATS_TOKEN_URL = mock.url, f"{mock.url}/oauth/v2/token"
+    cache.delete("provider-token:ubereats")
+    return mock
+
+
+def sync_state(client) -> dict:
+    answer = client.get("/api/locations/salmiya/sync", headers=AUTH)
+    assert answer.status_code == 200
+    return next(s for s in answer.json()["syncs"] if s["provider"] == "ubereats")
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_the_menu_is_live_on_uber_in_its_shape_and_an_unchanged_render_is_not_sent_again(client, location, uber):
+    put_menu(client, DEMO)
+    outbox_deliver()
+
+    [upload] = uber.requests("menus")
+    assert (upload["method"], upload["path"], upload["status"]) == ("PUT", f"/v2/eats/stores/{STORE}/menus", 204)
+    held = uber.control("menus")["menus"][STORE]
+    assert {item["id"] for item in held["items"]} == {"SHW-CHK-L", "SHW-BEEF-L", "FRIES", "GARLIC", "TAHINI", "SPICY"}
+    assert sync_state(client) | {"nextAllowedAt": None} == {
+        "provider": "ubereats", "branch": STORE, "status": "live", "version": 1, "liveVersion": 1, "errors": [],
+        "nextAllowedAt": None}
+
+    talabat_only = copy.deepcopy(DEMO)
+    talabat_only["overrides"][0]["price"] = 1400  # Uber's rendering does not change
+    assert put_menu(client, talabat_only).status_code == 202
+    outbox_deliver()
+
+    assert len(uber.requests("menus")) == 1
+    assert sync_state(client)["status"] == "unchanged" and sync_state(client)["version"] == 2
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_menu_uber_refuses_is_failed_with_its_errors_and_a_dead_letter(client, location, uber):
+    uber.script("menus", [{"status": 400, "body": {"code": "invalid_menu", "errors": ["item FRIES: bad image"]}}])
+
+    put_menu(client, DEMO)
+    outbox_deliver()
+
+    state = sync_state(client)
+    assert state["status"] == "failed" and "bad image" in state["errors"][0]["message"]
+    assert menu_messages()[0].status == OutboxMessage.Status.DEAD_LETTER
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_uber_down_then_back_gets_the_newest_version_only(client, location, uber):
+    uber.script("menus", [{"status": 503}])
+    put_menu(client, DEMO)
+    outbox_deliver()  # 503: retried later
+    newer = copy.deepcopy(DEMO)
+    newer["items"][2]["price"] = 600
+    put_menu(client, newer)  # replaces the queued sync's version
+    OutboxMessage.objects.filter(event_type="menu.publish").update(next_attempt_at="2000-01-01T00:00:00Z")
+    Destination.objects.filter(name="ubereats").update(retry_delays=[0])
+
+    outbox_deliver()
+
+    assert [r["status"] for r in uber.requests("menus")] == [503, 204]
+    fries = next(i for i in uber.control("menus")["menus"][STORE]["items"] if i["id"] == "FRIES")
+    assert fries["price_info"]["price"] == 600
+    assert sync_state(client) | {"nextAllowedAt": None} == {
+        "provider": "ubereats", "branch": STORE, "status": "live", "version": 2, "liveVersion": 2, "errors": [],
+        "nextAllowedAt": None}
