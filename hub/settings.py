@@ -272,6 +272,11 @@ PERIODIC_TASKS: dict[str, dict] = {
         "crontab": "41 3 * * *",
         "expires": 3600,
     },
+    "providers: time out menu syncs without a result": {
+        "task": "providers.tasks.time_out_menu_syncs",
+        "every": 60,
+        "expires": 55,
+    },
     "hub: clear expired sessions": {
         "task": "hub.tasks.clear_expired_sessions",
         "crontab": "17 3 * * *",
@@ -317,6 +322,8 @@ DELIVEROO_API_BASE_URL = env.str("DELIVEROO_API_BASE_URL", default="http://127.0
 DELIVEROO_TOKEN_URL = env.str("DELIVEROO_TOKEN_URL", default="http://127.0.0.1:8006/oauth2/token")
 DELIVEROO_CLIENT_ID = env.str("DELIVEROO_CLIENT_ID", default="dev-deliveroo-client")
 DELIVEROO_CLIENT_SECRET = _secret("DELIVEROO_CLIENT_SECRET", "DELIVEROO_CLIENT_SECRET")
+DELIVEROO_BRAND_ID = env.str("DELIVEROO_BRAND_ID", default="shawarma-x")  # menus: a branch's provider_ids may differ
+MENU_RESULT_TIMEOUT_MINUTES = env.int("MENU_RESULT_TIMEOUT_MINUTES", default=30)  # a sent menu with no result: timed_out
 UBEREATS_API_BASE_URL = env.str("UBEREATS_API_BASE_URL", default="http://127.0.0.1:8007")
 UBEREATS_TOKEN_URL = env.str("UBEREATS_TOKEN_URL", default="http://127.0.0.1:8007/oauth/v2/token")
 UBEREATS_CLIENT_ID = env.str("UBEREATS_CLIENT_ID", default="dev-ubereats-client")
@@ -325,6 +332,8 @@ UBEREATS_CLIENT_SECRET = _secret("UBEREATS_CLIENT_SECRET", "UBEREATS_CLIENT_SECR
 PROVIDER_CALL_TIMEOUT_SECONDS = env.float("PROVIDER_CALL_TIMEOUT_SECONDS", default=10.0)
 ORDER_NEAR_DEADLINE_SECONDS = env.int("ORDER_NEAR_DEADLINE_SECONDS", default=180)
 MOCK_PROVIDER_TOKEN_SECONDS = env.int("MOCK_PROVIDER_TOKEN_SECONDS", default=1800)  # the fakes' token lifetime
+MOCK_HUB_URL = env.str("MOCK_HUB_URL", default="http://127.0.0.1:8000")  # where the fakes post their async results
+MOCK_MENU_UPLOAD_INTERVAL_SECONDS = env.int("MOCK_MENU_UPLOAD_INTERVAL_SECONDS", default=60)  # Deliveroo's fake
 MOCK_RECORD_LIMIT = env.int("MOCK_RECORD_LIMIT", default=20_000)  # requests and data items each fake keeps
 
 WEBHOOK_RATE_LIMIT = env.int("WEBHOOK_RATE_LIMIT", default=100)

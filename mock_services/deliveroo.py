@@ -7,12 +7,30 @@
 `prep_stage`). Every call needs a live bearer. An order it has not seen starts `placed`; accepting or
 rejecting it twice, or anything but placed → accepted | rejected, answers 409. Answers are 204, as
 Deliveroo's are; a refused body is 400 with the reasons.
+
+Menus: `PUT /menu/v1/brands/<brand>/menus/<menu>` (route `menu`) checks the menu's references, types and
+integer prices (400 with every problem), allows one upload a minute per site (429 with Retry-After,
+`MOCK_MENU_UPLOAD_INTERVAL_SECONDS`), answers 200 at once and posts the `menu.upload_result` webhook to the
+hub a moment later, signed as Deliveroo signs (to `MOCK_HUB_URL`, or the URL of `POST /__control/callbacks
+{"url"}`). `POST /__control/menu-results {"results": [{"http_status": 400, "errors": […], "delayMs"},
+{"drop": true}]}` scripts the next results (a refused menu, a partial one, a result that never comes);
+`GET /__control/menus` shows each menu held.
 """
+
+import json
+import threading
+import time
+import uuid
+from typing import Any
+
+import requests
+from django.conf import settings
 
 from werkzeug.wrappers import Request, Response
 
 from mock_services.delivery_providers import ProviderApiMock
-from mock_services.framework import MockRoute, json_response
+from hub.signing import hex_hmac
+from mock_services.framework import MockRoute, json_response, read_json
 
 REJECT_REASONS = {"closing_early", "busy", "ingredient_unavailable", "other"}
 SYNC_FAILURES = {"price_mismatched", "pos_item_id_mismatched", "pos_item_id_not_found", "items_out_of_stock",
@@ -27,12 +45,29 @@ class DeliverooMock(ProviderApiMock):
     initial_state = "placed"
     transitions = {"placed": {"accepted", "rejected", "confirmed"}, "accepted": {"confirmed"}}
 
+    def __init__(self, **kwargs) -> None:
+        self._results: list[dict] = []  # scripted menu upload results, in order
+        self._uploads: dict[str, float] = {}  # site → when its last menu was taken (monotonic)
+        self._callback_url = settings.MOCK_HUB_URL
+        super().__init__(**kwargs)
+
+    def control_routes(self) -> list[MockRoute]:
+        return [*super().control_routes(),
+                MockRoute("__callbacks", "/__control/callbacks", ("POST",), self.set_callbacks),
+                MockRoute("__menu_results", "/__control/menu-results", ("POST",), self.script_results)]
+
+    def reset_state(self) -> None:
+        super().reset_state()
+        self._results.clear()
+        self._uploads.clear()
+
     def routes(self) -> list[MockRoute]:
         return [
             MockRoute("token", "/oauth2/token", ("POST",), self.issue_token),
             MockRoute("order", "/order/v1/orders/<order_id>", ("PATCH",), self.update_order),
             MockRoute("sync_status", "/order/v1/orders/<order_id>/sync_status", ("POST",), self.sync_status),
             MockRoute("prep_stage", "/order/v1/orders/<order_id>/prep_stage", ("POST",), self.prep_stage),
+            MockRoute("menu", "/menu/v1/brands/<brand>/menus/<menu_id>", ("PUT",), self.upload_menu),
         ]
 
     def update_order(self, request: Request, order_id: str) -> Response:
@@ -70,3 +105,102 @@ class DeliverooMock(ProviderApiMock):
                                   "currentState": self.state_of(order_id) or self.initial_state}, status=409)
         self.note(order_id, stage=str(body["stage"]))
         return Response(status=204)
+
+    # --- menus ---------------------------------------------------------------------------------------------
+    def set_callbacks(self, request: Request) -> Response:
+        try:
+            body = read_json(request)
+        except ValueError:
+            return json_response({"error": "malformed_json"}, status=400)
+        if not isinstance(body, dict) or not isinstance(body.get("url"), str):
+            return json_response({"error": "invalid", "details": ["url must be the hub's base URL"]}, status=400)
+        with self.lock:
+            self._callback_url = body["url"]
+        return json_response({"url": body["url"]})
+
+    def script_results(self, request: Request) -> Response:
+        try:
+            body = read_json(request)
+        except ValueError:
+            return json_response({"error": "malformed_json"}, status=400)
+        results = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            return json_response({"error": "invalid", "details": ["results must be a list of objects"]}, status=400)
+        with self.lock:
+            self._results = list(results)
+        return json_response({"scripted": len(results)})
+
+    def upload_menu(self, request: Request, brand: str, menu_id: str) -> Response:
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        problems = menu_problems(body)
+        if problems:
+            return json_response({"error": {"code": "bad_request", "message": "; ".join(problems[:20])},
+                                  "errors": problems}, status=400)
+        site = str(body["site_ids"][0])
+        interval = settings.MOCK_MENU_UPLOAD_INTERVAL_SECONDS
+        with self.lock:
+            last = self._uploads.get(site)
+            if last is not None and time.monotonic() - last < interval:
+                wait = int(interval - (time.monotonic() - last)) + 1
+                return json_response({"error": {"code": "too_many_requests", "message": "one menu a minute per site"}},
+                                     status=429, headers={"Retry-After": str(wait)})
+            self._uploads[site] = time.monotonic()
+            self.menus[f"{brand}/{menu_id}"] = body
+            result: dict[str, Any] = self._results.pop(0) if self._results else {"http_status": 200, "errors": []}
+            url = self._callback_url
+        if not result.get("drop"):
+            payload = {"event": "menu.upload_result", "body": {
+                "http_status": result.get("http_status", 200), "brand_id": brand, "menu_id": menu_id,
+                "site_ids": body["site_ids"], "errors": result.get("errors", [])}}
+            delay = result.get("delayMs", 100)
+            threading.Timer((delay if isinstance(delay, int) else 100) / 1000, _post_result, (url, payload)).start()
+        return json_response({"id": menu_id, "brand_id": brand})
+
+
+def _post_result(hub_url: str, payload: dict) -> None:
+    """The menu webhook as Deliveroo signs it: hex HMAC-SHA256 of "<sequence guid> <body>"."""
+    from providers.config import intake_settings
+
+    body, guid = json.dumps(payload).encode(), str(uuid.uuid4())
+    signature = hex_hmac(secret=intake_settings("deliveroo").secret, message=guid.encode() + b" " + body)
+    try:
+        requests.post(f"{hub_url.rstrip('/')}/api/webhooks/deliveroo", data=body, timeout=10, headers={
+            "Content-Type": "application/json", "x-deliveroo-payload-type": "webhook_menu",
+            "X-Deliveroo-Sequence-Guid": guid, "X-Deliveroo-Hmac-Sha256": signature})
+    except requests.RequestException:
+        pass  # lost, as Deliveroo's would be after its retries: the hub times the sync out
+
+
+def menu_problems(body: dict) -> list[str]:
+    """What Deliveroo checks of a menu upload: its lists, references, CHOICE options and integer prices."""
+    menu = body.get("menu")
+    if not isinstance(menu, dict) or not isinstance(body.get("site_ids"), list) or not body["site_ids"]:
+        return ["menu must be an object and site_ids a non-empty list"]
+    raw = {key: menu.get(key) for key in ("categories", "items", "modifiers", "mealtimes")}
+    problems = [f"menu.{key} must be a list" for key, value in raw.items() if not isinstance(value, list)]
+    if problems:
+        return problems
+    lists: dict[str, list] = {key: [e for e in value if isinstance(e, dict)] for key, value in raw.items()
+                              if isinstance(value, list)}
+    items = {item.get("id"): item for item in lists["items"]}
+    modifiers = {m.get("id") for m in lists["modifiers"]}
+    categories = {c.get("id") for c in lists["categories"]}
+    for item_id, item in items.items():
+        price = (item.get("price_info") or {}).get("price")
+        if type(price) is not int or price < 0:
+            problems.append(f"item {item_id}: price_info.price must be an integer of minor units")
+        if item.get("type") not in {"ITEM", "CHOICE", "BUNDLE"}:
+            problems.append(f"item {item_id}: type must be ITEM, CHOICE or BUNDLE")
+        problems += [f"item {item_id}: no modifier {m}" for m in item.get("modifier_ids", []) if m not in modifiers]
+    for category in lists["categories"]:
+        problems += [f"category {category.get('id')}: no item {i}" for i in category.get("item_ids", []) if i not in items]
+    for modifier in lists["modifiers"]:
+        problems += [f"modifier {modifier.get('id')}: no item {i}" for i in modifier.get("item_ids", []) if i not in items]
+        if modifier.get("min_selection", 0) > modifier.get("max_selection", 1):
+            problems.append(f"modifier {modifier.get('id')}: min_selection above max_selection")
+    for mealtime in lists["mealtimes"]:
+        problems += [f"mealtime {mealtime.get('id')}: no category {c}" for c in mealtime.get("category_ids", [])
+                     if c not in categories]
+    return problems

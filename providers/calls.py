@@ -130,7 +130,7 @@ def _send_menu(adapter: ProviderAdapter, message: OutboxMessage, started: float)
         return _done(adapter, started, error=f"{type(exc).__name__}: {exc}")
     result = _outcome(adapter, message, response, started)
     if result.succeeded or result.permanent:
-        menu_sync_answered(sync_id, adapter.menu_answer(response.status_code, response.content))
+        menu_sync_answered(sync_id, adapter.menu_answer(plan.call, response.status_code, response.content))
     return result
 
 

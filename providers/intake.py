@@ -30,7 +30,7 @@ from hub.json_input import NotJson, TooDeep, body_text, clean_text, load_json
 from hub.logs import redact
 from hub.ratelimit import rate_limit_hit
 from providers.adapters import ADAPTERS
-from providers.adapters.base import AdapterErrors, Context, ProviderEvent, Route
+from providers.adapters.base import AdapterErrors, Context, MenuAnswer, ProviderEvent, Route
 from providers.answers import intake_status
 from providers.auth import authenticated, ip_allowed
 from providers.config import intake_settings
@@ -213,6 +213,8 @@ def _accept(inbound: Inbound, route: Route, event: ProviderEvent, *, again: bool
             audit, order = _accept_new_order(inbound, route, event)
         elif event.kind == "fetch":
             audit, order = _accept_fetch(inbound, route, event), None
+        elif event.kind == "menu_result":
+            audit, order = _accept_menu_result(inbound, route, event), None
         else:
             audit, order = _accept_status(inbound, route, event)
     except UnknownOrder:
@@ -270,6 +272,23 @@ def _accept_status(inbound: Inbound, route: Route, event: ProviderEvent) -> tupl
 
 def _order_exists(provider: str, event: ProviderEvent) -> bool:
     return Order.objects.filter(provider=provider, external_order_id=event.external_order_id).exists()
+
+
+@transaction.atomic
+def _accept_menu_result(inbound: Inbound, route: Route, event: ProviderEvent) -> InboundWebhook:
+    """A provider's word on a menu upload (Deliveroo's `menu.upload_result`) finishes its sync. A repeat finds
+    the sync finished and changes nothing, and a later upload of the same menu gets the same body: so each
+    request keeps its own row (its key made unique by its id), not a duplicate's."""
+    from providers.menus import menu_sync_result
+
+    audit = _accepted_row(inbound, route, event)
+    audit.dedupe_key = f"{event.dedupe_key}:{audit.id}"[:300]
+    statements.audit(audit)
+    _audited(inbound, audit)
+    refs = event.provider_refs
+    menu_sync_result(provider=inbound.provider, job_id=refs["jobId"],
+                     answer=MenuAnswer(refs["state"], job_id=refs["jobId"], errors=refs["errors"]))
+    return audit
 
 
 @transaction.atomic

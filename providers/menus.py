@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -183,6 +184,15 @@ def menu_sync_result(*, provider: str, job_id: str, answer: MenuAnswer) -> bool:
 def menu_sync_failed(sync_id: int, error: str) -> None:
     """The outbox gave up on a sync's call (a dead letter): failed, with the last error."""
     _finish(sync_id, State.FAILED, errors=[{"item": None, "message": error[:500]}])
+
+
+def menu_syncs_time_out() -> int:
+    """Sent syncs whose result has not come in MENU_RESULT_TIMEOUT_MINUTES: timed_out (publish again from the
+    admin, or send the menu again). How many."""
+    cutoff = timezone.now() - timedelta(minutes=settings.MENU_RESULT_TIMEOUT_MINUTES)
+    return MenuSync.objects.filter(state=State.SENT, sent_at__lt=cutoff).update(
+        state=State.TIMED_OUT, finished_at=timezone.now(), errors=[
+            {"item": None, "message": f"no result from the provider in {settings.MENU_RESULT_TIMEOUT_MINUTES} minutes"}])
 
 
 def _finish(sync_id: int, state: str, **fields: Any) -> None:

@@ -31,7 +31,8 @@ class AdapterErrors(Exception):
 class ProviderEvent:
     # "order_created"; "status_update" (with `order`, the provider's full copy, an unknown order is
     # created from it first: Deliveroo, Uber Eats); "fetch" (a thin event: the worker fetches the order,
-    # `external_order_id`, and reads it with the adapter's `fetched_route`); or "ignored"
+    # `external_order_id`, and reads it with the adapter's `fetched_route`); "menu_result" (the provider's
+    # later word on a menu upload: `provider_refs` {"jobId", "state", "errors"}); or "ignored"
     kind: str
     event_type: str
     dedupe_key: str
@@ -199,7 +200,7 @@ class ProviderAdapter:
         branch (its external id and the provider's other ids for it); pure."""
         raise NotImplementedError
 
-    def menu_answer(self, status_code: int, body: bytes) -> MenuAnswer:
+    def menu_answer(self, call: ProviderCall, status_code: int, body: bytes) -> MenuAnswer:
         """The provider's answer to `menu_call`: by default a 2xx is live, anything else failed."""
         if 200 <= status_code < 300:
             return MenuAnswer("live")

@@ -17,7 +17,7 @@ the `prep_stage` call with `ready_for_collection`. The rider's pickup is Deliver
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from django.conf import settings
 
@@ -27,6 +27,7 @@ from providers.adapters.base import (
     NoCall,
     ProviderAdapter,
     ProviderCall,
+    MenuAnswer,
     ProviderEvent,
     Reader,
     Route,
@@ -80,6 +81,8 @@ def parse(payload: Any, context: Context) -> ProviderEvent:
     payload = reader.require_object(payload)
     event_type = reader.identifier(payload.get("event"), "event", required=True, max_length=64)
     body = payload.get("body")
+    if event_type == "menu.upload_result":
+        return _menu_result(object_at(payload, "body"), reader)
     if event_type not in {"order.new", "order.status_update"}:
         reader.check()
         return ProviderEvent(kind="ignored", event_type=event_type, dedupe_key=f"{event_type}:{as_text(_order_of(payload).get('id'))}")
@@ -100,6 +103,23 @@ def parse(payload: Any, context: Context) -> ProviderEvent:
                              status="NEW", occurred_at=placed_at or parse_time(at), **common)
     return ProviderEvent(kind="status_update", event_type=event_type, dedupe_key=f"{order_id}:status:{status}:{at}",
                          status=lifecycle, occurred_at=parse_time(at), **common)
+
+
+def _menu_result(result: dict, reader: Reader) -> ProviderEvent:
+    """`menu.upload_result`: `http_status` 200 live, 400 the menu refused (its `errors`), 500 Deliveroo failed."""
+    brand = reader.identifier(result.get("brand_id"), "body.brand_id", required=True)
+    menu_id = reader.identifier(result.get("menu_id"), "body.menu_id", required=True)
+    status = as_text(result.get("http_status"))
+    reader.check()
+    errors = [{"item": as_text(e.get("item_id") or e.get("id")) or None,
+               "message": as_text(e.get("message") or e.get("error")) or as_text(e.get("code"))}
+              if isinstance(e, dict) else {"item": None, "message": as_text(e)}
+              for e in list_at(result, "errors")[:200]]
+    state = "live" if status == "200" and not errors else "partial" if status == "200" else "failed"
+    if state == "failed" and not errors:
+        errors = [{"item": None, "message": f"Deliveroo answered http_status {status or 'nothing'}"}]
+    return ProviderEvent(kind="menu_result", event_type="menu.upload_result", dedupe_key=f"menu:{brand}/{menu_id}",
+                         provider_refs={"jobId": f"{brand}/{menu_id}", "state": state, "errors": errors})
 
 
 def _deadline(order: dict, order_id: str, placed_at: datetime | None) -> datetime | None:
@@ -203,6 +223,43 @@ def _as_modifier(item: dict) -> dict:
     return {key: value for key, value in item.items() if key not in {"unitPriceMinor", "notes"}}
 
 
+DAY_NUMBERS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def render_menu(menu: dict[str, Any], site_id: str, name: str) -> dict[str, Any]:
+    """The provider-neutral menu in Deliveroo's v1 shape (providers-menus.md A.3): options are items of type
+    CHOICE (an item sold alone too stays an ITEM), groups are `modifiers`, menus are `mealtimes`; an option's
+    price inside a group is the price of its item there (Deliveroo has no per-group price but overrides of
+    type ITEM for bundles), so a group price different from the item's is rendered on the CHOICE item."""
+    in_groups = {option["itemId"]: option["price"] for group in menu["modifierGroups"] for option in group["options"]}
+    in_categories = {item_id for category in menu["categories"] for item_id in category["itemIds"]}
+    items = []
+    for item in menu["items"]:
+        choice = item["id"] in in_groups and item["id"] not in in_categories
+        rendered: dict[str, Any] = {
+            "id": item["id"], "type": "CHOICE" if choice else "ITEM", "name": item["name"],
+            "description": item["description"], "operational_name": item["name"]["en"], "plu": item["plu"],
+            "price_info": {"price": in_groups[item["id"]] if choice else item["price"]},
+            "tax_rate": item["taxRate"], "modifier_ids": item["modifierGroupIds"], "contains_alcohol": False}
+        if item["imageUrl"]:
+            rendered["image"] = {"url": item["imageUrl"]}
+        items.append(rendered)
+    return {
+        "name": name, "site_ids": [site_id],
+        "menu": {
+            "categories": [{"id": c["id"], "name": c["name"], "description": c["description"], "item_ids": c["itemIds"]}
+                           for c in menu["categories"]],
+            "items": items,
+            "modifiers": [{"id": g["id"], "name": g["name"], "item_ids": [o["itemId"] for o in g["options"]],
+                           "min_selection": g["min"], "max_selection": g["max"], "repeatable": False}
+                          for g in menu["modifierGroups"]],
+            "mealtimes": [{"id": m["id"], "name": m["name"], "category_ids": m["categoryIds"], "schedule": [
+                {"day_of_week": DAY_NUMBERS[day], "time_periods": [{"start": s["start"], "end": s["end"]}]}
+                for s in m["schedules"] for day in s["days"]]} for m in menu["menus"]],
+        },
+    }
+
+
 def _order_url(order_id: str, *tail: str) -> str:
     return "/".join([f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/order/v1/orders/{quote(order_id, safe=':')}", *tail])
 
@@ -240,6 +297,24 @@ class DeliverooAdapter(ProviderAdapter):
             return ProviderCall("POST", _order_url(order_id, "prep_stage"),
                                 {"stage": "ready_for_collection", "occurred_at": occurred_at})
         return NoCall("not_applicable", "Deliveroo learns of the pickup from its rider")
+
+    menu_min_interval_seconds = 60  # one menu upload per minute per site
+
+    def menu_call(self, menu: dict[str, Any], branch_id: str, provider_ids: dict[str, Any]) -> ProviderCall:
+        """Creates or updates and publishes; the result comes later as `menu.upload_result`."""
+        brand = as_text(provider_ids.get("brandId")) or settings.DELIVEROO_BRAND_ID
+        menu_id = as_text(provider_ids.get("menuId")) or f"hub-{branch_id}"
+        return ProviderCall("PUT", f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/menu/v1/brands/"
+                                   f"{quote(brand, safe='')}/menus/{quote(menu_id, safe='')}",
+                            render_menu(menu, branch_id, f"{branch_id} menu"))
+
+    def menu_answer(self, call: ProviderCall, status_code: int, body: bytes) -> MenuAnswer:
+        if not 200 <= status_code < 300:
+            return super().menu_answer(call, status_code, body)
+        if b"MATCH_EXISTING_MENU" in body:  # an identical menu: no result webhook follows
+            return MenuAnswer("live")
+        brand, menu_id = (unquote(part) for part in call.url.rsplit("/brands/", 1)[1].split("/menus/"))
+        return MenuAnswer("sent", job_id=f"{brand}/{menu_id}")  # what menu.upload_result names
 
     def api_origin(self) -> str:
         return settings.DELIVEROO_API_BASE_URL

@@ -7,17 +7,21 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from hub.json_strategies import dumps, mutated
+from hub.testing import wait_until
+from providers.adapters.deliveroo import render_menu as render_deliveroo
 from providers.adapters.ubereats import render_menu
 from providers.menu_document import MenuErrors, menu_read
-from providers.menus import provider_menu
-from providers.models import Location, MenuSync, MenuVersion
+from providers.menus import menu_syncs_time_out, provider_menu
+from providers.models import InboundWebhook, Location, MenuSync, MenuVersion
 from providers.tests.factories import BranchFactory, ProviderFactory
 from webhooks.models import Destination, OutboxMessage
 from webhooks.outbox import outbox_deliver
@@ -227,3 +231,104 @@ def test_uber_down_then_back_gets_the_newest_version_only(client, location, uber
     assert sync_state(client) | {"nextAllowedAt": None} == {
         "provider": "ubereats", "branch": STORE, "status": "live", "version": 2, "liveVersion": 2, "errors": [],
         "nextAllowedAt": None}
+
+
+# --- Deliveroo: its shape, its asynchronous result, its rate limit ------------------------------------------
+
+def test_deliveroo_gets_options_as_choice_items_groups_as_modifiers_and_menus_as_mealtimes():
+    rendered = render_deliveroo(provider_menu(menu_read(DEMO), "deliveroo"), "kw-salmiya-07", "menu")
+
+    items = {item["id"]: item for item in rendered["menu"]["items"]}
+    assert (items["SPICY"]["type"], items["SPICY"]["price_info"]) == ("CHOICE", {"price": 100})  # its group price
+    assert (items["FRIES"]["type"], items["SHW-CHK-L"]["modifier_ids"]) == ("ITEM", ["sauces"])
+    assert rendered["menu"]["modifiers"] == [{"id": "sauces", "name": {"en": "Sauces", "ar": "صلصات"},
+                                              "item_ids": ["GARLIC", "TAHINI", "SPICY"], "min_selection": 0,
+                                              "max_selection": 2, "repeatable": False}]
+    assert rendered["menu"]["mealtimes"][0]["schedule"][0] == {"day_of_week": 0,
+                                                               "time_periods": [{"start": "10:00", "end": "23:30"}]}
+    assert rendered["site_ids"] == ["kw-salmiya-07"]
+
+
+@pytest.fixture
+def deliveroo_site(db):
+    site = Location.objects.create(id="salmiya", name="Shawarma X - Salmiya")
+    BranchFactory(provider=ProviderFactory(name="deliveroo"), external_id="kw-salmiya-07", location=site,
+                  provider_ids={"brandId": "shawarma-x"})
+    return site
+
+
+@pytest.fixture
+def deliveroo(mock_processes, settings, live_server):
+    mock = mock_processes("deliveroo")
+    settings.DELIVEROO_API_BASE_URL, settings.DELIVEROO_TOKEN_URL = mock.url, f"{mock.url}/oauth2/token"
+    cache.delete("provider-token:deliveroo")
+    requests.post(f"{mock.url}/__control/callbacks", json={"url": live_server.url}, timeout=5).raise_for_status()
+    return mock
+
+
+def deliveroo_state(client) -> dict:
+    answer = client.get("/api/locations/salmiya/sync", headers=AUTH)
+    return next(s for s in answer.json()["syncs"] if s["provider"] == "deliveroo")
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_the_menu_is_sent_to_deliveroo_then_live_on_its_upload_result(client, deliveroo_site, deliveroo):
+    put_menu(client, DEMO)
+    outbox_deliver()
+
+    [upload] = deliveroo.requests("menu")
+    assert (upload["path"], upload["status"]) == ("/menu/v1/brands/shawarma-x/menus/hub-kw-salmiya-07", 200)
+    wait_until(lambda: deliveroo_state(client)["status"] == "live", timeout=15, what="Deliveroo's upload result")
+    state = deliveroo_state(client)
+    assert (state["version"], state["liveVersion"], state["errors"]) == (1, 1, [])
+    assert state["nextAllowedAt"] is not None  # one upload a minute per site
+    held = deliveroo.control("menus")["menus"]["shawarma-x/hub-kw-salmiya-07"]
+    assert {item["id"] for item in held["menu"]["items"]} == {i["id"] for i in DEMO["items"]}
+    assert InboundWebhook.objects.get(dedupe_key__startswith="menu:").outcome == "accepted"
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_and_a_partial_upload_result_keep_the_providers_errors(client, deliveroo_site, deliveroo):
+    requests.post(f"{deliveroo.url}/__control/menu-results", timeout=5, json={"results": [
+        {"http_status": 400, "errors": [{"item_id": "FRIES", "message": "image too small"}]}]}).raise_for_status()
+
+    put_menu(client, DEMO)
+    outbox_deliver()
+
+    wait_until(lambda: deliveroo_state(client)["status"] == "failed", timeout=15, what="the refusal")
+    assert deliveroo_state(client)["errors"] == [{"item": "FRIES", "message": "image too small"}]
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_result_that_never_comes_times_out(client, deliveroo_site, deliveroo, settings):
+    requests.post(f"{deliveroo.url}/__control/menu-results", json={"results": [{"drop": True}]},
+                  timeout=5).raise_for_status()
+    put_menu(client, DEMO)
+    outbox_deliver()
+    assert deliveroo_state(client)["status"] == "sent"
+    settings.MENU_RESULT_TIMEOUT_MINUTES = 0
+
+    assert menu_syncs_time_out() == 1
+
+    assert deliveroo_state(client)["status"] == "timed_out"
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_second_version_within_the_minute_waits_for_deliveroos_rate_limit(client, deliveroo_site, deliveroo):
+    put_menu(client, DEMO)
+    outbox_deliver()
+    newer = copy.deepcopy(DEMO)
+    newer["items"][2]["price"] = 600
+
+    put_menu(client, newer)
+    outbox_deliver()
+
+    assert len(deliveroo.requests("menu")) == 1  # never a 429 from Deliveroo
+    waiting = MenuSync.objects.get(state="queued")
+    message = OutboxMessage.objects.get(payload__menuSync=waiting.id)
+    assert "rate limit" in message.last_error and message.status == OutboxMessage.Status.PENDING
+    assert 50 < (message.next_attempt_at - timezone.now()).total_seconds() <= 61
