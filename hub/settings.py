@@ -315,9 +315,13 @@ CAREEM_TOKEN_URL = env.str("CAREEM_TOKEN_URL", default="http://127.0.0.1:8004/to
 CAREEM_CLIENT_ID = env.str("CAREEM_CLIENT_ID", default="dev-careem-client")
 CAREEM_CLIENT_SECRET = _secret("CAREEM_CLIENT_SECRET", "CAREEM_CLIENT_SECRET")
 CAREEM_ACCEPT_DEADLINE_MINUTES = env.int("CAREEM_ACCEPT_DEADLINE_MINUTES", default=10)
+CAREEM_BRAND_ID = env.str("CAREEM_BRAND_ID", default="shawarma-x")  # menus: unless a branch's provider_ids say
 TALABAT_MIDDLEWARE_URL = env.str("TALABAT_MIDDLEWARE_URL", default="http://127.0.0.1:8005")
 TALABAT_MIDDLEWARE_USERNAME = env.str("TALABAT_MIDDLEWARE_USERNAME", default="dev-talabat-plugin")
 TALABAT_MIDDLEWARE_PASSWORD = _secret("TALABAT_MIDDLEWARE_PASSWORD", "TALABAT_MIDDLEWARE_PASSWORD")
+TALABAT_CHAIN_CODE = env.str("TALABAT_CHAIN_CODE", default="shawarma-x")  # menus: unless a branch's provider_ids say
+# The hub's own address as the providers reach it: Talabat's catalog import calls back there.
+HUB_PUBLIC_URL = env.str("HUB_PUBLIC_URL", default="http://127.0.0.1:8000")
 DELIVEROO_API_BASE_URL = env.str("DELIVEROO_API_BASE_URL", default="http://127.0.0.1:8006")
 DELIVEROO_TOKEN_URL = env.str("DELIVEROO_TOKEN_URL", default="http://127.0.0.1:8006/oauth2/token")
 DELIVEROO_CLIENT_ID = env.str("DELIVEROO_CLIENT_ID", default="dev-deliveroo-client")

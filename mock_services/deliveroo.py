@@ -17,20 +17,14 @@ hub a moment later, signed as Deliveroo signs (to `MOCK_HUB_URL`, or the URL of 
 `GET /__control/menus` shows each menu held.
 """
 
-import json
-import threading
 import time
-import uuid
-from typing import Any
 
-import requests
 from django.conf import settings
 
 from werkzeug.wrappers import Request, Response
 
 from mock_services.delivery_providers import ProviderApiMock
-from hub.signing import hex_hmac
-from mock_services.framework import MockRoute, json_response, read_json
+from mock_services.framework import MockRoute, json_response
 
 REJECT_REASONS = {"closing_early", "busy", "ingredient_unavailable", "other"}
 SYNC_FAILURES = {"price_mismatched", "pos_item_id_mismatched", "pos_item_id_not_found", "items_out_of_stock",
@@ -46,19 +40,11 @@ class DeliverooMock(ProviderApiMock):
     transitions = {"placed": {"accepted", "rejected", "confirmed"}, "accepted": {"confirmed"}}
 
     def __init__(self, **kwargs) -> None:
-        self._results: list[dict] = []  # scripted menu upload results, in order
         self._uploads: dict[str, float] = {}  # site → when its last menu was taken (monotonic)
-        self._callback_url = settings.MOCK_HUB_URL
         super().__init__(**kwargs)
-
-    def control_routes(self) -> list[MockRoute]:
-        return [*super().control_routes(),
-                MockRoute("__callbacks", "/__control/callbacks", ("POST",), self.set_callbacks),
-                MockRoute("__menu_results", "/__control/menu-results", ("POST",), self.script_results)]
 
     def reset_state(self) -> None:
         super().reset_state()
-        self._results.clear()
         self._uploads.clear()
 
     def routes(self) -> list[MockRoute]:
@@ -107,29 +93,6 @@ class DeliverooMock(ProviderApiMock):
         return Response(status=204)
 
     # --- menus ---------------------------------------------------------------------------------------------
-    def set_callbacks(self, request: Request) -> Response:
-        try:
-            body = read_json(request)
-        except ValueError:
-            return json_response({"error": "malformed_json"}, status=400)
-        if not isinstance(body, dict) or not isinstance(body.get("url"), str):
-            return json_response({"error": "invalid", "details": ["url must be the hub's base URL"]}, status=400)
-        with self.lock:
-            self._callback_url = body["url"]
-        return json_response({"url": body["url"]})
-
-    def script_results(self, request: Request) -> Response:
-        try:
-            body = read_json(request)
-        except ValueError:
-            return json_response({"error": "malformed_json"}, status=400)
-        results = body.get("results") if isinstance(body, dict) else None
-        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
-            return json_response({"error": "invalid", "details": ["results must be a list of objects"]}, status=400)
-        with self.lock:
-            self._results = list(results)
-        return json_response({"scripted": len(results)})
-
     def upload_menu(self, request: Request, brand: str, menu_id: str) -> Response:
         body = self.authorized_body(request)
         if isinstance(body, Response):
@@ -148,29 +111,11 @@ class DeliverooMock(ProviderApiMock):
                                      status=429, headers={"Retry-After": str(wait)})
             self._uploads[site] = time.monotonic()
             self.menus[f"{brand}/{menu_id}"] = body
-            result: dict[str, Any] = self._results.pop(0) if self._results else {"http_status": 200, "errors": []}
-            url = self._callback_url
-        if not result.get("drop"):
-            payload = {"event": "menu.upload_result", "body": {
-                "http_status": result.get("http_status", 200), "brand_id": brand, "menu_id": menu_id,
-                "site_ids": body["site_ids"], "errors": result.get("errors", [])}}
-            delay = result.get("delayMs", 100)
-            threading.Timer((delay if isinstance(delay, int) else 100) / 1000, _post_result, (url, payload)).start()
+        result, hub_url = self.next_result({"http_status": 200, "errors": []})
+        self.post_later(f"{hub_url.rstrip('/')}/api/webhooks/deliveroo", {"event": "menu.upload_result", "body": {
+            "http_status": result.get("http_status", 200), "brand_id": brand, "menu_id": menu_id,
+            "site_ids": body["site_ids"], "errors": result.get("errors", [])}}, result)
         return json_response({"id": menu_id, "brand_id": brand})
-
-
-def _post_result(hub_url: str, payload: dict) -> None:
-    """The menu webhook as Deliveroo signs it: hex HMAC-SHA256 of "<sequence guid> <body>"."""
-    from providers.config import intake_settings
-
-    body, guid = json.dumps(payload).encode(), str(uuid.uuid4())
-    signature = hex_hmac(secret=intake_settings("deliveroo").secret, message=guid.encode() + b" " + body)
-    try:
-        requests.post(f"{hub_url.rstrip('/')}/api/webhooks/deliveroo", data=body, timeout=10, headers={
-            "Content-Type": "application/json", "x-deliveroo-payload-type": "webhook_menu",
-            "X-Deliveroo-Sequence-Guid": guid, "X-Deliveroo-Hmac-Sha256": signature})
-    except requests.RequestException:
-        pass  # lost, as Deliveroo's would be after its retries: the hub times the sync out
 
 
 def menu_problems(body: dict) -> list[str]:

@@ -10,10 +10,16 @@ token now (the next call gets 401).
 """
 
 import hmac
+import json
+import re
 import secrets
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import requests
+from django.conf import settings
 from werkzeug.wrappers import Request, Response
 
 from mock_services.framework import Bounded, MockRoute, MockService, json_response, read_json
@@ -43,17 +49,23 @@ class ProviderApiMock(MockService):
         self._tokens: dict[str, float] = {}  # token → expiry (monotonic)
         self._orders: dict[str, dict] = Bounded()
         self.menus: dict[str, dict] = Bounded()  # what the fake holds per store/site: GET /__control/menus
+        self._results: list[dict] = []  # scripted asynchronous menu results, in order (POST /__control/menu-results)
+        self._callback_url = settings.MOCK_HUB_URL  # where results go when the request names no callback URL
+        self._pending = 0  # results scheduled and not posted yet
         super().__init__()
 
     def control_routes(self) -> list[MockRoute]:
         return [MockRoute("__orders", "/__control/orders", ("GET",), self.list_orders),
                 MockRoute("__menus", "/__control/menus", ("GET",), self.list_menus),
+                MockRoute("__callbacks", "/__control/callbacks", ("POST",), self.set_callbacks),
+                MockRoute("__menu_results", "/__control/menu-results", ("POST",), self.script_results),
                 MockRoute("__expire", "/__control/expire-tokens", ("POST",), self.expire_tokens)]
 
     def reset_state(self) -> None:
         self._tokens.clear()
         self._orders.clear()
         self.menus.clear()
+        self._results.clear()
 
     def issue_token(self, request: Request) -> Response:
         form = request.form
@@ -112,8 +124,54 @@ class ProviderApiMock(MockService):
 
     def list_menus(self, request: Request) -> Response:
         with self.lock:
-            menus = dict(self.menus)
-        return json_response({"count": len(menus), "menus": menus})
+            menus, pending = dict(self.menus), self._pending
+        return json_response({"count": len(menus), "menus": menus, "pendingResults": pending})
+
+    def set_callbacks(self, request: Request) -> Response:
+        try:
+            body = read_json(request)
+        except ValueError:
+            return json_response({"error": "malformed_json"}, status=400)
+        if not isinstance(body, dict) or not isinstance(body.get("url"), str):
+            return json_response({"error": "invalid", "details": ["url must be the hub's base URL"]}, status=400)
+        with self.lock:
+            self._callback_url = body["url"]
+        return json_response({"url": body["url"]})
+
+    def script_results(self, request: Request) -> Response:
+        try:
+            body = read_json(request)
+        except ValueError:
+            return json_response({"error": "malformed_json"}, status=400)
+        results = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            return json_response({"error": "invalid", "details": ["results must be a list of objects"]}, status=400)
+        with self.lock:
+            self._results = list(results)
+        return json_response({"scripted": len(results)})
+
+    def next_result(self, default: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """The next scripted result (else `default`) and the hub URL results go to."""
+        with self.lock:
+            return (self._results.pop(0) if self._results else default), self._callback_url
+
+    def post_later(self, url: str, payload: dict, result: dict[str, Any]) -> None:
+        """Post `payload` to the hub as this provider authenticates there, after the result's `delayMs`
+        (default 100); `{"drop": true}` never posts (the hub times the sync out)."""
+        if result.get("drop"):
+            return
+        delay = result.get("delayMs", 100)
+        with self.lock:
+            self._pending += 1
+
+        def post() -> None:
+            try:
+                _post_signed(self.name, url, payload)
+            finally:
+                with self.lock:
+                    self._pending -= 1
+
+        threading.Timer((delay if isinstance(delay, int) else 100) / 1000, post).start()
 
     def expire_tokens(self, request: Request) -> Response:
         with self.lock:
@@ -123,6 +181,15 @@ class ProviderApiMock(MockService):
 
 class CareemMock(ProviderApiMock):
     name = "careem"
+
+    def __init__(self, **kwargs) -> None:
+        self._catalog_syncs: dict[str, float] = {}  # branch → its last catalog sync (monotonic)
+        super().__init__(**kwargs)
+
+    def reset_state(self) -> None:
+        super().reset_state()
+        self._catalog_syncs.clear()
+
     initial_state = "pending"
     transitions = {"pending": {"accepted", "cancelled"}, "accepted": {"ready", "cancelled"}, "ready": {"cancelled"}}
 
@@ -130,7 +197,34 @@ class CareemMock(ProviderApiMock):
         return [
             MockRoute("token", "/token", ("POST",), self.issue_token),
             MockRoute("order_state", "/pos/api/v1/orders/<order_id>", ("PUT", "GET"), self.order_state),
+            MockRoute("catalogs", "/pos/api/v1/catalogs", ("PUT",), self.push_catalog),
         ]
+
+    def push_catalog(self, request: Request) -> Response:
+        """`{"request_id"}` at once, then `CATALOG_REQUEST_STATUS_UPDATED` to the hub (SUCCESS, or the
+        scripted status and errors); one sync per branch every CATALOG_SYNC_SECONDS, else 409 as Careem does."""
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        branch, brand = request.headers.get("Branch-Id", ""), request.headers.get("Brand-Id", "")
+        problems = careem_catalog_problems(body)
+        if not branch or not brand:
+            problems.insert(0, "Brand-Id and Branch-Id headers are required")
+        if problems:
+            return json_response({"error": "bad_request", "details": problems}, status=400)
+        with self.lock:
+            last = self._catalog_syncs.get(branch)
+            if last is not None and time.monotonic() - last < CATALOG_SYNC_SECONDS:
+                return json_response({"error": "conflict", "message": "one catalog sync per branch every 2 minutes"},
+                                     status=409)
+            self._catalog_syncs[branch] = time.monotonic()
+            self.menus[f"{brand}/{branch}"] = body
+        request_id = secrets.token_hex(8)
+        result, hub_url = self.next_result({"status": "SUCCESS"})
+        self.post_later(f"{hub_url.rstrip('/')}/api/webhooks/careem", {"event_type": "CATALOG_REQUEST_STATUS_UPDATED",
+                        "details": {"request_id": request_id, "status": result.get("status", "SUCCESS"),
+                                    "errors": result.get("errors", [])}}, result)
+        return json_response({"request_id": request_id})
 
     def order_state(self, request: Request, order_id: str) -> Response:
         if not self.bearer_valid(request):
@@ -169,7 +263,33 @@ class TalabatMock(ProviderApiMock):
             MockRoute("login", "/v2/login", ("POST",), self.issue_token),
             MockRoute("order_status", "/v2/order/status/<token>", ("POST",), self.order_status),
             MockRoute("prepared", "/v2/orders/<token>/preparation-completed", ("POST",), self.prepared),
+            MockRoute("catalog", "/v2/chains/<chain>/catalog", ("PUT",), self.import_catalog),
         ]
+
+    def import_catalog(self, request: Request, chain: str) -> Response:
+        """202 `{"status": "submitted", "catalogImportId"}` at once, then the import's callbacks to the
+        request's `callbackUrl`: `in_progress`, then `done` (or the scripted result: `done_with_errors` with
+        `details[].errors`, `failed`, or none)."""
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        problems = catalog_problems(body)
+        if problems:
+            return json_response({"message": "; ".join(problems[:20]), "errors": problems}, status=400)
+        import_id = secrets.token_hex(8)
+        with self.lock:
+            for vendor in body["vendors"]:
+                self.menus[f"{chain}/{vendor}"] = body["catalog"]
+        result, _ = self.next_result({"status": "done"})
+        status = result.get("status", "done")
+        details = [{"posVendorId": vendor, "status": status, "errors": result.get("errors", [])}
+                   for vendor in body["vendors"]]
+        self.post_later(body["callbackUrl"], {"catalogImportId": import_id, "status": "in_progress", "message": "",
+                                              "details": []}, {"delayMs": 20})
+        self.post_later(body["callbackUrl"], {"catalogImportId": import_id, "status": status,
+                                              "message": result.get("message", ""), "details": details},
+                        {**result, "delayMs": result.get("delayMs", 150)})
+        return json_response({"status": "submitted", "catalogImportId": import_id}, status=202)
 
     def order_status(self, request: Request, token: str) -> Response:
         body = self.authorized_body(request)
@@ -201,3 +321,93 @@ class TalabatMock(ProviderApiMock):
             return False
         ahead = acceptance.tzinfo is not None and acceptance - datetime.now(UTC) >= MIN_ACCEPTANCE_AHEAD
         return ahead and isinstance(body.get("remoteOrderId"), str) and bool(body["remoteOrderId"])
+
+
+def _post_signed(provider: str, url: str, payload: dict) -> None:
+    from providers.auth import credentials_headers
+    from providers.config import intake_settings
+
+    config, body = intake_settings(provider), json.dumps(payload).encode()
+    headers = credentials_headers(provider=provider, mode=config.auth_mode, secret=config.secret, body=body)
+    try:
+        requests.post(url, data=body, timeout=10, headers={"Content-Type": "application/json", **headers})
+    except requests.RequestException:
+        pass  # lost, as a provider's would be after its retries: the hub times the sync out
+
+
+DECIMAL_PRICE = re.compile(r"^[0-9]+(\.[0-9]{1,3})?$")
+CATALOG_TYPES = {"Product", "Topping", "Category", "Menu", "ScheduleEntry", "Image"}
+
+
+def catalog_problems(body: dict) -> list[str]:
+    """What the middleware checks of a catalog import: vendors, the typed items, their references, decimal
+    string prices, topping quantities, https images."""
+    catalog = body.get("catalog")
+    items = catalog.get("items") if isinstance(catalog, dict) else None
+    if not isinstance(body.get("vendors"), list) or not body["vendors"] or not isinstance(body.get("callbackUrl"), str):
+        return ["vendors must be a non-empty list and callbackUrl a URL"]
+    if not isinstance(items, dict) or not all(isinstance(item, dict) for item in items.values()):
+        return ["catalog.items must be a map of objects"]
+    problems = []
+    for key, item in items.items():
+        kind = item.get("type")
+        if item.get("id") != key or kind not in CATALOG_TYPES:
+            problems.append(f"{key}: id must be its key and type one of {sorted(CATALOG_TYPES)}")
+            continue
+        if kind == "Product" and not DECIMAL_PRICE.match(str(item.get("price", ""))):
+            problems.append(f"{key}: price must be a decimal string")
+        if kind == "Image" and not str(item.get("url", "")).startswith("https://"):
+            problems.append(f"{key}: the image must be a public https URL")
+        if kind == "Topping":
+            quantity = item.get("quantity") or {}
+            if not 0 <= quantity.get("minimum", 0) <= quantity.get("maximum", 0):
+                problems.append(f"{key}: quantity minimum must be at most maximum")
+            for ref, option in (item.get("products") or {}).items():
+                if items.get(ref, {}).get("type") != "Product" or not DECIMAL_PRICE.match(str(option.get("price", ""))):
+                    problems.append(f"{key}: option {ref} must be a product with a decimal string price")
+        for field, wanted in (("toppings", "Topping"), ("products", "Product"), ("images", "Image"),
+                              ("schedule", "ScheduleEntry")):
+            if kind == "Topping" and field == "products":
+                continue
+            problems += [f"{key}: {field} names {ref}, which is not a {wanted}" for ref in (item.get(field) or {})
+                         if items.get(ref, {}).get("type") != wanted]
+    return problems
+
+
+CATALOG_SYNC_SECONDS = 120
+MAX_CATALOG_ITEMS = 8_500
+
+
+def careem_catalog_problems(body: dict) -> list[str]:
+    """What Careem checks of a catalog push: the five parts, references, its group rules, prices, its limits."""
+    catalog = body.get("catalog")
+    raw = {key: body.get(key) for key in ("categories", "items", "groups", "options")}
+    if not isinstance(catalog, dict) or type(catalog.get("currency_id")) is not int or body.get("diff") is not False:
+        return ["catalog with an integer currency_id and diff: false are required"]
+    if not all(isinstance(value, list) for value in raw.values()):
+        return ["categories, items, groups and options must be lists"]
+    lists: dict[str, list] = {key: [e for e in value if isinstance(e, dict)] for key, value in raw.items()
+                              if isinstance(value, list)}
+    if len(lists["items"]) + len(lists["options"]) > MAX_CATALOG_ITEMS:
+        return [f"at most {MAX_CATALOG_ITEMS} items and options"]
+    ids = {key: {e.get("id") for e in value} for key, value in lists.items()}
+    problems = [f"catalog: no category {c}" for c in catalog.get("category_ids", []) if c not in ids["categories"]]
+    for category in lists["categories"]:
+        problems += [f"category {category.get('id')}: no item {i}" for i in category.get("items", []) if i not in ids["items"]]
+    for kind in ("items", "options"):
+        for entry in lists[kind]:
+            if type(entry.get("price")) is not int or entry["price"] < 0:
+                problems.append(f"{kind} {entry.get('id')}: price must be a non-negative integer")
+            if not str(entry.get("name", "")).strip():
+                problems.append(f"{kind} {entry.get('id')}: name must not be blank")
+            problems += [f"{kind} {entry.get('id')}: no group {g}" for g in entry.get("groups", []) if g not in ids["groups"]]
+    for group in lists["groups"]:
+        options, low, high = group.get("options", []), group.get("min", 0), group.get("max", 0)
+        problems += [f"group {group.get('id')}: no option {o}" for o in options if o not in ids["options"]]
+        if not options:
+            problems.append(f"group {group.get('id')}: needs at least one option")
+        if group.get("multi_select") and not (low > 1 and high == low):
+            problems.append(f"group {group.get('id')}: a multi-select group needs min > 1 and max = min")
+        if not group.get("multi_select") and not (0 <= low <= high <= len(options)):
+            problems.append(f"group {group.get('id')}: needs 0 ≤ min ≤ max ≤ the number of options")
+    return problems

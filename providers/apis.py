@@ -64,6 +64,12 @@ class TalabatDispatchApi(IntakeApi):
         return _respond(_inbound(request, "talabat", "dispatch", Context(branch_id=clean_text(remote_id))))
 
 
+class TalabatCatalogApi(IntakeApi):
+    @openapi.talabat_catalog
+    def post(self, request: HttpRequest) -> HttpResponse:
+        return _respond(_inbound(request, "talabat", "catalog"))
+
+
 class TalabatStatusApi(IntakeApi):
     @openapi.talabat_status
     def put(self, request: HttpRequest, remote_id: str, remote_order_id: str) -> HttpResponse:

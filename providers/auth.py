@@ -2,6 +2,7 @@
 
 import hmac
 import ipaddress
+import time
 from collections.abc import Sequence
 
 import jwt
@@ -20,6 +21,19 @@ def signature_headers(*, adapter: ProviderAdapter, secret: str, body: bytes) -> 
     """What a sender adds to sign `body` as the provider does (the inverse of `signature_valid`)."""
     headers = adapter.signing_headers()
     return {**headers, adapter.signature_header_name(): hex_hmac(secret=secret, message=adapter.signed_message(headers, body))}
+
+
+def credentials_headers(*, provider: str, mode: str, secret: str, body: bytes) -> dict[str, str]:
+    """What a sender adds to be authenticated as the provider in `mode` (send_provider_webhook, the fakes'
+    asynchronous results): the inverse of `authenticated`."""
+    if mode == "api_key":
+        return {f"x-{provider}-api-key": secret}
+    if mode == "jwt":
+        token = jwt.encode({"service": "middleware", "exp": int(time.time()) + 300}, secret, algorithm="HS512")
+        return {"Authorization": f"Bearer {token}"}
+    from providers.adapters import ADAPTERS
+
+    return signature_headers(adapter=ADAPTERS[provider], secret=secret, body=body)
 
 
 def api_key_valid(*, provider: str, secret: str, headers) -> bool:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from hub import errors
 from providers.adapters import ADAPTERS
-from providers.adapters.base import MenuAnswer, ProviderCall
+from providers.adapters.base import MenuAnswer, MenuRefused, ProviderCall
 from providers.destinations import ensure_provider_destination
 from providers.menu_document import menu_hash, menu_read
 from providers.models import Branch, Location, MenuSync, MenuVersion
@@ -149,8 +149,12 @@ def menu_sync_call(sync_id: int) -> SyncPlan:
     if (allowed := next_allowed_at(sync.branch)) is not None:
         return SyncPlan(wait_seconds=(allowed - timezone.now()).total_seconds())
     adapter = ADAPTERS[sync.branch.provider.name]
-    call = adapter.menu_call(provider_menu(sync.menu_version.document, adapter.name), sync.branch.external_id,
-                             sync.branch.provider_ids or {})
+    try:
+        call = adapter.menu_call(provider_menu(sync.menu_version.document, adapter.name), sync.branch.external_id,
+                                 sync.branch.provider_ids or {})
+    except MenuRefused as refused:
+        _finish(sync.id, State.FAILED, errors=refused.errors)
+        return SyncPlan(skip=f"refused by the hub: {adapter.name}'s rules cannot hold this menu")
     rendered = menu_hash({"method": call.method, "url": call.url, "body": call.body})
     last = sync.branch.menu_syncs.exclude(id=sync.id).filter(state__in=[State.LIVE, State.UNCHANGED]).order_by(
         "-finished_at").values_list("rendered_hash", flat=True).first()

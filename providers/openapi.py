@@ -62,6 +62,12 @@ talabat_status = extend_schema(
     operation_id="talabat_pos_order_status", tags=["provider webhooks"], summary="Talabat plugin: order status",
     parameters=AUTH, request=OpenApiTypes.OBJECT, responses={200: ACCEPTED, **REJECTIONS},
 )
+talabat_catalog = extend_schema(
+    operation_id="talabat_catalog_import_status", tags=["provider webhooks"],
+    summary="Delivery Hero middleware: the result of a catalog import (the hub's menu publication)",
+    description="{\"catalogImportId\", \"status\": in_progress | done | done_with_errors | failed, \"message\", \"details\"}",
+    parameters=AUTH, request=OpenApiTypes.OBJECT, responses={200: ACCEPTED, **REJECTIONS},
+)
 stats = extend_schema(
     operation_id="provider_webhook_stats", tags=["provider webhooks"], summary="Counts by outcome, last 24 h",
     responses={200: OpenApiTypes.OBJECT, 401: error("staff session or Bearer WEBHOOK_STATS_TOKEN needed"),

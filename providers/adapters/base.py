@@ -121,6 +121,15 @@ class NoCall:
     explanation: str
 
 
+class MenuRefused(Exception):
+    """The menu cannot be rendered in the provider's shape (a group its rules forbid): the sync fails with
+    these errors and nothing is sent."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} problems")
+        self.errors = errors
+
+
 @dataclass(frozen=True)
 class MenuAnswer:
     """What a provider said to a menu upload: `live`, `sent` (its result comes later, under `job_id`),
@@ -197,7 +206,8 @@ class ProviderAdapter:
 
     def menu_call(self, menu: dict[str, Any], branch_id: str, provider_ids: dict[str, Any]) -> ProviderCall:
         """The upload of a whole menu (`providers.menu_document`, this provider's overrides applied) to one
-        branch (its external id and the provider's other ids for it); pure."""
+        branch (its external id and the provider's other ids for it); pure. MenuRefused when the provider's
+        rules cannot hold it."""
         raise NotImplementedError
 
     def menu_answer(self, call: ProviderCall, status_code: int, body: bytes) -> MenuAnswer:

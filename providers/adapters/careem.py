@@ -13,9 +13,12 @@ from urllib.parse import quote
 from django.conf import settings
 
 from hub.http import USER_AGENT
+from hub.json_input import NotJson, TooDeep, load_json
 from providers.adapters.base import (
     Context,
     Decision,
+    MenuAnswer,
+    MenuRefused,
     NoCall,
     ProviderCall,
     ProviderAdapter,
@@ -26,6 +29,7 @@ from providers.adapters.base import (
     choose_currency,
     internal_order,
     invalid_item,
+    list_at,
     object_at,
     parse_time,
     Token,
@@ -46,6 +50,10 @@ CANCELLATION_REASONS = {
     "NO_RESPONSE": "PARTNER_ORDER_TIMEOUT",
 }
 STATES = {"accept": {"state": "accepted"}, "ready": {"state": "ready"}}
+# Careem's own currency ids (providers-menus.md A.2, "verbatim").
+CURRENCY_IDS = {"AED": 1, "SAR": 2, "EGP": 3, "QAR": 4, "KWD": 6, "JOD": 7, "BHD": 8, "SGD": 9, "OMR": 11, "AUD": 13,
+                "IQD": 14}
+CATALOG_STATES = {"SUCCESS": "live", "COMPLETED": "live", "PARTIAL_SUCCESS": "partial", "FAILED": "failed"}
 DISCOUNT_FIELDS = ("merchant_discount_amount", "careem_discount_amount", "merchant_promo_amount",
                    "careem_promo_amount", "free_delivery_discount_value")
 
@@ -93,10 +101,72 @@ def _envelope(payload: dict, context: Context, reader: Reader) -> ProviderEvent:
                              external_order_id=order_id, branch_id=branch_id_of(payload), provider_status=provider_status,
                              status=STATUSES.get(provider_status, ""),
                              occurred_at=parse_time(details.get("updated_at") or details.get("created_at")))
-    # Catalog and item-replacement events are acknowledged and audited; they change no order.
+    if event_type == "CATALOG_REQUEST_STATUS_UPDATED":
+        return _catalog_status(details, reader)
+    # Other catalog and item-replacement events are acknowledged and audited; they change no order.
     reference = order_id or reader.text(details.get("catalog_id") or details.get("request_id"))
     return ProviderEvent(kind="ignored", event_type=event_type or "UNKNOWN",
                          dedupe_key=f"{event_type}:{reference}:{provider_status}", external_order_id=order_id)
+
+
+def _catalog_status(details: dict, reader: Reader) -> ProviderEvent:
+    """The result of a catalog push, `{"request_id", "status", "errors"}` (our reading: Careem documents the
+    webhook's name, not its body; the fake follows this). Still processing: recorded only."""
+    request_id = reader.identifier(details.get("request_id"), "details.request_id", required=True, max_length=200)
+    status = reader.text(details.get("status")).upper()
+    reader.check()
+    state = CATALOG_STATES.get(status)
+    if state is None:
+        return ProviderEvent(kind="ignored", event_type="CATALOG_REQUEST_STATUS_UPDATED",
+                             dedupe_key=f"catalog:{request_id}:{status[:40]}")
+    errors = [{"item": as_text(e.get("id")) or None, "message": as_text(e.get("message") or e.get("code"))}
+              for e in list_at(details, "errors")[:200] if isinstance(e, dict)]
+    if state == "failed" and not errors:
+        errors = [{"item": None, "message": f"Careem answered {status}"}]
+    return ProviderEvent(kind="menu_result", event_type="CATALOG_REQUEST_STATUS_UPDATED",
+                         dedupe_key=f"catalog:{request_id}",
+                         provider_refs={"jobId": request_id, "state": state, "errors": errors})
+
+
+def _localized(names: dict[str, str]) -> dict[str, str]:
+    return {"en": names["en"], "ar": names.get("ar", "")}
+
+
+def render_catalog(menu: dict[str, Any], branch_id: str) -> dict[str, Any]:
+    """The provider-neutral menu as Careem's flat arrays (providers-menus.md A.2): the ids are the hub's,
+    `currency_id` Careem's own, prices integer minor units and tax-inclusive (Careem types them "integer" and
+    states no unit: our reading, to confirm with Careem), `diff: false` (a full replace). A group Careem's
+    rules forbid (a pick-many group needs min = max > 1) refuses the menu for Careem with the group named."""
+    problems = [{"item": g["id"], "message": f"Careem takes a pick-many group only with min = max > 1 (this one: "
+                                             f"min {g['min']}, max {g['max']}); make it pick-one or exact"}
+                for g in menu["modifierGroups"] if g["max"] > 1 and not g["min"] == g["max"] > 1]
+    if menu["currency"] not in CURRENCY_IDS:
+        problems.append({"item": None, "message": f"Careem has no currency id for {menu['currency']}"})
+    if problems:
+        raise MenuRefused(problems)
+    options = {o["itemId"]: o["price"] for g in menu["modifierGroups"] for o in g["options"]}
+    sold = {i for c in menu["categories"] for i in c["itemIds"]}
+    by_id = {item["id"]: item for item in menu["items"]}
+    rates = {Decimal(item["taxRate"]) for item in menu["items"]}
+    return {
+        "diff": False,
+        "catalog": {"id": branch_id, "name": menu["menus"][0]["name"]["en"], "include_tax": True,
+                    "tax": float(max(rates)) if rates else 0, "currency_id": CURRENCY_IDS[menu["currency"]],
+                    "category_ids": [c for m in menu["menus"] for c in m["categoryIds"]]},
+        "categories": [{"id": c["id"], "deleted": False, "name": c["name"]["en"], "name_localized": _localized(c["name"]),
+                        "priority": n, "items": c["itemIds"]} for n, c in enumerate(menu["categories"])],
+        "items": [{"id": i["id"], "deleted": False, "name": i["name"]["en"], "name_localized": _localized(i["name"]),
+                   "description": i["description"].get("en", ""), "active": True, "price": i["price"],
+                   **({"media": i["imageUrl"]} if i["imageUrl"] else {}), "priority": n, "groups": i["modifierGroupIds"]}
+                  for n, i in enumerate(by_id[item_id] for item_id in by_id if item_id in sold)],
+        "groups": [{"id": g["id"], "deleted": False, "name": g["name"]["en"], "name_localized": _localized(g["name"]),
+                    "multi_select": g["max"] > 1, "min": g["min"], "max": g["max"], "priority": n,
+                    "options": [o["itemId"] for o in g["options"]]} for n, g in enumerate(menu["modifierGroups"])],
+        "options": [{"id": item_id, "deleted": False, "name": by_id[item_id]["name"]["en"],
+                     "name_localized": _localized(by_id[item_id]["name"]), "active": True, "price": price,
+                     "priority": n, "groups": by_id[item_id]["modifierGroupIds"]}
+                    for n, (item_id, price) in enumerate(options.items())],
+    }
 
 
 def _order(details: dict, context: Context, reader: Reader, order_id: str) -> dict:
@@ -260,6 +330,23 @@ class CareemAdapter(ProviderAdapter):
             method="PUT", url=f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/orders/{quote(decision.external_order_id, safe='')}",
             body=body, headers={"Brand-Id": str(decision.provider_refs.get("brandId", "")),
                                 "Branch-Id": decision.branch_id, "User-Agent": USER_AGENT})
+
+    menu_min_interval_seconds = 120  # one catalog sync per branch every 2 minutes (Careem answers 409 sooner)
+
+    def menu_call(self, menu: dict[str, Any], branch_id: str, provider_ids: dict[str, Any]) -> ProviderCall:
+        """The full catalog; Careem answers `{"request_id"}` at once and its status webhook later."""
+        return ProviderCall("PUT", f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/catalogs", render_catalog(menu, branch_id),
+                            headers={"Brand-Id": as_text(provider_ids.get("brandId")) or settings.CAREEM_BRAND_ID,
+                                     "Branch-Id": branch_id, "User-Agent": USER_AGENT})
+
+    def menu_answer(self, call: ProviderCall, status_code: int, body: bytes) -> MenuAnswer:
+        if not 200 <= status_code < 300:
+            return super().menu_answer(call, status_code, body)
+        try:
+            answer = load_json(body)
+        except (NotJson, TooDeep):
+            answer = None
+        return MenuAnswer("sent", job_id=as_text(answer.get("request_id")) if isinstance(answer, dict) else "")
 
     def api_origin(self) -> str:
         return settings.CAREEM_API_BASE_URL

@@ -9,13 +9,17 @@ else the branch's, else TALABAT_DEFAULT_CURRENCY.
 import uuid
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 
 from hub import http
+from hub.json_input import NotJson, TooDeep, load_json
+from hub.money import to_major_string
 from providers.adapters.base import (
     Context,
     Decision,
+    MenuAnswer,
     NoCall,
     ProviderCall,
     ProviderAdapter,
@@ -188,6 +192,79 @@ def _decision_body(decision: Decision) -> dict[str, Any] | None:
     return None  # ready: an empty POST to orderPreparedUrl
 
 
+WEEK_DAYS = {"mon": "MONDAY", "tue": "TUESDAY", "wed": "WEDNESDAY", "thu": "THURSDAY", "fri": "FRIDAY",
+             "sat": "SATURDAY", "sun": "SUNDAY"}
+CATALOG_STATES = {"done": "live", "done_with_errors": "partial", "failed": "failed"}  # in_progress: not yet
+
+
+def _ref(kind: str, entity_id: str) -> dict[str, str]:
+    return {"id": entity_id, "type": kind}
+
+
+def render_catalog(menu: dict[str, Any], vendor_id: str, callback_url: str) -> dict[str, Any]:
+    """The provider-neutral menu as Delivery Hero's catalog v2 (providers-menus.md A.1): one map of typed
+    items; prices are decimal strings with the currency's decimals ("1.500" KWD); a topping (modifier group)
+    carries each option's price inside it. Products keep the POS ids (what orders and availability name);
+    the other entities' ids are prefixed by their type so they cannot meet a product's."""
+    price = lambda minor: to_major_string(minor, menu["currency"])  # noqa: E731
+    items: dict[str, dict[str, Any]] = {}
+    for item in menu["items"]:
+        product: dict[str, Any] = {
+            **_ref("Product", item["id"]), "title": {"default": item["name"]["en"]}, "price": price(item["price"]),
+            "active": True, "isPrepackedItem": False, "isExpressItem": False, "excludeDishInformation": False}
+        if item["description"]:
+            product["description"] = {"default": item["description"].get("en", "")}
+        if item["modifierGroupIds"]:
+            product["toppings"] = {f"topping-{g}": _ref("Topping", f"topping-{g}") for g in item["modifierGroupIds"]}
+        if item["imageUrl"]:
+            image_id = f"image-{item['id']}"
+            items[image_id] = {**_ref("Image", image_id), "url": item["imageUrl"], "alt": {"default": item["name"]["en"]}}
+            product["images"] = {image_id: _ref("Image", image_id)}
+        items[item["id"]] = product
+    for group in menu["modifierGroups"]:
+        group_id = f"topping-{group['id']}"
+        items[group_id] = {**_ref("Topping", group_id), "title": {"default": group["name"]["en"]},
+                           "quantity": {"minimum": group["min"], "maximum": group["max"]},
+                           "products": {o["itemId"]: {**_ref("Product", o["itemId"]), "price": price(o["price"])}
+                                        for o in group["options"]}}
+    categories = {category["id"]: category for category in menu["categories"]}
+    for category in menu["categories"]:
+        category_id = f"category-{category['id']}"
+        items[category_id] = {**_ref("Category", category_id), "title": {"default": category["name"]["en"]},
+                              "products": {i: _ref("Product", i) for i in category["itemIds"]}}
+    for entry in menu["menus"]:
+        schedule = {}
+        for n, period in enumerate(entry["schedules"]):
+            schedule_id = f"schedule-{entry['id']}-{n}"
+            items[schedule_id] = {**_ref("ScheduleEntry", schedule_id), "startTime": f"{period['start']}:00",
+                                  "endTime": f"{period['end']}:00", "weekDays": [WEEK_DAYS[d] for d in period["days"]]}
+            schedule[schedule_id] = _ref("ScheduleEntry", schedule_id)
+        items[f"menu-{entry['id']}"] = {
+            **_ref("Menu", f"menu-{entry['id']}"), "title": {"default": entry["name"]["en"]}, "menuType": "DELIVERY",
+            "schedule": schedule, "products": {i: _ref("Product", i) for c in entry["categoryIds"]
+                                               for i in categories[c]["itemIds"]}}
+    return {"callbackUrl": callback_url, "vendors": [vendor_id], "catalog": {"items": items}}
+
+
+def parse_catalog_status(payload: Any, context: Context) -> ProviderEvent:
+    """The middleware's catalog import callback `{"catalogImportId", "status", "message", "details"}`."""
+    reader = Reader()
+    payload = reader.require_object(payload)
+    import_id = reader.identifier(payload.get("catalogImportId"), "catalogImportId", required=True, max_length=200)
+    status = reader.identifier(payload.get("status"), "status", required=True, max_length=64)
+    reader.check()
+    if status not in CATALOG_STATES:
+        return ProviderEvent(kind="ignored", event_type="catalogImport", dedupe_key=f"catalog:{import_id}:{status}")
+    errors = [{"item": as_text(error.get("itemId") or error.get("id")) or None,
+               "message": as_text(error.get("message") or error.get("code"))}
+              for detail in list_at(payload, "details") if isinstance(detail, dict)
+              for error in list_at(detail, "errors") if isinstance(error, dict)][:200]
+    if status != "done" and not errors:
+        errors = [{"item": None, "message": reader.text(payload.get("message")) or f"catalog import {status}"}]
+    return ProviderEvent(kind="menu_result", event_type="catalogImport", dedupe_key=f"catalog:{import_id}",
+                         provider_refs={"jobId": import_id, "state": CATALOG_STATES[status], "errors": errors})
+
+
 class TalabatAdapter(ProviderAdapter):
     name = PROVIDER
     default_currency = "KWD"
@@ -198,6 +275,7 @@ class TalabatAdapter(ProviderAdapter):
         "generic": Route(parse_dispatch),
         "dispatch": Route(parse_dispatch, plugin_dispatch=True),  # POST /api/webhooks/talabat/order/<remoteId>
         "status": Route(parse_status),  # PUT …/remoteId/<remoteId>/remoteOrder/<remoteOrderId>/posOrderStatus
+        "catalog": Route(parse_catalog_status),  # POST /api/webhooks/talabat/catalog: the import's callback
     }
 
     def branch_id_of(self, payload: Any, context: Context) -> str:
@@ -212,6 +290,24 @@ class TalabatAdapter(ProviderAdapter):
         except http.RefusedURL as refused:
             return NoCall("refused", f"{CALLBACK_OF[decision.action]} {refused}")
         return ProviderCall(method="POST", url=url, body=_decision_body(decision))
+
+    def menu_call(self, menu: dict[str, Any], branch_id: str, provider_ids: dict[str, Any]) -> ProviderCall:
+        """The whole catalog for this vendor; the middleware answers 202 and calls back with the result."""
+        chain = as_text(provider_ids.get("chainCode")) or settings.TALABAT_CHAIN_CODE
+        vendor = as_text(provider_ids.get("posVendorId")) or branch_id
+        callback = f"{settings.HUB_PUBLIC_URL.rstrip('/')}/api/webhooks/talabat/catalog"
+        return ProviderCall("PUT", f"{settings.TALABAT_MIDDLEWARE_URL.rstrip('/')}/v2/chains/{quote(chain, safe='')}"
+                                   "/catalog", render_catalog(menu, vendor, callback))
+
+    def menu_answer(self, call: ProviderCall, status_code: int, body: bytes) -> MenuAnswer:
+        if not 200 <= status_code < 300:
+            return super().menu_answer(call, status_code, body)
+        try:
+            answer = load_json(body)
+        except (NotJson, TooDeep):
+            answer = None
+        import_id = as_text(answer.get("catalogImportId")) if isinstance(answer, dict) else ""
+        return MenuAnswer("sent", job_id=import_id)
 
     def api_origin(self) -> str:
         return settings.TALABAT_MIDDLEWARE_URL

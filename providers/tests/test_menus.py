@@ -17,7 +17,10 @@ from hypothesis import strategies as st
 
 from hub.json_strategies import dumps, mutated
 from hub.testing import wait_until
+from providers.adapters.base import MenuRefused
+from providers.adapters.careem import render_catalog as render_careem
 from providers.adapters.deliveroo import render_menu as render_deliveroo
+from providers.adapters.talabat import render_catalog as render_talabat
 from providers.adapters.ubereats import render_menu
 from providers.menu_document import MenuErrors, menu_read
 from providers.menus import menu_syncs_time_out, provider_menu
@@ -41,7 +44,7 @@ def put_menu(client, body, location: str = "salmiya", headers=AUTH):
 def location(db):
     site = Location.objects.create(id="salmiya", name="Shawarma X - Salmiya")
     BranchFactory(provider=ProviderFactory(name="ubereats"), external_id=STORE, location=site)
-    BranchFactory(provider=ProviderFactory(name="careem"), external_id="loc-1", location=site)
+    BranchFactory(provider=ProviderFactory(name="glovo"), external_id="loc-1", location=site)  # no adapter here
     return site
 
 
@@ -96,7 +99,7 @@ def test_uber_gets_options_as_items_with_their_group_price_and_minor_units():
     assert garlic["price_info"] == {"price": 250, "overrides": [
         {"context_type": "MODIFIER_GROUP", "context_value": "sauces", "price": 250}]}
     assert next(item for item in rendered["items"] if item["id"] == "TAHINI")["price_info"]["overrides"][0]["price"] == 0
-    assert rendered["modifier_groups"][0]["quantity_info"] == {"quantity": {"min_permitted": 0, "max_permitted": 2}}
+    assert rendered["modifier_groups"][0]["quantity_info"] == {"quantity": {"min_permitted": 0, "max_permitted": 1}}
     assert rendered["menus"][0]["service_availability"][0] == {
         "day_of_week": "monday", "time_periods": [{"start_time": "10:00", "end_time": "23:30"}]}
     assert rendered["items"][0]["title"] == {"translations": {"en_us": "Chicken shawarma (large)",
@@ -109,7 +112,7 @@ def test_a_menu_is_a_version_and_one_queued_sync_per_branch_that_publishes_menus
     answer = put_menu(client, DEMO)
 
     assert answer.status_code == 202
-    assert answer.json() == {"menuVersion": 1, "syncs": [{"provider": "careem", "status": "not_supported"},
+    assert answer.json() == {"menuVersion": 1, "syncs": [{"provider": "glovo", "status": "not_supported"},
                                                          {"provider": "ubereats", "status": "queued"}]}
     [message] = menu_messages()
     assert message.destination.name == "ubereats" and message.payload == {"menuSync": MenuSync.objects.get().id}
@@ -243,7 +246,7 @@ def test_deliveroo_gets_options_as_choice_items_groups_as_modifiers_and_menus_as
     assert (items["FRIES"]["type"], items["SHW-CHK-L"]["modifier_ids"]) == ("ITEM", ["sauces"])
     assert rendered["menu"]["modifiers"] == [{"id": "sauces", "name": {"en": "Sauces", "ar": "صلصات"},
                                               "item_ids": ["GARLIC", "TAHINI", "SPICY"], "min_selection": 0,
-                                              "max_selection": 2, "repeatable": False}]
+                                              "max_selection": 1, "repeatable": False}]
     assert rendered["menu"]["mealtimes"][0]["schedule"][0] == {"day_of_week": 0,
                                                                "time_periods": [{"start": "10:00", "end": "23:30"}]}
     assert rendered["site_ids"] == ["kw-salmiya-07"]
@@ -263,7 +266,13 @@ def deliveroo(mock_processes, settings, live_server):
     settings.DELIVEROO_API_BASE_URL, settings.DELIVEROO_TOKEN_URL = mock.url, f"{mock.url}/oauth2/token"
     cache.delete("provider-token:deliveroo")
     requests.post(f"{mock.url}/__control/callbacks", json={"url": live_server.url}, timeout=5).raise_for_status()
-    return mock
+    yield mock
+    results_posted(mock)
+
+
+def results_posted(mock) -> None:
+    """The fake's asynchronous results of this test have all reached the hub (none lands in the next test)."""
+    wait_until(lambda: mock.control("menus")["pendingResults"] == 0, timeout=10, what=f"{mock.name}'s last results")
 
 
 def deliveroo_state(client) -> dict:
@@ -332,3 +341,115 @@ def test_a_second_version_within_the_minute_waits_for_deliveroos_rate_limit(clie
     message = OutboxMessage.objects.get(payload__menuSync=waiting.id)
     assert "rate limit" in message.last_error and message.status == OutboxMessage.Status.PENDING
     assert 50 < (message.next_attempt_at - timezone.now()).total_seconds() <= 61
+
+
+# --- Talabat and Careem, and all four at once ---------------------------------------------------------------
+
+def test_talabat_gets_one_typed_map_with_decimal_string_prices_in_the_currencys_decimals():
+    rendered = render_talabat(provider_menu(menu_read(DEMO), "talabat"), "kw-684213", "https://hub.example/cb")
+
+    items = rendered["catalog"]["items"]
+    assert (rendered["vendors"], rendered["callbackUrl"]) == (["kw-684213"], "https://hub.example/cb")
+    assert items["SHW-CHK-L"]["price"] == "1.450"  # Talabat's override of 1.500 KWD
+    assert items["SHW-CHK-L"]["toppings"] == {"topping-sauces": {"id": "topping-sauces", "type": "Topping"}}
+    assert items["topping-sauces"]["quantity"] == {"minimum": 0, "maximum": 1}
+    assert items["topping-sauces"]["products"]["SPICY"] == {"id": "SPICY", "type": "Product", "price": "0.100"}
+    assert items["schedule-all-day-1"] == {"id": "schedule-all-day-1", "type": "ScheduleEntry", "startTime": "12:00:00",
+                                           "endTime": "23:59:00", "weekDays": ["FRIDAY", "SATURDAY"]}
+    assert items["image-SHW-CHK-L"]["url"].startswith("https://")
+
+
+def test_careem_gets_flat_arrays_with_its_currency_id_and_refuses_a_group_its_rules_forbid():
+    rendered = render_careem(provider_menu(menu_read(DEMO), "careem"), "loc-1")
+
+    assert rendered["catalog"]["currency_id"] == 6 and rendered["diff"] is False  # KWD
+    assert [o["id"] for o in rendered["options"]] == ["GARLIC", "TAHINI", "SPICY"]
+    assert {i["id"] for i in rendered["items"]} == {"SHW-CHK-L", "SHW-BEEF-L", "FRIES", "HUMMUS"}
+    assert rendered["groups"][0] | {"name_localized": None} == {
+        "id": "sauces", "deleted": False, "name": "Sauces", "name_localized": None, "multi_select": False, "min": 0,
+        "max": 1, "priority": 0, "options": ["GARLIC", "TAHINI", "SPICY"]}
+    pick_two = copy.deepcopy(DEMO)
+    pick_two["modifierGroups"][0]["max"] = 2
+    with pytest.raises(MenuRefused) as refused:
+        render_careem(menu_read(pick_two), "loc-1")
+    assert refused.value.errors[0]["item"] == "sauces"
+
+
+@pytest.fixture
+def all_four(db):
+    site = Location.objects.create(id="salmiya", name="Shawarma X - Salmiya")
+    for provider, branch in (("careem", "loc-salmiya"), ("talabat", "kw-684213"), ("deliveroo", "kw-salmiya-07"),
+                             ("ubereats", STORE)):
+        BranchFactory(provider=ProviderFactory(name=provider), external_id=branch, location=site)
+    return site
+
+
+@pytest.fixture
+def fakes(mock_processes, settings, live_server):
+    running = {name: mock_processes(name) for name in ("careem", "talabat", "deliveroo", "ubereats")}
+    settings.CAREEM_API_BASE_URL = f"{running['careem'].url}/pos/api/v1"
+    settings.CAREEM_TOKEN_URL = f"{running['careem'].url}/token"
+    settings.TALABAT_MIDDLEWARE_URL = running["talabat"].url
+    settings.DELIVEROO_API_BASE_URL, settings.DELIVEROO_TOKEN_URL = running["deliveroo"].url, f"{running['deliveroo'].url}/oauth2/token"
+    settings.UBEREATS_API_BASE_URL, settings.UBEREATS_TOKEN_URL = running["ubereats"].url, f"{running['ubereats'].url}/oauth/v2/token"
+    settings.HUB_PUBLIC_URL = live_server.url
+    for name, mock in running.items():
+        cache.delete(f"provider-token:{name}")
+        requests.post(f"{mock.url}/__control/callbacks", json={"url": live_server.url}, timeout=5).raise_for_status()
+    yield running
+    for mock in running.values():
+        results_posted(mock)
+
+
+def states(client) -> dict[str, str]:
+    return {s["provider"]: s["status"] for s in client.get("/api/locations/salmiya/sync", headers=AUTH).json()["syncs"]}
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_menu_is_live_on_all_four_fakes_each_in_its_own_shape(client, all_four, fakes):
+    assert put_menu(client, DEMO).status_code == 202
+    outbox_deliver()
+
+    wait_until(lambda: set(states(client).values()) == {"live"}, timeout=20, what="every provider live")
+    assert len(fakes["careem"].control("menus")["menus"]["shawarma-x/loc-salmiya"]["items"]) == 4
+    assert fakes["talabat"].control("menus")["menus"]["shawarma-x/kw-684213"]["items"]["FRIES"]["price"] == "0.500"
+    assert "shawarma-x/hub-kw-salmiya-07" in fakes["deliveroo"].control("menus")["menus"]
+    assert STORE in fakes["ubereats"].control("menus")["menus"]
+    # the three asynchronous results, Talabat's twice (in progress, done)
+    assert sorted(InboundWebhook.objects.values_list("provider", "outcome")) == [
+        ("careem", "accepted"), ("deliveroo", "accepted"), ("talabat", "accepted"), ("talabat", "accepted")]
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_partial_talabat_import_and_a_failed_careem_sync_keep_the_providers_errors(client, all_four, fakes):
+    requests.post(f"{fakes['talabat'].url}/__control/menu-results", timeout=5, json={"results": [
+        {"status": "done_with_errors", "errors": [{"itemId": "HUMMUS", "message": "image rejected"}]}]})
+    requests.post(f"{fakes['careem'].url}/__control/menu-results", timeout=5, json={"results": [
+        {"status": "FAILED", "errors": [{"id": "FRIES", "message": "price unit"}]}]})
+
+    put_menu(client, DEMO)
+    outbox_deliver()
+
+    wait_until(lambda: states(client)["talabat"] == "partial" and states(client)["careem"] == "failed", timeout=20,
+               what="the partial and the failed results")
+    syncs = {s["provider"]: s for s in client.get("/api/locations/salmiya/sync", headers=AUTH).json()["syncs"]}
+    assert syncs["talabat"]["errors"] == [{"item": "HUMMUS", "message": "image rejected"}]
+    assert syncs["careem"]["errors"] == [{"item": "FRIES", "message": "price unit"}]
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_menu_careem_cannot_hold_fails_for_careem_only_and_is_never_sent_there(client, all_four, fakes):
+    pick_two = copy.deepcopy(DEMO)
+    pick_two["modifierGroups"][0]["max"] = 2
+
+    put_menu(client, pick_two)
+    outbox_deliver()
+
+    wait_until(lambda: states(client)["talabat"] == "live", timeout=20, what="Talabat live")
+    assert states(client)["careem"] == "failed" and fakes["careem"].requests("catalogs") == []
+    careem = next(s for s in client.get("/api/locations/salmiya/sync", headers=AUTH).json()["syncs"]
+                  if s["provider"] == "careem")
+    assert careem["errors"][0]["item"] == "sauces"

@@ -1,25 +1,14 @@
 """Post a provider payload to the hub, authenticated the way the provider's mode says (for demos and support)."""
 
-import time
 from pathlib import Path
 from urllib.parse import quote
 
-import jwt
 import requests
 from django.core.management.base import BaseCommand, CommandError
 
 from providers.adapters import ADAPTERS
-from providers.auth import signature_headers
+from providers.auth import credentials_headers
 from providers.config import intake_settings
-
-
-def auth_headers(provider: str, body: bytes, mode: str, secret: str) -> dict[str, str]:
-    if mode == "api_key":
-        return {f"x-{provider}-api-key": secret}
-    if mode == "jwt":
-        token = jwt.encode({"service": "middleware", "exp": int(time.time()) + 300}, secret, algorithm="HS512")
-        return {"Authorization": f"Bearer {token}"}
-    return signature_headers(adapter=ADAPTERS[provider], secret=secret, body=body)
 
 
 class Command(BaseCommand):
@@ -41,7 +30,7 @@ class Command(BaseCommand):
         config = intake_settings(provider)
         path = f"/api/webhooks/talabat/order/{quote(plugin_order, safe='')}" if plugin_order else f"/api/webhooks/{provider}"
         headers = {"Content-Type": "application/json",
-                   **auth_headers(provider, body, config.auth_mode, secret or config.secret)}
+                   **credentials_headers(provider=provider, mode=config.auth_mode, secret=secret or config.secret, body=body)}
         try:
             answer = requests.post(url.rstrip("/") + path, data=body, headers=headers, timeout=30)
         except requests.RequestException as exc:
