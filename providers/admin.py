@@ -15,12 +15,15 @@ from providers.models import (
     Branch,
     InboundWebhook,
     Location,
+    MenuSync,
+    MenuVersion,
     Order,
     OrderDecision,
     OrderEvent,
     ProductMapping,
     Provider,
 )
+from providers.menus import menu_publish_again
 from providers.reprocess import inbound_reprocess_all
 from providers.selectors import near_deadline_cutoff, undecided_orders
 from providers.tokens import provider_token_forget
@@ -223,3 +226,61 @@ class InboundWebhookAdmin(ReadOnlyModelAdmin):
         self.message_user(request, f"Reprocessed {len(results)} failed webhooks: {outcomes}.",
                           messages.WARNING if failed_again else messages.SUCCESS)
 
+
+
+class MenuSyncInline(ReadOnlyTabularInline):
+    model = MenuSync
+    fields = readonly_fields = ("branch", "state", "created_at", "sent_at", "finished_at", "errors")
+
+
+@admin.register(MenuVersion)
+class MenuVersionAdmin(ReadOnlyModelAdmin):
+    list_display = ["location", "version", "created_at", "document_hash"]
+    list_filter = ["location"]
+    readonly_fields = ["location", "version", "created_at", "document_hash", "document"]
+    inlines = [MenuSyncInline]
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "the newest sync of its branch failed, is partial or timed out")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "yes":
+            return queryset
+        newest = MenuSync.objects.order_by("branch_id", "-created_at").distinct("branch_id").values("id")
+        return queryset.filter(id__in=newest, state__in=["failed", "partial", "timed_out"])
+
+
+@admin.register(MenuSync)
+class MenuSyncAdmin(ReadOnlyModelAdmin):
+    list_display = ["branch", "provider", "menu_version", "state", "error_count", "created_at", "sent_at",
+                    "finished_at"]
+    list_filter = [NeedsAttentionFilter, "state", "branch__provider"]
+    list_select_related = ["branch__provider", "menu_version__location"]
+    readonly_fields = ["branch", "menu_version", "state", "forced", "rendered_hash", "provider_job_id", "errors",
+                       "outbox_event_id", "created_at", "sent_at", "finished_at"]
+    actions = ["publish_again"]
+
+    @admin.display(description="provider")
+    def provider(self, obj: MenuSync) -> str:
+        return obj.branch.provider.name
+
+    @admin.display(description="errors")
+    def error_count(self, obj: MenuSync) -> int:
+        return len(obj.errors)
+
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("providers.publish_menu")
+
+    @admin.action(description="Publish again (the location's latest menu, sent even if unchanged)",
+                  permissions=["publish"])
+    def publish_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        branches = list({sync.branch_id: sync.branch for sync in queryset.select_related("branch")}.values())
+        queued = menu_publish_again(branches=branches)
+        for sync in queryset:
+            self.log_change(request, sync, "published again")
+        self.message_user(request, f"{queued} branches queued to publish again.", messages.SUCCESS)

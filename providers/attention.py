@@ -12,6 +12,7 @@ from django.utils import timezone
 from hub.attention import Chart, Figure, hourly
 from providers.adapters import ADAPTERS
 from providers.models import InboundWebhook
+from providers.menus import menu_syncs_needing_attention
 from providers.selectors import undecided_orders_by_provider
 
 Outcome = InboundWebhook.Outcome
@@ -23,7 +24,11 @@ def providers_figures() -> list[Figure]:
                                            received_at__gte=since).count()
     near = sum(count for (_, is_near), count in undecided_orders_by_provider().items() if is_near)
     webhooks = reverse("admin:providers_inboundwebhook_changelist")
+    menus = sum(menu_syncs_needing_attention().values())
     return [
+        Figure("Providers", "Menus not live at a provider", str(menus),
+               f"{reverse('admin:providers_menusync_changelist')}?attention=yes", alarm=menus > 0,
+               detail="failed, partial or timed out: read the errors, publish again" if menus else ""),
         Figure("Providers", "Failed inbound webhooks (24 h)", str(failed),
                f"{webhooks}?{urlencode({'outcome__exact': Outcome.FAILED, 'received_at__gte': since.isoformat()})}",
                alarm=failed > 0, detail="reprocess once the cause is fixed" if failed else ""),

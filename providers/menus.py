@@ -60,17 +60,30 @@ def menu_publish(*, location_id: str, payload: Any) -> Published:
         return Published(version=version.version, changed=True, syncs=location_syncs(location))
 
 
-def _queue(branch: Branch, version: MenuVersion) -> None:
+def _queue(branch: Branch, version: MenuVersion, *, forced: bool = False) -> None:
     adapter = ADAPTERS.get(branch.provider.name)
     if adapter is None or not adapter.publishes_menus():
         return
     if MenuSync.objects.filter(branch=branch, state=State.QUEUED).update(menu_version=version):
         return  # the queued sync sends this version instead
-    sync = MenuSync.objects.create(branch=branch, menu_version=version)
+    sync = MenuSync.objects.create(branch=branch, menu_version=version, forced=forced)
     ensure_provider_destination(adapter)
     sync.outbox_event_id = outbox_enqueue(destination=adapter.name, event_type="menu.publish",
                                           ordering_key=f"menu:{branch.id}", data={"menuSync": sync.id}).event_id
     sync.save(update_fields=["outbox_event_id"])
+
+
+@transaction.atomic
+def menu_publish_again(*, branches: list[Branch]) -> int:
+    """An operator's "publish again": each branch's location's latest version is queued anew and sent even if
+    the provider has it (after a failure, a time-out, or a change made on the provider's side). How many."""
+    queued = 0
+    for branch in branches:
+        latest = MenuVersion.objects.filter(location_id=branch.location_id).order_by("-version").first()
+        if latest is not None:
+            _queue(branch, latest, forced=True)
+            queued += 1
+    return queued
 
 
 def location_syncs(location: Location) -> list[dict[str, Any]]:
@@ -158,7 +171,7 @@ def menu_sync_call(sync_id: int) -> SyncPlan:
     rendered = menu_hash({"method": call.method, "url": call.url, "body": call.body})
     last = sync.branch.menu_syncs.exclude(id=sync.id).filter(state__in=[State.LIVE, State.UNCHANGED]).order_by(
         "-finished_at").values_list("rendered_hash", flat=True).first()
-    if last == rendered:
+    if last == rendered and not sync.forced:
         _finish(sync.id, State.UNCHANGED, rendered_hash=rendered)
         return SyncPlan(skip="the provider already has it")
     MenuSync.objects.filter(id=sync.id).update(rendered_hash=rendered)
@@ -202,3 +215,14 @@ def menu_syncs_time_out() -> int:
 def _finish(sync_id: int, state: str, **fields: Any) -> None:
     MenuSync.objects.filter(id=sync_id, state__in=[State.QUEUED, State.SENT]).update(
         state=state, finished_at=timezone.now(), **fields)
+
+
+def menu_syncs_needing_attention() -> dict[tuple[str, str], int]:
+    """(provider, state) → how many branches' newest sync ended failed, partial or timed out."""
+    newest = (MenuSync.objects.order_by("branch_id", "-created_at").distinct("branch_id")
+              .values_list("branch__provider__name", "state"))
+    counts: dict[tuple[str, str], int] = {}
+    for provider, state in newest:
+        if state in {State.FAILED, State.PARTIAL, State.TIMED_OUT}:
+            counts[(provider, state)] = counts.get((provider, state), 0) + 1
+    return counts

@@ -238,6 +238,7 @@ class MenuSync(models.Model):
     menu_version = models.ForeignKey(MenuVersion, on_delete=models.CASCADE, related_name="syncs")
     state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
     rendered_hash = models.CharField(max_length=64, blank=True, help_text="What the provider was sent.")
+    forced = models.BooleanField(default=False, help_text="Published again by an operator: sent even if unchanged.")
     provider_job_id = models.CharField(max_length=200, blank=True)
     errors = models.JSONField(default=list, blank=True, help_text="The provider's errors, per item where it says.")
     outbox_event_id = models.CharField(max_length=64, blank=True)
@@ -248,6 +249,7 @@ class MenuSync(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["branch"], condition=Q(state="queued"),
                                                name="one_queued_menu_sync_per_branch")]
+        permissions = [("publish_menu", "Can publish a location's menu again to a provider")]
         indexes = [models.Index(fields=["branch", "-created_at"], name="menu_sync_branch_recent")]
 
     def __str__(self) -> str:

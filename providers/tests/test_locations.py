@@ -109,4 +109,5 @@ def test_setup_providers_demo_makes_the_demo_site_once(db):
     call_command("setup_providers", "--demo", stdout=open("/dev/null", "w"))
 
     location = Location.objects.get()
-    assert sorted(location.branches.values_list("provider__name", flat=True)) == ["deliveroo", "talabat"]
+    assert sorted(location.branches.values_list("provider__name", flat=True)) == [
+        "careem", "deliveroo", "talabat", "ubereats"]

@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from hub.json_strategies import dumps, mutated
+from hub.metrics import scrape
 from hub.testing import wait_until
 from providers.adapters.base import MenuRefused
 from providers.adapters.careem import render_catalog as render_careem
@@ -23,7 +24,7 @@ from providers.adapters.deliveroo import render_menu as render_deliveroo
 from providers.adapters.talabat import render_catalog as render_talabat
 from providers.adapters.ubereats import render_menu
 from providers.menu_document import MenuErrors, menu_read
-from providers.menus import menu_syncs_time_out, provider_menu
+from providers.menus import menu_syncs_needing_attention, menu_syncs_time_out, provider_menu
 from providers.models import InboundWebhook, Location, MenuSync, MenuVersion
 from providers.tests.factories import BranchFactory, ProviderFactory
 from webhooks.models import Destination, OutboxMessage
@@ -453,3 +454,24 @@ def test_a_menu_careem_cannot_hold_fails_for_careem_only_and_is_never_sent_there
     careem = next(s for s in client.get("/api/locations/salmiya/sync", headers=AUTH).json()["syncs"]
                   if s["provider"] == "careem")
     assert careem["errors"][0]["item"] == "sauces"
+
+
+# --- operators: the attention figure, the metric, "publish again" -------------------------------------------
+
+def test_a_failed_sync_is_counted_shown_and_published_again_from_the_admin(client, location, admin_user):
+    put_menu(client, DEMO)
+    sync = MenuSync.objects.get()
+    MenuSync.objects.filter(id=sync.id).update(state="failed", errors=[{"item": None, "message": "HTTP 400"}])
+
+    assert menu_syncs_needing_attention() == {("ubereats", "failed"): 1}
+    assert 'hub_menu_syncs_needing_attention{provider="ubereats",state="failed"} 1.0' in scrape().decode()
+
+    client.force_login(admin_user)
+    listed = client.get("/admin/providers/menusync/?attention=yes")
+    assert listed.status_code == 200 and b"ubereats" in listed.content
+    answer = client.post("/admin/providers/menusync/", {"action": "publish_again", "_selected_action": [sync.id]})
+
+    assert answer.status_code == 302
+    again = MenuSync.objects.get(state="queued")
+    assert again.forced and again.menu_version == sync.menu_version and menu_syncs_needing_attention() == {}
+    assert len(menu_messages()) == 2

@@ -5,9 +5,12 @@ from providers.destinations import ensure_provider_destination
 from providers.locations import LocationCommand, location_register
 from providers.models import Branch, Location, Provider
 
-# The demo site, on the two providers whose demo branches are in Salmiya (KWD).
+# The demo site, on all four providers so that a menu shows each one's shape (Careem and Uber Eats do not
+# serve Kuwait today: their two Salmiya branches exist for the demo only).
 DEMO_LOCATION = ("shawarma-x-salmiya", LocationCommand(
-    name="Shawarma X - Salmiya", branches=[("talabat", "kw-684213"), ("deliveroo", "kw-salmiya-07")]))
+    name="Shawarma X - Salmiya", branches=[("careem", "loc_kw_salmiya"), ("talabat", "kw-684213"),
+                                           ("deliveroo", "kw-salmiya-07"),
+                                           ("ubereats", "5d2d7a4e-3b1c-4e0f-9a8b-6c7d8e9f0a1b")]))
 
 
 class Command(BaseCommand):
@@ -33,5 +36,9 @@ class Command(BaseCommand):
                 )
                 self.stdout.write(f"branch {adapter.name}:{external_id}: {'created' if created else 'exists'}")
         if demo and not Location.objects.filter(id=DEMO_LOCATION[0]).exists():
-            location, _ = location_register(location_id=DEMO_LOCATION[0], command=DEMO_LOCATION[1])
+            location_id, command = DEMO_LOCATION
+            for provider, external_id in command.branches:
+                Branch.objects.get_or_create(provider=Provider.objects.get(name=provider), external_id=external_id,
+                                             defaults={"name": command.name, "currency": "KWD"})
+            location, _ = location_register(location_id=location_id, command=command)
             self.stdout.write(f"location {location.id}: created")
