@@ -277,6 +277,11 @@ PERIODIC_TASKS: dict[str, dict] = {
         "every": 60,
         "expires": 55,
     },
+    "providers: restore items and reopen stores when their time comes": {
+        "task": "providers.tasks.restore_availability_and_reopen",
+        "every": 30,
+        "expires": 25,
+    },
     "hub: clear expired sessions": {
         "task": "hub.tasks.clear_expired_sessions",
         "crontab": "17 3 * * *",

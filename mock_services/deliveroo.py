@@ -54,7 +54,37 @@ class DeliverooMock(ProviderApiMock):
             MockRoute("sync_status", "/order/v1/orders/<order_id>/sync_status", ("POST",), self.sync_status),
             MockRoute("prep_stage", "/order/v1/orders/<order_id>/prep_stage", ("POST",), self.prep_stage),
             MockRoute("menu", "/menu/v1/brands/<brand>/menus/<menu_id>", ("PUT",), self.upload_menu),
+            MockRoute("item_unavailabilities", "/menu/v1/brands/<brand>/menus/<menu_id>/item_unavailabilities/<site>",
+                      ("POST",), self.item_unavailabilities),
+            MockRoute("site_status", "/site/v1/brands/<brand>/sites/<site>/status", ("PUT",), self.site_status),
         ]
+
+    def item_unavailabilities(self, request: Request, brand: str, menu_id: str, site: str) -> Response:
+        """Only the listed items change; one unknown id fails the whole request (404), as Deliveroo's does."""
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        entries = body.get("item_unavailabilities")
+        if not isinstance(entries, list) or any(not isinstance(e, dict) or e.get("status") not in
+                                                {"available", "unavailable", "hidden"} for e in entries):
+            return json_response({"error": {"code": "bad_request", "message": "item_unavailabilities"}}, status=400)
+        with self.lock:
+            menu = self.menus.get(f"{brand}/{menu_id}") or {}
+        known = {item.get("id") for item in (menu.get("menu") or {}).get("items", [])}
+        unknown = [e.get("item_id") for e in entries if e.get("item_id") not in known]
+        if unknown:
+            return json_response({"error": {"code": "not_found", "message": f"unknown items {unknown[:10]}"}}, 404)
+        self.note_availability(site, {str(e["item_id"]): e["status"] for e in entries})
+        return Response(status=204)
+
+    def site_status(self, request: Request, brand: str, site: str) -> Response:
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        if body.get("status") not in {"OPEN", "CLOSED", "READY_TO_OPEN"}:
+            return json_response({"error": {"code": "bad_request", "message": "status OPEN|CLOSED|READY_TO_OPEN"}}, 400)
+        self.note_status(site, body)
+        return Response(status=200)
 
     def update_order(self, request: Request, order_id: str) -> Response:
         body = self.authorized_body(request)

@@ -52,6 +52,8 @@ class ProviderApiMock(MockService):
         self._results: list[dict] = []  # scripted asynchronous menu results, in order (POST /__control/menu-results)
         self._callback_url = settings.MOCK_HUB_URL  # where results go when the request names no callback URL
         self._pending = 0  # results scheduled and not posted yet
+        self.availability: dict[str, dict[str, Any]] = Bounded()  # store/site → item → what it was last told
+        self.store_status: dict[str, Any] = Bounded()  # store/site → its last status call's body
         super().__init__()
 
     def control_routes(self) -> list[MockRoute]:
@@ -66,6 +68,8 @@ class ProviderApiMock(MockService):
         self._orders.clear()
         self.menus.clear()
         self._results.clear()
+        self.availability.clear()
+        self.store_status.clear()
 
     def issue_token(self, request: Request) -> Response:
         form = request.form
@@ -125,7 +129,17 @@ class ProviderApiMock(MockService):
     def list_menus(self, request: Request) -> Response:
         with self.lock:
             menus, pending = dict(self.menus), self._pending
-        return json_response({"count": len(menus), "menus": menus, "pendingResults": pending})
+            availability, status = dict(self.availability), dict(self.store_status)
+        return json_response({"count": len(menus), "menus": menus, "pendingResults": pending,
+                              "availability": availability, "status": status})
+
+    def note_availability(self, store: str, items: dict[str, Any]) -> None:
+        with self.lock:
+            self.availability[store] = {**self.availability.get(store, {}), **items}
+
+    def note_status(self, store: str, body: dict) -> None:
+        with self.lock:
+            self.store_status[store] = body
 
     def set_callbacks(self, request: Request) -> Response:
         try:
@@ -198,7 +212,36 @@ class CareemMock(ProviderApiMock):
             MockRoute("token", "/token", ("POST",), self.issue_token),
             MockRoute("order_state", "/pos/api/v1/orders/<order_id>", ("PUT", "GET"), self.order_state),
             MockRoute("catalogs", "/pos/api/v1/catalogs", ("PUT",), self.push_catalog),
+            MockRoute("catalog_items", "/pos/api/v1/catalogs/<catalog_id>/items", ("PATCH",), self.catalog_items),
+            MockRoute("visibility", "/pos/api/v1/branches/<branch_id>/visibility/status", ("POST",), self.visibility),
+            MockRoute("visibility_expiry", "/pos/api/v1/branches/<branch_id>/visibility/status/expiries", ("POST",),
+                      self.visibility),
         ]
+
+    def catalog_items(self, request: Request, catalog_id: str) -> Response:
+        """`{"items": [{"id", "status": active | inactive}]}`, at most 40 a call."""
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        items = body.get("items")
+        if not isinstance(items, list) or not 0 < len(items) <= 40 or any(
+                not isinstance(i, dict) or i.get("status") not in {"active", "inactive"} for i in items):
+            return json_response({"error": "bad_request", "details": ["1 to 40 items of {id, status: active|inactive}"]},
+                                 status=400)
+        self.note_availability(catalog_id, {str(i.get("id")): i["status"] for i in items})
+        return json_response({"updated": len(items)})
+
+    def visibility(self, request: Request, branch_id: str) -> Response:
+        """`{"status_id": 1 | 2}`; the expiries route adds `till_time` (minutes)."""
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        timed = request.path.endswith("/expiries")
+        if body.get("status_id") not in {1, 2} or (timed and type(body.get("till_time")) is not int):
+            return json_response({"error": "bad_request", "details": ["status_id 1 or 2 (and till_time minutes)"]},
+                                 status=400)
+        self.note_status(branch_id, body)
+        return Response(status=204)
 
     def push_catalog(self, request: Request) -> Response:
         """`{"request_id"}` at once, then `CATALOG_REQUEST_STATUS_UPDATED` to the hub (SUCCESS, or the
@@ -264,7 +307,40 @@ class TalabatMock(ProviderApiMock):
             MockRoute("order_status", "/v2/order/status/<token>", ("POST",), self.order_status),
             MockRoute("prepared", "/v2/orders/<token>/preparation-completed", ("POST",), self.prepared),
             MockRoute("catalog", "/v2/chains/<chain>/catalog", ("PUT",), self.import_catalog),
+            MockRoute("item_availability", "/v2/chains/<chain>/vendors/<vendor>/catalog/items/availability", ("PUT",),
+                      self.item_availability),
+            MockRoute("vendor_availability", "/v2/chains/<chain>/remoteVendors/<vendor>/availability", ("PUT",),
+                      self.vendor_availability),
         ]
+
+    def item_availability(self, request: Request, chain: str, vendor: str) -> Response:
+        """204 when every id is in the vendor's catalog, else 200 with what failed (a partial success)."""
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        items = body.get("items")
+        if not isinstance(items, list) or not items or body.get("type") not in {"ITEM", "TOPPING"} or not isinstance(
+                body.get("isAvailable"), bool):
+            return json_response({"message": "items (non-empty), type ITEM|TOPPING and isAvailable are required"}, 400)
+        with self.lock:
+            catalog = (self.menus.get(f"{chain}/{vendor}") or {}).get("items", {})
+        known = [i for i in items if i in catalog]
+        self.note_availability(f"{chain}/{vendor}", {str(i): body["isAvailable"] for i in known})
+        if len(known) == len(items):
+            return Response(status=204)
+        return json_response({"status": "Success", "details": [{"item": i, "status": "NOT_FOUND"}
+                                                               for i in items if i not in catalog]})
+
+    def vendor_availability(self, request: Request, chain: str, vendor: str) -> Response:
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        state = body.get("availabilityState")
+        if state not in {"OPEN", "CLOSED", "CLOSED_UNTIL", "CLOSED_TODAY", "INACTIVE"} or (
+                state == "CLOSED_UNTIL" and type(body.get("closingMinutes")) is not int):
+            return json_response({"message": "availabilityState (and closingMinutes for CLOSED_UNTIL)"}, status=400)
+        self.note_status(f"{chain}/{vendor}", body)
+        return json_response({"message": "Vendor availability updated."})
 
     def import_catalog(self, request: Request, chain: str) -> Response:
         """202 `{"status": "submitted", "catalogImportId"}` at once, then the import's callbacks to the

@@ -41,7 +41,33 @@ class UberEatsMock(ProviderApiMock):
             MockRoute("deny", "/v1/eats/orders/<order_id>/deny_pos_order", ("POST",), self.deny),
             MockRoute("cancel", "/v1/eats/orders/<order_id>/cancel", ("POST",), self.cancel),
             MockRoute("menus", "/v2/eats/stores/<store_id>/menus", ("PUT",), self.upload_menu),
+            MockRoute("item", "/v2/eats/stores/<store_id>/menus/items/<item_id>", ("POST",), self.update_item),
+            MockRoute("store_status", "/v1/eats/store/<store_id>/status", ("POST",), self.set_store_status),
         ]
+
+    def update_item(self, request: Request, store_id: str, item_id: str) -> Response:
+        """A sparse update of one item; 404 when the store has no menu or no such item."""
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        with self.lock:
+            menu = self.menus.get(store_id)
+        if menu is None or item_id not in {item.get("id") for item in menu.get("items", [])}:
+            return json_response({"code": "not_found", "message": "no such item in the store's menu"}, status=404)
+        suspension = ((body.get("suspension_info") or {}).get("suspension") or {})
+        if type(suspension.get("suspend_until")) is not int:
+            return json_response({"code": "invalid", "message": "suspension_info.suspension.suspend_until"}, status=400)
+        self.note_availability(store_id, {item_id: suspension["suspend_until"]})
+        return Response(status=204)
+
+    def set_store_status(self, request: Request, store_id: str) -> Response:
+        body = self.authorized_body(request)
+        if isinstance(body, Response):
+            return body
+        if body.get("status") not in {"ONLINE", "PAUSED"}:
+            return json_response({"code": "invalid", "message": "status ONLINE or PAUSED"}, status=400)
+        self.note_status(store_id, body)
+        return Response(status=204)
 
     def control_routes(self) -> list[MockRoute]:
         return [*super().control_routes(), MockRoute("__seed", "/__control/orders", ("POST",), self.seed)]

@@ -22,6 +22,7 @@ from providers.decision_input import decision_command
 from providers.decisions import order_decide
 from providers.answers import intake_response
 from providers.intake import Inbound, intake_receive
+from providers.availability import availability_command, availability_set, status_command, store_status_set
 from providers.locations import json_body, location_command, location_register
 from providers.menu_document import MenuErrors
 from providers.menus import UnknownLocation, location_syncs, menu_publish
@@ -162,6 +163,36 @@ class MenuApi(APIView):
         body = {"menuVersion": published.version, "syncs": [
             {"provider": sync["provider"], "status": sync["status"]} for sync in published.syncs]}
         return JsonResponse(body, status=202 if published.changed else 200)
+
+
+class AvailabilityApi(APIView):
+    """POST /api/locations/<id>/availability: items made unavailable (until a time) or available again."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @openapi.location_availability
+    def post(self, request: Request, location_id: str) -> JsonResponse:
+        _backend_authenticated(request)
+        changes = availability_command(json_body(request.body))
+        queued = availability_set(location_id=location_id, changes=changes)
+        return JsonResponse({"locationId": location_id, "items": len(changes), "providers": queued}, status=202)
+
+
+class StoreStatusApi(APIView):
+    """PUT /api/locations/<id>/status: open, closed, or paused until a time, at every provider."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @openapi.location_status
+    def put(self, request: Request, location_id: str) -> JsonResponse:
+        _backend_authenticated(request)
+        command = status_command(json_body(request.body))
+        queued = store_status_set(location_id=location_id, command=command)
+        return JsonResponse({"locationId": location_id, "status": command.status,
+                             "until": command.until.isoformat() if command.until else None, "providers": queued},
+                            status=202)
 
 
 class LocationSyncApi(APIView):

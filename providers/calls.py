@@ -17,7 +17,7 @@ first 409; any other 4xx is permanent (a dead letter, replayable in the admin).
 
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
@@ -27,7 +27,7 @@ from hub import http, metrics
 from hub.http import parse_retry_after
 from providers.adapters import ADAPTERS
 from hub.json_input import NotJson, TooDeep, load_json
-from providers.adapters.base import Decision, LoginFailed, NoCall, ProviderAdapter, ProviderCall
+from providers.adapters.base import Decision, ItemChange, LoginFailed, NoCall, ProviderAdapter, ProviderCall
 from providers.tokens import bearer_token, drop_token
 from webhooks.delivery import EXCERPT_BYTES, UNSENDABLE, DeliveryResult
 from webhooks.models import DeliveryAttempt, OutboxMessage
@@ -86,6 +86,8 @@ def send_call(adapter: ProviderAdapter, message: OutboxMessage) -> DeliveryResul
     started = time.perf_counter()
     if "menuSync" in message.payload:
         return _send_menu(adapter, message, started)
+    if "availability" in message.payload or "storeStatus" in message.payload:
+        return _send_store_calls(adapter, message, started)
     try:
         call = call_now(adapter, message)
         token = bearer_token(adapter)
@@ -132,6 +134,58 @@ def _send_menu(adapter: ProviderAdapter, message: OutboxMessage, started: float)
     if result.succeeded or result.permanent:
         menu_sync_answered(sync_id, adapter.menu_answer(plan.call, response.status_code, response.content))
     return result
+
+
+PENDING_MENU_RETRY_SECONDS = 30.0
+PARTIAL_RETRY_SECONDS = 30.0
+
+
+def _store_calls(adapter: ProviderAdapter, message: OutboxMessage) -> tuple[tuple[ProviderCall, ...], str]:
+    """The calls an availability change or a store status renders to now (and why not yet)."""
+    from providers.availability import branch_menu_pending, branch_of, provider_item_ids
+
+    data = message.payload.get("availability") or message.payload["storeStatus"]
+    branch = branch_of(data["branchId"])
+    if branch is None:
+        raise Unsendable("the branch is gone")
+    ids = branch.provider_ids or {}
+    if "storeStatus" in message.payload:
+        until = datetime.fromisoformat(data["until"]) if data["until"] else None
+        return (adapter.status_call(data["status"], until, branch.external_id, ids),), ""
+    if adapter.availability_needs_live_menu and branch_menu_pending(branch.id):
+        return (), f"{adapter.name} has not confirmed the menu yet: changes sent now could be lost"
+    offered = provider_item_ids(branch, adapter.name)  # an item hidden from this provider is not on its menu
+    changes = [ItemChange(item["id"], item["available"], datetime.fromisoformat(item["until"]) if item["until"] else None,
+                          option=item["option"]) for item in data["items"] if item["id"] in offered]
+    return (adapter.availability_calls(changes, branch.external_id, ids) if changes else ()), ""
+
+
+def _send_store_calls(adapter: ProviderAdapter, message: OutboxMessage, started: float) -> DeliveryResult:
+    """Every call of the change in order (each is idempotent: a retry sends them all again); the first
+    that is not a plain success decides the outcome."""
+    try:
+        calls, wait = _store_calls(adapter, message)
+        if wait:
+            return _done(adapter, started, error=wait, retry_in=PENDING_MENU_RETRY_SECONDS)
+        for call in calls:
+            token = bearer_token(adapter)
+            response = _send(adapter, call, token)
+            if response.status_code == 401:
+                drop_token(adapter, token)
+                response = _send(adapter, call, bearer_token(adapter))
+            if not 200 <= response.status_code < 300:
+                return _outcome(adapter, message, response, started)
+            if "availability" in message.payload and (
+                    partial := adapter.availability_partial(response.status_code, response.content)):
+                return _done(adapter, started, status_code=response.status_code, error=f"partial: {partial}"[:1000],
+                             retry_in=PARTIAL_RETRY_SECONDS)
+    except Unsendable as exc:
+        return _done(adapter, started, permanent=True, error=f"{UNSENDABLE}{exc}"[:1000])
+    except LoginFailed as exc:
+        return _done(adapter, started, error=f"login failed: {exc}")
+    except requests.RequestException as exc:
+        return _done(adapter, started, error=f"{type(exc).__name__}: {exc}")
+    return _done(adapter, started, succeeded=True, excerpt=f"{len(calls)} calls")
 
 
 def _send(adapter: ProviderAdapter, call: ProviderCall, token: str) -> requests.Response:

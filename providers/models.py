@@ -254,3 +254,36 @@ class MenuSync(models.Model):
 
     def __str__(self) -> str:
         return f"{self.branch} {self.menu_version} {self.state}"
+
+
+class ItemAvailability(models.Model):
+    """An item of a location's menu the restaurant marked unavailable (and when it comes back by itself), or
+    available again; what the providers were told (SPEC §7c)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="item_availability")
+    item_id = models.CharField(max_length=100)
+    available = models.BooleanField()
+    until = models.DateTimeField(null=True, blank=True, help_text="Unavailable until then; the hub restores it.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "item_id"], name="availability_per_item")]
+        indexes = [models.Index(fields=["until"], condition=Q(available=False), name="unavailable_until")]
+        verbose_name_plural = "item availability"
+
+
+class StoreStatus(models.Model):
+    """A location's store status as the restaurant last set it; the hub reopens it at `until`."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+        PAUSED = "paused"
+
+    location = models.OneToOneField(Location, on_delete=models.CASCADE, related_name="store_status")
+    status = models.CharField(max_length=8, choices=Status.choices)
+    until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "store statuses"

@@ -133,3 +133,27 @@ location_sync = extend_schema(
     parameters=[OpenApiParameter("X-AUTH", OpenApiTypes.STR, HEADER, required=True)],
     responses={200: OpenApiTypes.OBJECT, 401: error("UNAUTHORIZED"), 404: error("LOCATION_NOT_FOUND")},
 )
+location_availability = extend_schema(
+    operation_id="location_availability", tags=["locations"],
+    summary="Items made unavailable (until a time, then available again by themselves) or available again",
+    description="{\"items\": [{\"id\", \"available\": bool, \"until\": RFC 3339 | null}]}: sent to every provider of "
+                "the location as small deltas within its limits. Auth: X-AUTH = BACKEND_CALLBACK_KEY.",
+    parameters=[OpenApiParameter("X-AUTH", OpenApiTypes.STR, HEADER, required=True)], request=OpenApiTypes.OBJECT,
+    responses={202: inline_serializer("AvailabilityQueued", {"locationId": serializers.CharField(),
+                                                              "items": serializers.IntegerField(),
+                                                              "providers": serializers.IntegerField()}),
+               400: error("VALIDATION_ERROR or MALFORMED_JSON"), 401: error("UNAUTHORIZED"),
+               404: error("LOCATION_NOT_FOUND"), 422: error("INVALID_AVAILABILITY: items not on the location's menu")},
+)
+location_status = extend_schema(
+    operation_id="location_status", tags=["locations"],
+    summary="The store open, closed, or paused until a time, at every provider (the hub reopens it then)",
+    description="{\"status\": open | closed | paused, \"until\": RFC 3339 | null}. Auth: X-AUTH = BACKEND_CALLBACK_KEY.",
+    parameters=[OpenApiParameter("X-AUTH", OpenApiTypes.STR, HEADER, required=True)], request=OpenApiTypes.OBJECT,
+    responses={202: inline_serializer("StatusQueued", {"locationId": serializers.CharField(),
+                                                        "status": serializers.CharField(),
+                                                        "until": serializers.DateTimeField(allow_null=True),
+                                                        "providers": serializers.IntegerField()}),
+               400: error("VALIDATION_ERROR or MALFORMED_JSON"), 401: error("UNAUTHORIZED"),
+               404: error("LOCATION_NOT_FOUND")},
+)

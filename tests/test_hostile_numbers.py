@@ -101,8 +101,16 @@ BODIES: dict[str, list[Route]] = {
         LOCATION_ANSWERS)],
     "location-menu": [Route("put", lambda: "/api/locations/salmiya/menu", lambda: fixture("menus/demo_menu.json"),
                             backend_key, MENU_ANSWERS)],
+    "location-availability": [Route("post", lambda: "/api/locations/salmiya/availability", lambda: {
+        "items": [{"id": "FRIES", "available": False, "until": None}]}, backend_key, frozenset({202, 400, 422}))],
+    "location-status": [Route("put", lambda: "/api/locations/salmiya/status", lambda: {"status": "closed", "until": None},
+                              backend_key, frozenset({202, 400}))],
     "talabat-dispatch": [Route("post", lambda: "/api/webhooks/talabat/order/kw-684213",
                                lambda: fixture("talabat/dispatch_rider_kwd.json"), talabat_headers, INTAKE_ANSWERS)],
+    "talabat-catalog": [Route("post", lambda: "/api/webhooks/talabat/catalog", lambda: {
+        "catalogImportId": "imp-1", "status": "done_with_errors", "message": "m",
+        "details": [{"posVendorId": "kw-684213", "status": "done_with_errors", "errors": [{"itemId": "x", "message": "m"}]}]},
+        talabat_headers, INTAKE_ANSWERS)],
     "talabat-status": [Route("put", lambda: "/api/webhooks/talabat/remoteId/kw-684213/remoteOrder/x/posOrderStatus",
                              lambda: fixture("talabat/status_picked_up.json"), talabat_headers,
                              INTAKE_ANSWERS | {404})],

@@ -52,7 +52,9 @@ def test_every_status_an_operation_answers_is_documented(client):
                  "talabat-dispatch": "/api/webhooks/talabat/order/{remote_id}",
                  "talabat-status": "/api/webhooks/talabat/remoteId/{remote_id}/remoteOrder/{remote_order_id}/posOrderStatus",
                  "order-decision": "/api/orders/{order_id}/{action}", "location": "/api/locations/{location_id}",
-                 "location-menu": "/api/locations/{location_id}/menu"}
+                 "location-menu": "/api/locations/{location_id}/menu",
+                 "location-availability": "/api/locations/{location_id}/availability",
+                 "location-status": "/api/locations/{location_id}/status", "talabat-catalog": "/api/webhooks/talabat/catalog"}
     for name, routes in BODIES.items():
         for route in routes:
             operation, path = templates[name], route.path()

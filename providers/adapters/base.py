@@ -141,6 +141,16 @@ class MenuAnswer:
 
 
 @dataclass(frozen=True)
+class ItemChange:
+    """An item of a menu made available or unavailable (`until`: when it comes back; None: until told)."""
+
+    item_id: str
+    available: bool
+    until: datetime | None = None
+    option: bool = False  # offered only inside modifier groups (Delivery Hero's TOPPING)
+
+
+@dataclass(frozen=True)
 class Token:
     value: str
     expires_in: float  # seconds, as the provider said
@@ -204,6 +214,12 @@ class ProviderAdapter:
     def publishes_menus(self) -> bool:
         return type(self).menu_call is not ProviderAdapter.menu_call
 
+    def tells_availability(self) -> bool:
+        return type(self).availability_calls is not ProviderAdapter.availability_calls
+
+    def tells_store_status(self) -> bool:
+        return type(self).status_call is not ProviderAdapter.status_call
+
     def menu_call(self, menu: dict[str, Any], branch_id: str, provider_ids: dict[str, Any]) -> ProviderCall:
         """The upload of a whole menu (`providers.menu_document`, this provider's overrides applied) to one
         branch (its external id and the provider's other ids for it); pure. MenuRefused when the provider's
@@ -216,6 +232,25 @@ class ProviderAdapter:
             return MenuAnswer("live")
         text = body[:500].decode("utf-8", errors="replace")
         return MenuAnswer("failed", errors=[{"item": None, "message": f"HTTP {status_code}: {text}"}])
+
+    # --- availability and store status (SPEC §7c) ---
+    availability_needs_live_menu: ClassVar[bool] = False  # Deliveroo loses changes sent before its upload result
+
+    def availability_calls(self, changes: list[ItemChange], branch_id: str,
+                           provider_ids: dict[str, Any]) -> tuple[ProviderCall, ...]:
+        """The calls that tell the provider of these changes, within its limits (items per call); pure.
+        Never a replace-all: that would wipe what staff set on the provider's tablet."""
+        raise NotImplementedError
+
+    def availability_partial(self, status_code: int, body: bytes) -> str:
+        """Why a 2xx answer to an availability call did not apply every item ("" when it did): retried."""
+        return ""
+
+    def status_call(self, status: str, until: datetime | None, branch_id: str,
+                    provider_ids: dict[str, Any]) -> ProviderCall:
+        """The store's status call: open, closed, or paused until a time (the hub reopens it then where the
+        provider has no timer); pure."""
+        raise NotImplementedError
 
     def api_origin(self) -> str:
         """The provider's configured API URL: its scheme, host and port are the only ones the bearer

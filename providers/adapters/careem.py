@@ -5,7 +5,7 @@ CAREEM_DEFAULT_CURRENCY). Items carry no names, only the integrator's ids. With
 `delivery_type: "careem"` Careem's captain delivers and the customer block is blank by design.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +17,7 @@ from hub.json_input import NotJson, TooDeep, load_json
 from providers.adapters.base import (
     Context,
     Decision,
+    ItemChange,
     MenuAnswer,
     MenuRefused,
     NoCall,
@@ -53,6 +54,7 @@ STATES = {"accept": {"state": "accepted"}, "ready": {"state": "ready"}}
 # Careem's own currency ids (providers-menus.md A.2, "verbatim").
 CURRENCY_IDS = {"AED": 1, "SAR": 2, "EGP": 3, "QAR": 4, "KWD": 6, "JOD": 7, "BHD": 8, "SGD": 9, "OMR": 11, "AUD": 13,
                 "IQD": 14}
+AVAILABILITY_BATCH = 40  # items per PATCH, Careem's limit
 CATALOG_STATES = {"SUCCESS": "live", "COMPLETED": "live", "PARTIAL_SUCCESS": "partial", "FAILED": "failed"}
 DISCOUNT_FIELDS = ("merchant_discount_amount", "careem_discount_amount", "merchant_promo_amount",
                    "careem_promo_amount", "free_delivery_discount_value")
@@ -336,8 +338,7 @@ class CareemAdapter(ProviderAdapter):
     def menu_call(self, menu: dict[str, Any], branch_id: str, provider_ids: dict[str, Any]) -> ProviderCall:
         """The full catalog; Careem answers `{"request_id"}` at once and its status webhook later."""
         return ProviderCall("PUT", f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/catalogs", render_catalog(menu, branch_id),
-                            headers={"Brand-Id": as_text(provider_ids.get("brandId")) or settings.CAREEM_BRAND_ID,
-                                     "Branch-Id": branch_id, "User-Agent": USER_AGENT})
+                            headers=self._headers(branch_id, provider_ids))
 
     def menu_answer(self, call: ProviderCall, status_code: int, body: bytes) -> MenuAnswer:
         if not 200 <= status_code < 300:
@@ -347,6 +348,30 @@ class CareemAdapter(ProviderAdapter):
         except (NotJson, TooDeep):
             answer = None
         return MenuAnswer("sent", job_id=as_text(answer.get("request_id")) if isinstance(answer, dict) else "")
+
+    def _headers(self, branch_id: str, provider_ids: dict[str, Any]) -> dict[str, str]:
+        return {"Brand-Id": as_text(provider_ids.get("brandId")) or settings.CAREEM_BRAND_ID, "Branch-Id": branch_id,
+                "User-Agent": USER_AGENT}
+
+    def availability_calls(self, changes: list[ItemChange], branch_id: str,
+                           provider_ids: dict[str, Any]) -> tuple[ProviderCall, ...]:
+        """`active` / `inactive`, at most 40 items a call (Careem's limit); no timer: the hub restores."""
+        catalog = as_text(provider_ids.get("catalogId")) or branch_id
+        url = f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/catalogs/{quote(catalog, safe='')}/items"
+        items = [{"id": c.item_id, "status": "active" if c.available else "inactive"} for c in changes]
+        return tuple(ProviderCall("PATCH", url, {"items": items[n:n + AVAILABILITY_BATCH]},
+                                  headers=self._headers(branch_id, provider_ids))
+                     for n in range(0, len(items), AVAILABILITY_BATCH))
+
+    def status_call(self, status: str, until: datetime | None, branch_id: str,
+                    provider_ids: dict[str, Any]) -> ProviderCall:
+        """Visible (1) or not (2) on the SuperApp; a pause with an end uses Careem's own timer."""
+        base = f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/branches/{quote(branch_id, safe='')}/visibility/status"
+        headers = self._headers(branch_id, provider_ids)
+        if status != "open" and until:
+            minutes = max(1, int((until - datetime.now(UTC)).total_seconds() // 60))
+            return ProviderCall("POST", f"{base}/expiries", {"status_id": 2, "till_time": minutes}, headers=headers)
+        return ProviderCall("POST", base, {"status_id": 1 if status == "open" else 2}, headers=headers)
 
     def api_origin(self) -> str:
         return settings.CAREEM_API_BASE_URL

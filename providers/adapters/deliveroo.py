@@ -24,6 +24,7 @@ from django.conf import settings
 from providers.adapters.base import (
     Context,
     Decision,
+    ItemChange,
     NoCall,
     ProviderAdapter,
     ProviderCall,
@@ -315,6 +316,28 @@ class DeliverooAdapter(ProviderAdapter):
             return MenuAnswer("live")
         brand, menu_id = (unquote(part) for part in call.url.rsplit("/brands/", 1)[1].split("/menus/"))
         return MenuAnswer("sent", job_id=f"{brand}/{menu_id}")  # what menu.upload_result names
+
+    availability_needs_live_menu = True  # changes sent before the upload result may be lost (Deliveroo's docs)
+
+    def availability_calls(self, changes: list[ItemChange], branch_id: str,
+                           provider_ids: dict[str, Any]) -> tuple[ProviderCall, ...]:
+        """One POST of the items that change (never the PUT replace-all, which wipes the tablet's). An
+        unavailable item is `hidden`, not `unavailable`: the morning stock reset would bring that back before
+        its time; the hub makes it available itself."""
+        brand = as_text(provider_ids.get("brandId")) or settings.DELIVEROO_BRAND_ID
+        menu_id = as_text(provider_ids.get("menuId")) or f"hub-{branch_id}"
+        return (ProviderCall("POST", f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/menu/v1/brands/{quote(brand, safe='')}"
+                                     f"/menus/{quote(menu_id, safe='')}/item_unavailabilities/{quote(branch_id, safe='')}",
+                             {"item_unavailabilities": [{"item_id": c.item_id, "status": "available" if c.available
+                                                         else "hidden"} for c in changes]}),)
+
+    def status_call(self, status: str, until: datetime | None, branch_id: str,
+                    provider_ids: dict[str, Any]) -> ProviderCall:
+        """OPEN or CLOSED: Deliveroo has no timer, the hub reopens at `until`."""
+        brand = as_text(provider_ids.get("brandId")) or settings.DELIVEROO_BRAND_ID
+        return ProviderCall("PUT", f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/site/v1/brands/{quote(brand, safe='')}"
+                                   f"/sites/{quote(branch_id, safe='')}/status",
+                            {"status": "OPEN" if status == "open" else "CLOSED"})
 
     def api_origin(self) -> str:
         return settings.DELIVEROO_API_BASE_URL

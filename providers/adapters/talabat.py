@@ -7,7 +7,7 @@ else the branch's, else TALABAT_DEFAULT_CURRENCY.
 """
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +19,7 @@ from hub.money import to_major_string
 from providers.adapters.base import (
     Context,
     Decision,
+    ItemChange,
     MenuAnswer,
     NoCall,
     ProviderCall,
@@ -308,6 +309,41 @@ class TalabatAdapter(ProviderAdapter):
             answer = None
         import_id = as_text(answer.get("catalogImportId")) if isinstance(answer, dict) else ""
         return MenuAnswer("sent", job_id=import_id)
+
+    def availability_calls(self, changes: list[ItemChange], branch_id: str,
+                           provider_ids: dict[str, Any]) -> tuple[ProviderCall, ...]:
+        """One call per kind (ITEM or TOPPING) and direction: the middleware takes a list of ids each."""
+        chain = as_text(provider_ids.get("chainCode")) or settings.TALABAT_CHAIN_CODE
+        vendor = as_text(provider_ids.get("posVendorId")) or branch_id
+        url = (f"{settings.TALABAT_MIDDLEWARE_URL.rstrip('/')}/v2/chains/{quote(chain, safe='')}/vendors/"
+               f"{quote(vendor, safe='')}/catalog/items/availability")
+        calls = []
+        for option in (False, True):
+            for available in (False, True):
+                items = [c.item_id for c in changes if c.option == option and c.available == available]
+                if items:
+                    calls.append(ProviderCall("PUT", url, {"items": items, "type": "TOPPING" if option else "ITEM",
+                                                           "isAvailable": available}))
+        return tuple(calls)
+
+    def availability_partial(self, status_code: int, body: bytes) -> str:
+        """204 is all applied; 200 is a partial success, its `details` say what failed."""
+        if status_code == 204:
+            return ""
+        return f"Delivery Hero applied part of it (HTTP {status_code}): {body[:300].decode('utf-8', errors='replace')}"
+
+    def status_call(self, status: str, until: datetime | None, branch_id: str,
+                    provider_ids: dict[str, Any]) -> ProviderCall:
+        chain = as_text(provider_ids.get("chainCode")) or settings.TALABAT_CHAIN_CODE
+        vendor = as_text(provider_ids.get("posVendorId")) or branch_id
+        body: dict[str, Any] = {"availabilityState": "OPEN" if status == "open" else "CLOSED",
+                                "platformKey": as_text(provider_ids.get("platformKey")) or "TB",
+                                "platformRestaurantId": as_text(provider_ids.get("platformRestaurantId")) or vendor}
+        if status != "open" and until:
+            body["availabilityState"] = "CLOSED_UNTIL"
+            body["closingMinutes"] = max(1, int((until - datetime.now(UTC)).total_seconds() // 60))
+        return ProviderCall("PUT", f"{settings.TALABAT_MIDDLEWARE_URL.rstrip('/')}/v2/chains/{quote(chain, safe='')}"
+                                   f"/remoteVendors/{quote(vendor, safe='')}/availability", body)
 
     def api_origin(self) -> str:
         return settings.TALABAT_MIDDLEWARE_URL

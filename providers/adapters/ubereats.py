@@ -16,16 +16,18 @@ Decisions (SPEC §7b): accept by `accept_pos_order`; reject by `deny_pos_order` 
 by `cancel` once accepted. Readiness and pickup are Uber's courier's own events.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
+from django.utils import timezone
 
 from hub.money import EXPONENTS
 from providers.adapters.base import (
     Context,
     Decision,
+    ItemChange,
     NoCall,
     ProviderAdapter,
     ProviderCall,
@@ -284,6 +286,27 @@ class UberEatsAdapter(ProviderAdapter):
         store = as_text(provider_ids.get("storeId")) or branch_id
         return ProviderCall("PUT", f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v2/eats/stores/"
                                    f"{quote(store, safe='')}/menus", render_menu(menu))
+
+    def availability_calls(self, changes: list[ItemChange], branch_id: str,
+                           provider_ids: dict[str, Any]) -> tuple[ProviderCall, ...]:
+        """A sparse update per item: `suspend_until` (unix seconds; 0 = available; no end given: a year, the
+        hub restores it when told)."""
+        store = as_text(provider_ids.get("storeId")) or branch_id
+        base = f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v2/eats/stores/{quote(store, safe='')}/menus/items"
+        far = timezone.now() + timedelta(days=365)
+        return tuple(ProviderCall("POST", f"{base}/{quote(change.item_id, safe='')}", {"suspension_info": {"suspension": {
+            "suspend_until": 0 if change.available else int((change.until or far).timestamp()),
+            "reason": "" if change.available else "Out of stock"}}}) for change in changes)
+
+    def status_call(self, status: str, until: datetime | None, branch_id: str,
+                    provider_ids: dict[str, Any]) -> ProviderCall:
+        store = as_text(provider_ids.get("storeId")) or branch_id
+        body: dict[str, Any] = {"status": "ONLINE"} if status == "open" else {
+            "status": "PAUSED", "reason": "Paused by the restaurant" if status == "paused" else "Closed by the restaurant"}
+        if until and status != "open":
+            body["paused_until"] = until.isoformat()
+        return ProviderCall("POST", f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v1/eats/store/"
+                                    f"{quote(store, safe='')}/status", body)
 
     def api_origin(self) -> str:
         return settings.UBEREATS_API_BASE_URL
