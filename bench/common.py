@@ -86,6 +86,8 @@ def stop(*processes: subprocess.Popen) -> None:
 
 CPU_GROUPS = (("wrk", "load (wrk)"), ("gunicorn", "hub"), ("granian", "hub"), ("bench.peer", "peer worker"), ("run_outbox_dispatcher", "dispatcher"), ("celery", "worker"), ("run_mock operator", "operator fake"),
               ("run_mock rgs", "rgs fake"), ("run_mock backend", "backend fake"), ("bench/receiver", "receiver"),
+              ("run_mock careem", "provider fakes"), ("run_mock talabat", "provider fakes"),
+              ("run_mock deliveroo", "provider fakes"), ("run_mock ubereats", "provider fakes"),
               ("postgres", "postgres"), ("redis-server", "redis"))
 
 

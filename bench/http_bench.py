@@ -6,6 +6,9 @@ pre-signed requests, every figure beside a baseline or target from the same run.
             in the same gunicorn), and half load
   intake    Careem webhooks (hmac): auth + audit + transform + outbox row; saturation between two
             baseline phases, and half load
+  menus     a 2,000-item menu with 300 options published to a site on all four provider fakes: the time until
+            each is live (their asynchronous results included) and the hub's CPU; then 100 items made
+            unavailable: the time until every provider was told
   providers one saturation phase per provider (Careem, Talabat, Deliveroo, Uber Eats) with a real-shaped
             order each, then until its outbox is empty: webhooks/s, p95, and orders/s and own CPU per
             order over the phase and the drain (Uber Eats: its fetch of each order from the fake too)
@@ -57,10 +60,10 @@ from hub.json_strategies import fresh_ids  # noqa: E402
 from hub.signing import hex_hmac, secret_list, wallet_signature  # noqa: E402
 from providers.config import intake_settings
 
-HUB, OPERATOR, RGS, BACKEND, RECEIVER, UBEREATS = (f"http://127.0.0.1:{port}"
-                                                  for port in (18810, 18811, 18812, 18813, 18814, 18815))
+HUB, OPERATOR, RGS, BACKEND, RECEIVER, UBEREATS, CAREEM, TALABAT, DELIVEROO = (
+    f"http://127.0.0.1:{port}" for port in (18810, 18811, 18812, 18813, 18814, 18815, 18816, 18817, 18818))
 THREADS, PLAYERS = 2, 200
-SUITES = ("wallet", "intake", "providers", "overload", "e2e", "outbox", "peer", "peer_tuned", "peer_library")
+SUITES = ("wallet", "intake", "providers", "menus", "overload", "e2e", "outbox", "peer", "peer_tuned", "peer_library")
 FIXTURES = ROOT / "providers" / "tests" / "fixtures"
 # provider → (a real-shaped webhook, the paths of the ids made fresh per request)
 PROVIDER_WEBHOOKS = {
@@ -237,6 +240,69 @@ def bench_providers(seconds: int) -> dict:
                          "orders_per_second": round(orders / (phase["requests"] / phase["rps"] + drain), 1),
                          "cpu_ms_per_order": cpu_ms_per_request(cpu_before, cpu_seconds_by_group(), orders)}
     return results
+
+
+MENU_ITEMS, MENU_OPTIONS, MENU_GROUPS, MENU_CATEGORIES = 2_000, 300, 50, 20
+
+
+def bench_menu() -> dict:
+    """The provider-neutral menu of the bench: 2,000 items in 20 categories, 300 options in 50 groups of 6
+    (pick one: every provider's rules hold it), every item offering one group; prices in KWD fils."""
+    options = [{"id": f"opt-{n}", "name": {"en": f"Option {n}", "ar": f"خيار {n}"}, "price": 100 + n}
+               for n in range(MENU_OPTIONS)]
+    groups = [{"id": f"grp-{g}", "name": {"en": f"Group {g}"}, "min": 0, "max": 1,
+               "options": [{"itemId": f"opt-{g * 6 + k}", "price": 50 * k} for k in range(6)]} for g in range(MENU_GROUPS)]
+    items = [{"id": f"itm-{n}", "name": {"en": f"Dish {n}", "ar": f"طبق {n}"}, "description": {"en": "Freshly made"},
+              "price": 1000 + n, "taxRate": "5", "imageUrl": f"https://images.example.com/{n}.jpg",
+              "modifierGroupIds": [f"grp-{n % MENU_GROUPS}"]} for n in range(MENU_ITEMS)]
+    per = MENU_ITEMS // MENU_CATEGORIES
+    categories = [{"id": f"cat-{c}", "name": {"en": f"Category {c}"}, "itemIds": [f"itm-{n}" for n in range(c * per, (c + 1) * per)]}
+                  for c in range(MENU_CATEGORIES)]
+    return {"currency": "KWD", "items": items + options, "modifierGroups": groups, "categories": categories,
+            "menus": [{"id": "all-day", "name": {"en": "All day"}, "categoryIds": [c["id"] for c in categories],
+                       "schedules": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "10:00",
+                                      "end": "23:30"}]}]}
+
+
+def bench_menus() -> dict:
+    from providers.locations import LocationCommand, location_register
+    from providers.models import Branch, Provider
+    from webhooks.models import OutboxMessage
+
+    branches = [("careem", "bench-careem"), ("talabat", "bench-talabat"), ("deliveroo", "bench-deliveroo"),
+                ("ubereats", "bench-ubereats")]
+    for provider, external_id in branches:
+        Branch.objects.get_or_create(provider=Provider.objects.get(name=provider), external_id=external_id,
+                                     defaults={"currency": "KWD"})
+    location_register(location_id="bench-site", command=LocationCommand(name="Bench", branches=branches))
+    auth = {"X-AUTH": os.environ.get("BACKEND_CALLBACK_KEY", "dev-insecure-backend-callback-key")}
+    menu = json.dumps(bench_menu()).encode()
+    wait_outbox_drained(300)
+
+    cpu_before, started = cpu_seconds_by_group(), time.monotonic()
+    answer = requests.put(f"{HUB}/api/locations/bench-site/menu", data=menu, timeout=60,
+                          headers={**auth, "Content-Type": "application/json"})
+    accepted_ms = round((time.monotonic() - started) * 1000, 1)
+    live_after: dict[str, float] = {}
+    while len(live_after) < len(branches) and time.monotonic() - started < 300:
+        for sync in requests.get(f"{HUB}/api/locations/bench-site/sync", headers=auth, timeout=10).json()["syncs"]:
+            if sync["status"] in {"live", "failed", "partial"} and sync["provider"] not in live_after:
+                live_after[sync["provider"]] = round(time.monotonic() - started, 2)
+                if sync["status"] != "live":
+                    live_after[f"{sync['provider']} status"] = sync["status"]
+        time.sleep(0.1)
+    publish_cpu = cpu_ms_per_request(cpu_before, cpu_seconds_by_group(), 1)
+
+    unavailable = {"items": [{"id": f"itm-{n}", "available": False} for n in range(100)]}
+    cpu_before, started = cpu_seconds_by_group(), time.monotonic()
+    requests.post(f"{HUB}/api/locations/bench-site/availability", json=unavailable, headers=auth, timeout=30)
+    while (OutboxMessage.objects.filter(event_type="menu.availability").exclude(status="DELIVERED").exists()
+           and time.monotonic() - started < 120):
+        time.sleep(0.05)
+    return {"menu_bytes": len(menu), "accepted_status": answer.status_code, "accepted_ms": accepted_ms,
+            "seconds_to_live": live_after, "publish_cpu_ms": publish_cpu,
+            "availability_seconds": round(time.monotonic() - started, 2),
+            "availability_cpu_ms": cpu_ms_per_request(cpu_before, cpu_seconds_by_group(), 1)}
 
 
 def wait_outbox_drained(timeout: float) -> None:
@@ -420,6 +486,9 @@ def main() -> None:
         HUB_ROOT_URLCONF="bench.urls", OPERATOR_BASE_URL=OPERATOR, RGS_WEBHOOK_URL=f"{RGS}/webhooks", BACKEND_URL=BACKEND,
         WEBHOOK_RATE_LIMIT="100000000", PROMETHEUS_MULTIPROC_DIR=str(BENCH_DIR / "prometheus"),
         UBEREATS_API_BASE_URL=UBEREATS, UBEREATS_TOKEN_URL=f"{UBEREATS}/oauth/v2/token",
+        CAREEM_API_BASE_URL=f"{CAREEM}/pos/api/v1", CAREEM_TOKEN_URL=f"{CAREEM}/token", TALABAT_MIDDLEWARE_URL=TALABAT,
+        DELIVEROO_API_BASE_URL=DELIVEROO, DELIVEROO_TOKEN_URL=f"{DELIVEROO}/oauth2/token", MOCK_HUB_URL=HUB,
+        HUB_PUBLIC_URL=HUB,
     )
     (BENCH_DIR / "prometheus").mkdir(exist_ok=True)
     for command in (["setup_destinations"], ["setup_providers", "--demo"]):  # --demo: the webhooks' branches
@@ -432,7 +501,8 @@ def main() -> None:
     create_tables(PLAYERS)
     fakes = [start(["manage.py", "run_mock", name, "--port", url.rsplit(":", 1)[1], "--threads", "32"], env,
                    ready_url=f"{url}/__control/requests", name=f"mock-{name}")
-             for name, url in (("operator", OPERATOR), ("rgs", RGS), ("backend", BACKEND), ("ubereats", UBEREATS))]
+             for name, url in (("operator", OPERATOR), ("rgs", RGS), ("backend", BACKEND), ("ubereats", UBEREATS),
+                               ("careem", CAREEM), ("talabat", TALABAT), ("deliveroo", DELIVEROO))]
     uber_order = json.loads((FIXTURES / "ubereats/order_docs_usd.json").read_text())
     requests.post(f"{UBEREATS}/__control/orders", json={"order": uber_order, "template": True}, timeout=5).raise_for_status()
     fakes.append(start(["bench/receiver.py", "--port", RECEIVER.rsplit(":", 1)[1]], env, ready_url=f"{RECEIVER}/count",
@@ -447,7 +517,7 @@ def main() -> None:
     try:
         runs = {"wallet": lambda: bench_wallet(args.seconds, secret),
                 "intake": lambda: bench_intake(args.seconds, intake_settings("careem").secret, secret),
-                "providers": lambda: bench_providers(args.seconds),
+                "providers": lambda: bench_providers(args.seconds), "menus": bench_menus,
                 "overload": lambda: bench_overload(args.seconds, secret, intake_settings("careem").secret),
                 "e2e": lambda: bench_e2e(secret), "outbox": bench_outbox, "peer": lambda: bench_peer(env, tuned=False),
                 "peer_tuned": lambda: bench_peer(env, tuned=True), "peer_library": lambda: bench_peer_library(env)}
@@ -506,6 +576,13 @@ def print_table(results: dict) -> None:
             ("intake (Careem), half load", f"{intake['half_load']['rps']} req/s", f"p95 {intake['half_load']['p95_ms']} ms",
              "target p95 ≤ 20 ms"),
         ]
+    if menus := results.get("menus"):
+        rows.append(("menu 2,000 + 300, accepted", f"{menus['accepted_ms']} ms", f"HTTP {menus['accepted_status']}",
+                     f"{menus['menu_bytes'] // 1024} KiB; hub CPU {menus['publish_cpu_ms'].get('hub', 0):.0f} ms, "
+                     f"dispatcher {menus['publish_cpu_ms'].get('dispatcher', 0):.0f} ms for all four"))
+        rows += [(f"  live at {provider}", f"{seconds} s", "", "") for provider, seconds in menus["seconds_to_live"].items()]
+        rows.append(("100 items unavailable", f"{menus['availability_seconds']} s", "every provider told",
+                     f"hub + dispatcher CPU {sum(menus['availability_cpu_ms'].get(g, 0) for g in ('hub', 'dispatcher')):.0f} ms"))
     for name, measured in (results.get("providers") or {}).items():
         rows.append((f"intake ({name}), saturation", f"{measured['rps']} req/s", f"p95 {measured['p95_ms']} ms",
                      f"{measured['orders_per_second']} orders/s to the backend incl. {measured['drain_seconds']} s "

@@ -14,6 +14,7 @@ from providers.decisions import order_decide
 from providers.models import (
     Branch,
     InboundWebhook,
+    ItemAvailability,
     Location,
     MenuSync,
     MenuVersion,
@@ -22,6 +23,7 @@ from providers.models import (
     OrderEvent,
     ProductMapping,
     Provider,
+    StoreStatus,
 )
 from providers.menus import menu_publish_again
 from providers.reprocess import inbound_reprocess_all
@@ -284,3 +286,16 @@ class MenuSyncAdmin(ReadOnlyModelAdmin):
         for sync in queryset:
             self.log_change(request, sync, "published again")
         self.message_user(request, f"{queued} branches queued to publish again.", messages.SUCCESS)
+
+
+@admin.register(ItemAvailability)
+class ItemAvailabilityAdmin(ReadOnlyModelAdmin):
+    list_display = ["location", "item_id", "available", "until", "updated_at"]
+    list_filter = ["available", "location"]
+    search_fields = ["item_id"]
+
+
+@admin.register(StoreStatus)
+class StoreStatusAdmin(ReadOnlyModelAdmin):
+    list_display = ["location", "status", "until", "updated_at"]
+    list_filter = ["status"]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from hub.attention import Chart, Figure, hourly
 from providers.adapters import ADAPTERS
-from providers.models import InboundWebhook
+from providers.models import InboundWebhook, ItemAvailability, MenuSync
 from providers.menus import menu_syncs_needing_attention
 from providers.selectors import undecided_orders_by_provider
 
@@ -25,7 +25,11 @@ def providers_figures() -> list[Figure]:
     near = sum(count for (_, is_near), count in undecided_orders_by_provider().items() if is_near)
     webhooks = reverse("admin:providers_inboundwebhook_changelist")
     menus = sum(menu_syncs_needing_attention().values())
+    long_out = ItemAvailability.objects.filter(available=False, updated_at__lte=timezone.now() - timedelta(days=1)).count()
     return [
+        Figure("Providers", "Items unavailable for more than a day", str(long_out),
+               f"{reverse('admin:providers_itemavailability_changelist')}?available__exact=0", alarm=long_out > 0,
+               detail="still out of stock? the providers keep them off until told" if long_out else ""),
         Figure("Providers", "Menus not live at a provider", str(menus),
                f"{reverse('admin:providers_menusync_changelist')}?attention=yes", alarm=menus > 0,
                detail="failed, partial or timed out: read the errors, publish again" if menus else ""),
@@ -43,4 +47,7 @@ def providers_charts(hours: list[datetime]) -> list[Chart]:
     rows = (InboundWebhook.objects.filter(provider__in=list(ADAPTERS), received_at__gte=hours[0])
             .annotate(hour=TruncHour("received_at"))
             .values_list("hour", Concat("provider", Value(" "), "outcome")).annotate(n=Count("id")).order_by())
-    return [Chart("Intake by provider and outcome", hourly(list(rows), hours))]
+    syncs = (MenuSync.objects.filter(created_at__gte=hours[0]).annotate(hour=TruncHour("created_at"))
+             .values_list("hour", Concat("branch__provider__name", Value(" "), "state")).annotate(n=Count("id")).order_by())
+    return [Chart("Intake by provider and outcome", hourly(list(rows), hours)),
+            Chart("Menu syncs by provider and state", hourly(list(syncs), hours))]
