@@ -141,7 +141,7 @@ def _item(check: _Checker, raw: dict) -> dict:
         if number is None or not number.is_finite() or not 0 <= number <= 100:
             check.error(f"{where}.taxRate", "must be a percentage from 0 to 100")
         else:
-            tax_rate = str(number.normalize()) if number else "0"
+            tax_rate = format(number.normalize(), "f") if number else "0"  # "20", never "2E+1"
     image = raw.get("imageUrl")
     if image is not None and (not isinstance(image, str) or not image.startswith("https://") or len(image) > 2000):
         check.error(f"{where}.imageUrl", "must be a public https URL (the providers fetch it)")
