@@ -23,7 +23,8 @@ from providers.decisions import order_decide
 from providers.answers import intake_response
 from providers.intake import Inbound, intake_receive
 from providers.availability import availability_command, availability_set, status_command, store_status_set
-from providers.locations import json_body, location_command, location_register
+from providers.locations import location_command, location_register
+from providers.request_body import json_object
 from providers.menu_document import MenuErrors
 from providers.menus import UnknownLocation, location_syncs, menu_publish
 from providers.models import Location
@@ -157,7 +158,7 @@ class MenuApi(APIView):
     def put(self, request: Request, location_id: str) -> JsonResponse:
         _backend_authenticated(request)
         try:
-            published = menu_publish(location_id=location_id, payload=json_body(request.body))
+            published = menu_publish(location_id=location_id, payload=json_object(request.body))
         except MenuErrors as exc:
             raise InvalidMenu(details={"errors": exc.errors}) from exc
         body = {"menuVersion": published.version, "syncs": [
@@ -174,7 +175,7 @@ class AvailabilityApi(APIView):
     @openapi.location_availability
     def post(self, request: Request, location_id: str) -> JsonResponse:
         _backend_authenticated(request)
-        changes = availability_command(json_body(request.body))
+        changes = availability_command(json_object(request.body))
         queued = availability_set(location_id=location_id, changes=changes)
         return JsonResponse({"locationId": location_id, "items": len(changes), "providers": queued}, status=202)
 
@@ -188,7 +189,7 @@ class StoreStatusApi(APIView):
     @openapi.location_status
     def put(self, request: Request, location_id: str) -> JsonResponse:
         _backend_authenticated(request)
-        command = status_command(json_body(request.body))
+        command = status_command(json_object(request.body))
         queued = store_status_set(location_id=location_id, command=command)
         return JsonResponse({"locationId": location_id, "status": command.status,
                              "until": command.until.isoformat() if command.until else None, "providers": queued},

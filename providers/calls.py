@@ -90,17 +90,9 @@ def send_call(adapter: ProviderAdapter, message: OutboxMessage) -> DeliveryResul
         return _send_store_calls(adapter, message, started)
     try:
         call = call_now(adapter, message)
-        token = bearer_token(adapter)
-        response = _send(adapter, call, token)
-        if response.status_code == 401:
-            drop_token(adapter, token)
-            response = _send(adapter, call, bearer_token(adapter))
-    except Unsendable as exc:
-        return _done(adapter, started, permanent=True, error=f"{UNSENDABLE}{exc}"[:1000])
-    except LoginFailed as exc:
-        return _done(adapter, started, error=f"login failed: {exc}")
-    except requests.RequestException as exc:
-        return _done(adapter, started, error=f"{type(exc).__name__}: {exc}")
+        response = _authorized(adapter, call)
+    except SEND_FAILURES as exc:
+        return _not_sent(adapter, started, exc)
     if "fetch" in message.payload and 200 <= response.status_code < 300:
         from providers.fetches import fetched
 
@@ -119,17 +111,9 @@ def _send_menu(adapter: ProviderAdapter, message: OutboxMessage, started: float)
         return _done(adapter, started, error=f"{adapter.name}'s menu rate limit: sent in {plan.wait_seconds:.0f} s",
                      retry_in=max(plan.wait_seconds, 1.0))
     try:
-        token = bearer_token(adapter)
-        response = _send(adapter, plan.call, token)
-        if response.status_code == 401:
-            drop_token(adapter, token)
-            response = _send(adapter, plan.call, bearer_token(adapter))
-    except Unsendable as exc:
-        return _done(adapter, started, permanent=True, error=f"{UNSENDABLE}{exc}"[:1000])
-    except LoginFailed as exc:
-        return _done(adapter, started, error=f"login failed: {exc}")
-    except requests.RequestException as exc:
-        return _done(adapter, started, error=f"{type(exc).__name__}: {exc}")
+        response = _authorized(adapter, plan.call)
+    except SEND_FAILURES as exc:
+        return _not_sent(adapter, started, exc)
     result = _outcome(adapter, message, response, started)
     if result.succeeded or result.permanent:
         menu_sync_answered(sync_id, adapter.menu_answer(plan.call, response.status_code, response.content))
@@ -168,24 +152,39 @@ def _send_store_calls(adapter: ProviderAdapter, message: OutboxMessage, started:
         if wait:
             return _done(adapter, started, error=wait, retry_in=PENDING_MENU_RETRY_SECONDS)
         for call in calls:
-            token = bearer_token(adapter)
-            response = _send(adapter, call, token)
-            if response.status_code == 401:
-                drop_token(adapter, token)
-                response = _send(adapter, call, bearer_token(adapter))
+            response = _authorized(adapter, call)
             if not 200 <= response.status_code < 300:
                 return _outcome(adapter, message, response, started)
             if "availability" in message.payload and (
                     partial := adapter.availability_partial(response.status_code, response.content)):
                 return _done(adapter, started, status_code=response.status_code, error=f"partial: {partial}"[:1000],
                              retry_in=PARTIAL_RETRY_SECONDS)
-    except Unsendable as exc:
-        return _done(adapter, started, permanent=True, error=f"{UNSENDABLE}{exc}"[:1000])
-    except LoginFailed as exc:
-        return _done(adapter, started, error=f"login failed: {exc}")
-    except requests.RequestException as exc:
-        return _done(adapter, started, error=f"{type(exc).__name__}: {exc}")
+    except SEND_FAILURES as exc:
+        return _not_sent(adapter, started, exc)
     return _done(adapter, started, succeeded=True, excerpt=f"{len(calls)} calls")
+
+
+SEND_FAILURES = (Unsendable, LoginFailed, requests.RequestException)
+
+
+def _authorized(adapter: ProviderAdapter, call: ProviderCall) -> requests.Response:
+    """The call with the cached bearer token; on a 401 that token is dropped and the call sent once more
+    with a new one."""
+    token = bearer_token(adapter)
+    response = _send(adapter, call, token)
+    if response.status_code == 401:
+        drop_token(adapter, token)
+        response = _send(adapter, call, bearer_token(adapter))
+    return response
+
+
+def _not_sent(adapter: ProviderAdapter, started: float, exc: Exception) -> DeliveryResult:
+    """A call that got no answer: a refused URL or header is permanent; a failed login or the network, retried."""
+    if isinstance(exc, Unsendable):
+        return _done(adapter, started, permanent=True, error=f"{UNSENDABLE}{exc}"[:1000])
+    if isinstance(exc, LoginFailed):
+        return _done(adapter, started, error=f"login failed: {exc}")
+    return _done(adapter, started, error=f"{type(exc).__name__}: {exc}")
 
 
 def _send(adapter: ProviderAdapter, call: ProviderCall, token: str) -> requests.Response:

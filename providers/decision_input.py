@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from hub import errors
-from hub.json_input import NotJson, TooDeep, load_json
+from providers.request_body import json_object
 
 MAX_MESSAGE_CHARS = 500
 
@@ -12,7 +12,7 @@ MAX_MESSAGE_CHARS = 500
 def decision_command(action: str, body: bytes) -> dict[str, Any]:
     """The keyword arguments of `order_decide` a body carries; 400 with every problem otherwise, in the
     wallet's shape (`details`: each field and its messages, SPEC §3)."""
-    payload = _payload(body)
+    payload = json_object(body)
     problems: dict[str, list[str]] = {}
     command: dict[str, Any] = {}
     if action == "accept" and payload.get("preparationMinutes") is not None:
@@ -33,17 +33,3 @@ def decision_command(action: str, body: bytes) -> dict[str, Any]:
     if problems:
         raise errors.ValidationFailed(details=problems)
     return command
-
-
-def _payload(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        return {}
-    try:
-        payload = load_json(body)
-    except NotJson as exc:
-        raise errors.MalformedJson() from exc
-    except TooDeep as exc:
-        raise errors.ValidationFailed(details={"body": [str(exc)]}) from exc
-    if not isinstance(payload, dict):
-        raise errors.ValidationFailed(details={"body": ["must be a JSON object"]})
-    return payload

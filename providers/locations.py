@@ -12,9 +12,9 @@ from typing import Any
 from django.db import transaction
 
 from hub import errors
-from hub.json_input import NotJson, TooDeep, load_json
 from providers.adapters.base import as_text
 from providers.models import Branch, Location
+from providers.request_body import json_object
 
 MAX_ID_CHARS = 100
 MAX_NAME_CHARS = 200
@@ -32,22 +32,9 @@ class LocationCommand:
     branches: list[tuple[str, str]]  # (provider, external id)
 
 
-def json_body(body: bytes) -> dict[str, Any]:
-    """A location API's body: a JSON object (empty: {}); 400 otherwise."""
-    try:
-        payload = load_json(body) if body.strip() else {}
-    except NotJson as exc:
-        raise errors.MalformedJson() from exc
-    except TooDeep as exc:
-        raise errors.ValidationFailed(details={"body": [str(exc)]}) from exc
-    if not isinstance(payload, dict):
-        raise errors.ValidationFailed(details={"body": ["must be a JSON object"]})
-    return payload
-
-
 def location_command(body: bytes) -> LocationCommand:
     """The body of `PUT /api/locations/<id>`; 400 (malformed, wrong types) with every problem."""
-    payload = json_body(body)
+    payload = json_object(body)
     problems: dict[str, list[str]] = {}
     name = payload.get("name", "")
     if not isinstance(name, str) or len(name) > MAX_NAME_CHARS:

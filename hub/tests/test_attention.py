@@ -129,7 +129,7 @@ def test_charts_count_the_last_24_hours_per_hour(admin_client):
 
     page = admin_client.get("/admin/").content.decode()
 
-    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="hub-chart"') == 3
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="hub-chart"') == 4  # with menu syncs
     titles = [t for t in re.findall(r"<title>([^<]+)</title>", page) if "rgs" in t]
     expected: Counter = Counter()
     for minutes_ago, ok in [(5, True), (6, False), (65, True)]:  # the attempt 30 h ago is outside the window

@@ -383,6 +383,15 @@ class Reader:
         raise AdapterErrors(self.errors)
 
 
+def answer_field(body: bytes, key: str) -> str:
+    """A text field of a provider's JSON answer (a job id), "" when the answer is not an object holding it."""
+    try:
+        answer = load_json(body)
+    except (NotJson, TooDeep):
+        return ""
+    return as_text(answer.get(key)) if isinstance(answer, dict) else ""
+
+
 def as_text(value: Any) -> str:
     """Free text as sent: numbers become their digits; objects, lists, booleans and null ""."""
     if isinstance(value, str):

@@ -13,7 +13,6 @@ from urllib.parse import quote
 from django.conf import settings
 
 from hub.http import USER_AGENT
-from hub.json_input import NotJson, TooDeep, load_json
 from providers.adapters.base import (
     Context,
     Decision,
@@ -26,6 +25,7 @@ from providers.adapters.base import (
     ProviderEvent,
     Reader,
     Route,
+    answer_field,
     as_text,
     choose_currency,
     internal_order,
@@ -343,11 +343,7 @@ class CareemAdapter(ProviderAdapter):
     def menu_answer(self, call: ProviderCall, status_code: int, body: bytes) -> MenuAnswer:
         if not 200 <= status_code < 300:
             return super().menu_answer(call, status_code, body)
-        try:
-            answer = load_json(body)
-        except (NotJson, TooDeep):
-            answer = None
-        return MenuAnswer("sent", job_id=as_text(answer.get("request_id")) if isinstance(answer, dict) else "")
+        return MenuAnswer("sent", job_id=answer_field(body, "request_id"))
 
     def _headers(self, branch_id: str, provider_ids: dict[str, Any]) -> dict[str, str]:
         return {"Brand-Id": as_text(provider_ids.get("brandId")) or settings.CAREEM_BRAND_ID, "Branch-Id": branch_id,

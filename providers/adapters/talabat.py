@@ -14,7 +14,6 @@ from urllib.parse import quote
 from django.conf import settings
 
 from hub import http
-from hub.json_input import NotJson, TooDeep, load_json
 from hub.money import to_major_string
 from providers.adapters.base import (
     Context,
@@ -27,6 +26,7 @@ from providers.adapters.base import (
     ProviderEvent,
     Reader,
     Route,
+    answer_field,
     as_text,
     choose_currency,
     internal_order,
@@ -303,12 +303,7 @@ class TalabatAdapter(ProviderAdapter):
     def menu_answer(self, call: ProviderCall, status_code: int, body: bytes) -> MenuAnswer:
         if not 200 <= status_code < 300:
             return super().menu_answer(call, status_code, body)
-        try:
-            answer = load_json(body)
-        except (NotJson, TooDeep):
-            answer = None
-        import_id = as_text(answer.get("catalogImportId")) if isinstance(answer, dict) else ""
-        return MenuAnswer("sent", job_id=import_id)
+        return MenuAnswer("sent", job_id=answer_field(body, "catalogImportId"))
 
     def availability_calls(self, changes: list[ItemChange], branch_id: str,
                            provider_ids: dict[str, Any]) -> tuple[ProviderCall, ...]:

@@ -1,5 +1,6 @@
-"""An operator saves an order near its deadline from the admin, in a real browser (Debian's chromium):
-the flag leads to it, the reject reason is chosen in the action bar, and a real worker tells Careem's fake."""
+"""Operators in a real browser (Debian's chromium): an order near its deadline saved from the admin (the flag
+leads to it, the reject reason chosen in the action bar, a real worker tells Careem's fake); a menu that
+failed at a provider found from the first screen, its error read, published again."""
 
 from datetime import timedelta
 
@@ -9,8 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from hub.testing import admin_log_in, wait_until
-from providers.models import OrderDecision
-from providers.tests.factories import OrderFactory
+from providers.models import Location, MenuSync, MenuVersion, OrderDecision
+from providers.tests.factories import BranchFactory, OrderFactory, ProviderFactory
 from webhooks.tests.factories import DestinationFactory
 
 pytestmark = pytest.mark.e2e
@@ -53,3 +54,33 @@ def test_an_operator_rejects_an_order_near_its_deadline_and_careem_hears_it(
     history = careem.control("orders")["orders"]["NEAR-1"]["history"]
     assert [entry["reason"] for entry in history] == ["KITCHEN_TOO_BUSY_TO_PREPARE_ORDER"]
     assert OrderDecision.objects.get(order=near).decided_by == "admin:ops"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_operator_finds_a_failed_menu_reads_the_providers_error_and_publishes_again(
+    browser, live_server, django_user_model, tmp_path
+):
+    site = Location.objects.create(id="salmiya", name="Shawarma X - Salmiya")
+    branch = BranchFactory(provider=ProviderFactory(name="talabat"), external_id="kw-684213", location=site)
+    version = MenuVersion.objects.create(location=site, version=1, document={}, document_hash="h")
+    MenuSync.objects.create(branch=branch, menu_version=version, state="failed",
+                            errors=[{"item": "FRIES", "message": "image too small"}])
+    django_user_model.objects.create_superuser("ops", password="ops-browser-pass-123")
+    page = browser.new_page()
+
+    admin_log_in(page, live_server.url, "ops", "ops-browser-pass-123")
+    page.locator('tr[data-label="Menus not live at a provider"] a').first.click()
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Failed")
+    rows.first.locator("th a").click()
+    expect(page.locator("body")).to_contain_text("image too small")
+    page.go_back()
+    page.locator("#result_list tbody tr").first.locator("input.action-select").check()
+    page.select_option("select[name=action]", "publish_again")
+    page.click("button[name=index]")
+
+    expect(page.locator(".messagelist")).to_contain_text("1 branches queued to publish again")
+    page.screenshot(path=str(tmp_path / "menu-published-again.png"))
+    again = MenuSync.objects.get(state="queued")
+    assert again.forced and again.menu_version == version

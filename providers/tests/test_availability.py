@@ -6,9 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import requests
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -119,23 +117,6 @@ def test_careem_takes_at_most_40_items_a_call_and_talabat_one_call_per_kind_and_
     assert [len(call.body["items"]) for call in careem] == [40, 5] and careem[0].method == "PATCH"
     assert [(c.body["type"], c.body["isAvailable"], c.body["items"]) for c in talabat] == [
         ("ITEM", False, ["FRIES"]), ("ITEM", True, ["HUMMUS"]), ("TOPPING", False, ["SPICY"])]
-
-
-@pytest.fixture
-def fakes(mock_processes, settings, live_server):
-    running = {name: mock_processes(name) for name in ("careem", "talabat", "deliveroo", "ubereats")}
-    settings.CAREEM_API_BASE_URL = f"{running['careem'].url}/pos/api/v1"
-    settings.CAREEM_TOKEN_URL = f"{running['careem'].url}/token"
-    settings.TALABAT_MIDDLEWARE_URL = running["talabat"].url
-    settings.DELIVEROO_API_BASE_URL, settings.DELIVEROO_TOKEN_URL = running["deliveroo"].url, f"{running['deliveroo'].url}/oauth2/token"
-    settings.UBEREATS_API_BASE_URL, settings.UBEREATS_TOKEN_URL = running["ubereats"].url, f"{running['ubereats'].url}/oauth/v2/token"
-    settings.HUB_PUBLIC_URL = live_server.url
-    for name, mock in running.items():
-        cache.delete(f"provider-token:{name}")
-        requests.post(f"{mock.url}/__control/callbacks", json={"url": live_server.url}, timeout=5).raise_for_status()
-    yield running
-    for mock in running.values():
-        wait_until(lambda mock=mock: mock.control("menus")["pendingResults"] == 0, timeout=10, what="the last results")
 
 
 def held(fakes) -> dict:

@@ -25,6 +25,7 @@ from providers.adapters.talabat import render_catalog as render_talabat
 from providers.adapters.ubereats import render_menu
 from providers.menu_document import MenuErrors, menu_read
 from providers.menus import menu_syncs_needing_attention, menu_syncs_time_out, provider_menu
+from providers.tests.conftest import results_posted
 from providers.models import InboundWebhook, Location, MenuSync, MenuVersion
 from providers.tests.factories import BranchFactory, ProviderFactory
 from webhooks.models import Destination, OutboxMessage
@@ -271,11 +272,6 @@ def deliveroo(mock_processes, settings, live_server):
     results_posted(mock)
 
 
-def results_posted(mock) -> None:
-    """The fake's asynchronous results of this test have all reached the hub (none lands in the next test)."""
-    wait_until(lambda: mock.control("menus")["pendingResults"] == 0, timeout=10, what=f"{mock.name}'s last results")
-
-
 def deliveroo_state(client) -> dict:
     answer = client.get("/api/locations/salmiya/sync", headers=AUTH)
     return next(s for s in answer.json()["syncs"] if s["provider"] == "deliveroo")
@@ -383,23 +379,6 @@ def all_four(db):
                              ("ubereats", STORE)):
         BranchFactory(provider=ProviderFactory(name=provider), external_id=branch, location=site)
     return site
-
-
-@pytest.fixture
-def fakes(mock_processes, settings, live_server):
-    running = {name: mock_processes(name) for name in ("careem", "talabat", "deliveroo", "ubereats")}
-    settings.CAREEM_API_BASE_URL = f"{running['careem'].url}/pos/api/v1"
-    settings.CAREEM_TOKEN_URL = f"{running['careem'].url}/token"
-    settings.TALABAT_MIDDLEWARE_URL = running["talabat"].url
-    settings.DELIVEROO_API_BASE_URL, settings.DELIVEROO_TOKEN_URL = running["deliveroo"].url, f"{running['deliveroo'].url}/oauth2/token"
-    settings.UBEREATS_API_BASE_URL, settings.UBEREATS_TOKEN_URL = running["ubereats"].url, f"{running['ubereats'].url}/oauth/v2/token"
-    settings.HUB_PUBLIC_URL = live_server.url
-    for name, mock in running.items():
-        cache.delete(f"provider-token:{name}")
-        requests.post(f"{mock.url}/__control/callbacks", json={"url": live_server.url}, timeout=5).raise_for_status()
-    yield running
-    for mock in running.values():
-        results_posted(mock)
 
 
 def states(client) -> dict[str, str]:
