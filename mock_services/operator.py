@@ -58,6 +58,7 @@ class OperatorMock(MockService):
             MockRoute("deposit", "/api/v1/wallet/deposit", ("POST",), self._authorized(self.deposit)),
             MockRoute("rollback", "/api/v1/wallet/rollback", ("POST",), self._authorized(self.rollback)),
             MockRoute("status", "/api/v1/wallet/transactions/<path:transaction_id>", ("GET",), self._authorized(self.status)),
+            MockRoute("balance", "/api/v1/wallet/balance/<path:player_id>", ("GET",), self._authorized(self.balance)),
             MockRoute("transactions", "/api/v1/transactions", ("GET",), self._authorized(self.listing)),
         ]
 
@@ -166,6 +167,17 @@ class OperatorMock(MockService):
             "SELECT * FROM transactions WHERE transaction_id = ?", (transaction_id,)
         ).fetchone()
         return json_response(_item(row)) if row else json_response({"error": "transaction_not_found"}, status=404)
+
+    def balance(self, request: Request, player_id: str) -> Response:
+        """A player's balance in major units, as the other answers give it; an unknown player is not created."""
+        row = self.store.connection().execute("SELECT * FROM players WHERE player_id = ?", (player_id,)).fetchone()
+        if row is None or row["missing"]:
+            return json_response({"error": "player_not_found"}, status=404)
+        currency = request.args.get("currency", row["currency"])
+        if currency != row["currency"]:
+            return json_response({"error": "currency_mismatch", "currency": row["currency"]}, status=400)
+        return json_response({"player_id": player_id, "currency": currency,
+                              "balance": to_major_string(row["balance_minor"], currency)})
 
     def listing(self, request: Request) -> Response:
         """Ordered by transaction_id over [from, to); the cursor is the last id served, encoded."""

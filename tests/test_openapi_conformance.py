@@ -72,6 +72,13 @@ def test_every_status_an_operation_answers_is_documented(client):
     with database_down():
         send("get", lookup, "/wallet/transactions/r", **signed_headers(b"", key=None))
 
+    balance = "/wallet/balance"
+    for query in ("playerId=p&currency=USD", "playerId=p", "playerId=p&currency=KWD"):
+        send("get", balance, f"/wallet/balance?{query}", **signed_headers(b"", key=None))
+    send("get", balance, "/wallet/balance?playerId=p&currency=USD")
+    with database_down():
+        send("get", balance, "/wallet/balance?playerId=p&currency=USD", **signed_headers(b"", key=None))
+
     sync = "/api/locations/{location_id}/sync"
     send("get", sync, "/api/locations/salmiya/sync", HTTP_X_AUTH=settings.BACKEND_CALLBACK_KEY)
     send("get", sync, "/api/locations/nowhere/sync", HTTP_X_AUTH=settings.BACKEND_CALLBACK_KEY)

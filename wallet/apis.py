@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema_view
 
 from hub import errors
@@ -14,12 +14,13 @@ from hub.machine_api import MachineApi
 from hub.signing import secret_list, wallet_signature_valid
 from wallet import idempotency, openapi
 from wallet.answers import Answer, error_answer, http_response, replayed_answer, transaction_response
-from wallet.contract import MoneyRequest, RollbackRequest, validate_money_request, validate_rollback_request
+from wallet.contract import (MoneyRequest, RollbackRequest, validate_balance_query, validate_money_request,
+                             validate_rollback_request)
 from wallet.errors import RefIdAnswered
 from wallet.models import WalletTransaction
 from wallet.selectors import wallet_transaction_view
-from wallet.services import (OnSettled, WalletResult, pending_money_transaction, wallet_credit, wallet_debit,
-                             wallet_rollback)
+from wallet.services import (OnSettled, WalletResult, pending_money_transaction, wallet_balance, wallet_credit,
+                             wallet_debit, wallet_rollback)
 
 # Keys are scoped to the calling client; the wallet API has one client today, the RGS that
 # holds WALLET_HMAC_SECRET (several secrets are one client's rotation, not several clients).
@@ -145,6 +146,20 @@ class RollbackApi(WalletOperationApi):
     operation = "rollback"
     validate = staticmethod(validate_rollback_request)
     service = staticmethod(rollback)
+
+
+class BalanceApi(MachineApi):
+    """GET /wallet/balance?playerId=…&currency=…: signed like every wallet request (an empty body)."""
+
+    @openapi.wallet_balance
+    def get(self, request: HttpRequest) -> HttpResponse:
+        authenticate(request.headers, b"")
+        query, problems = validate_balance_query(request.GET.dict())
+        if query is None:
+            raise errors.ValidationFailed(details=problems)
+        balance = wallet_balance(player_id=query.player_id, currency=query.currency)
+        return JsonResponse({"status": "OK", "playerId": query.player_id, "currency": query.currency,
+                             "balanceCents": balance})
 
 
 class TransactionApi(MachineApi):

@@ -7,7 +7,7 @@ schema's request bodies from the same tuples, so the two cannot drift apart.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -137,3 +137,25 @@ def validate_rollback_request(payload: Any) -> tuple[RollbackRequest | None, dic
         return None, problems
     return RollbackRequest(player_id=values["playerId"], ref_id=values["refId"],
                            original_ref_id=values["originalRefId"]), {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BalanceQuery:
+    player_id: str
+    currency: str
+
+
+def validate_balance_query(params: Mapping[str, str]) -> tuple[BalanceQuery | None, dict[str, list[str]]]:
+    """`?playerId=…&currency=…`: both required, checked as the bodies' fields are; nothing else allowed."""
+    problems: dict[str, list[str]] = {}
+    for name in sorted(set(params) - {"playerId", "currency"}):
+        problems[name] = ["Unknown parameter."]
+    for name, check in (("playerId", _text), ("currency", _currency)):
+        value = params.get(name)
+        if value is None:
+            problems[name] = ["This parameter is required."]
+        elif problem := check(value):
+            problems[name] = [problem]
+    if problems:
+        return None, problems
+    return BalanceQuery(player_id=params["playerId"], currency=params["currency"]), {}

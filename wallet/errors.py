@@ -70,3 +70,16 @@ class OperatorNotAnswering(errors.ServiceUnavailable):
 
     def __init__(self, *, retry_after_seconds: int) -> None:
         super().__init__(headers={"Retry-After": str(retry_after_seconds)})
+
+
+class CurrencyMismatch(errors.Conflict):
+    code = "CURRENCY_MISMATCH"
+    message = "The player's wallet is in another currency."
+
+
+class BalanceUnavailable(errors.ServiceUnavailable):
+    code = "OPERATOR_UNAVAILABLE"
+    message = "The Operator did not answer; ask again."
+
+    def __init__(self, *, retry_after_seconds: int) -> None:
+        super().__init__(headers={"Retry-After": str(retry_after_seconds)})

@@ -86,3 +86,19 @@ wallet_transaction = extend_schema(
     operation_id="wallet_transaction", tags=["wallet"], summary="One transaction by refId (signed, empty body)",
     parameters=SIGNED, responses={200: TRANSACTION, 401: COMMON_ERRORS[401], 404: error("TRANSACTION_NOT_FOUND")},
 )
+wallet_balance = extend_schema(
+    operation_id="wallet_balance", tags=["wallet"],
+    summary="The player's balance, asked of the Operator every time (signed, empty body; never cached)",
+    parameters=[*SIGNED,
+                OpenApiParameter("playerId", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True),
+                OpenApiParameter("currency", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True)],
+    responses={
+        200: inline_serializer("WalletBalance", {"status": serializers.CharField(), "playerId": serializers.CharField(),
+                                                 "currency": serializers.CharField(),
+                                                 "balanceCents": serializers.IntegerField()}),
+        400: error("VALIDATION_ERROR: playerId and currency are required, nothing else"), 401: COMMON_ERRORS[401],
+        404: error("PLAYER_NOT_FOUND"), 409: error("CURRENCY_MISMATCH: the player's wallet is in another currency"),
+        422: error("UNSUPPORTED_CURRENCY"), 502: error("OPERATOR_REJECTED"),
+        503: error("OPERATOR_UNAVAILABLE (Retry-After), or the database is unavailable"),
+    },
+)

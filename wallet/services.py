@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import structlog
 from django.conf import settings
@@ -420,3 +420,25 @@ def wallet_resolve_pending(*, older_than_seconds: int | None = None, limit: int 
     for tx in stale:
         settled += _take_lease(tx.id, now) and _resolve(tx)
     return settled
+
+
+def wallet_balance(*, player_id: str, currency: str) -> int:
+    """The player's balance in minor units, asked of the Operator every time: a stale balance shown before
+    a bet is worse than none, so nothing is cached."""
+    if not _supported(currency):
+        raise wallet_errors.UnsupportedCurrency(f"Currency {currency} is not supported.",
+                                                details={"supported": settings.WALLET_SUPPORTED_CURRENCIES})
+    try:
+        answer = operator_request("GET", f"/api/v1/wallet/balance/{quote(player_id, safe='')}?"
+                                         f"{urlencode({'currency': currency})}")
+    except OperatorUnavailable as exc:
+        raise wallet_errors.BalanceUnavailable(retry_after_seconds=exc.retry_after_seconds) from None
+    error = answer.body.get("error")
+    if answer.status_code == 404 and error == "player_not_found":
+        raise wallet_errors.PlayerNotFound()
+    if answer.status_code == 400 and error == "currency_mismatch":
+        raise wallet_errors.CurrencyMismatch(details={"playerCurrency": answer.body.get("currency")})
+    balance = _balance(answer, currency) if answer.status_code == 200 else None
+    if balance is None:
+        raise wallet_errors.OperatorRejected(details={"operatorStatus": answer.status_code, "operatorError": error})
+    return balance

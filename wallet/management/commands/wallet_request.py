@@ -3,7 +3,7 @@
 import json
 import time
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 from django.conf import settings
@@ -13,10 +13,10 @@ from hub.signing import secret_list, wallet_signature
 
 
 class Command(BaseCommand):
-    help = "Sign and send POST /wallet/debit|credit|rollback (or GET a transaction) and print the answer."
+    help = "Sign and send POST /wallet/debit|credit|rollback (or GET a transaction or a balance) and print the answer."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("operation", choices=["debit", "credit", "rollback", "get"])
+        parser.add_argument("operation", choices=["debit", "credit", "rollback", "get", "balance"])
         parser.add_argument("--player", default="player-1")
         parser.add_argument("--amount", type=int, help="minor units (cents); debit and credit")
         parser.add_argument("--currency", default="USD")
@@ -31,6 +31,9 @@ class Command(BaseCommand):
         ref_id = o["ref"] or f"ref-{uuid.uuid4().hex[:16]}"
         if operation == "get":
             method, path, body = "GET", f"/wallet/transactions/{quote(ref_id, safe='')}", b""
+        elif operation == "balance":
+            query = urlencode({"playerId": o["player"], "currency": o["currency"]})
+            method, path, body = "GET", f"/wallet/balance?{query}", b""
         elif operation == "rollback":
             if not o["original"]:
                 raise CommandError("rollback needs --original REFID")
