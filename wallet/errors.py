@@ -77,9 +77,7 @@ class CurrencyMismatch(errors.Conflict):
     message = "The player's wallet is in another currency."
 
 
-class BalanceUnavailable(errors.ServiceUnavailable):
-    code = "OPERATOR_UNAVAILABLE"
-    message = "The Operator did not answer; ask again."
+class BalanceUnavailable(OperatorNotAnswering):
+    """The balance read got no answer: nothing is pending, the caller asks again."""
 
-    def __init__(self, *, retry_after_seconds: int) -> None:
-        super().__init__(headers={"Retry-After": str(retry_after_seconds)})
+    message = "The Operator did not answer; ask again."
