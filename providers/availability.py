@@ -111,9 +111,11 @@ def availability_set(*, location_id: str, changes: list[ItemChange]) -> int:
         raise InvalidAvailability(details={"unknownItems": unknown[:100],
                                            "menu": "publish the menu first" if not known else "the latest version"})
     now = timezone.now()
-    for change in changes:
-        ItemAvailability.objects.update_or_create(location=location, item_id=change.item_id, defaults={
-            "available": change.available, "until": change.until, "updated_at": now})
+    latest = {change.item_id: change for change in changes}  # an item named twice: the last word, as sent
+    ItemAvailability.objects.bulk_create(
+        [ItemAvailability(location=location, item_id=item_id, available=change.available, until=change.until,
+                          updated_at=now) for item_id, change in latest.items()],
+        update_conflicts=True, unique_fields=["location", "item_id"], update_fields=["available", "until", "updated_at"])
     changes = [ItemChange(c.item_id, c.available, c.until, option=c.item_id in options) for c in changes]
     return _queue(location, "menu.availability", lambda branch: {"availability": {
         "branchId": branch.id, "items": [{"id": c.item_id, "available": c.available,

@@ -180,13 +180,11 @@ def menu_sync_call(sync_id: int) -> SyncPlan:
 
 def menu_sync_answered(sync_id: int, answer: MenuAnswer) -> None:
     """The provider answered the upload: live, or taken and to be confirmed later, or refused."""
-    now = timezone.now()
+    sent = {"sent_at": timezone.now(), "provider_job_id": answer.job_id[:200]}
     if answer.state == State.SENT:
-        MenuSync.objects.filter(id=sync_id, state=State.QUEUED).update(
-            state=State.SENT, sent_at=now, provider_job_id=answer.job_id[:200])
+        MenuSync.objects.filter(id=sync_id, state=State.QUEUED).update(state=State.SENT, **sent)
     else:
-        MenuSync.objects.filter(id=sync_id, state=State.QUEUED).update(sent_at=now, provider_job_id=answer.job_id[:200])
-        _finish(sync_id, answer.state, errors=answer.errors)
+        _finish(sync_id, answer.state, errors=answer.errors, **sent)
 
 
 def menu_sync_result(*, provider: str, job_id: str, answer: MenuAnswer) -> bool:
