@@ -173,28 +173,44 @@ def insert_together(instances: Sequence[Model], *, then: str = "SELECT NULL", th
 
 
 @cache
-def _insert_after_sql(first: type[Model], second: type[Model]) -> tuple[str, tuple, tuple]:
-    first_part, first_fields = _insert_part(first, "row0", ignore_conflicts=True)
-    second_part, second_fields = _insert_part(second, "row1", ignore_conflicts=True, after="row0")
+def _insert_after_sql(first: type[Model] | None, second: type[Model], gate: str) -> tuple[str, tuple, tuple]:
+    parts, first_fields, sources = [], (), []
+    if first is not None:
+        first_part, first_fields = _insert_part(first, "row0", ignore_conflicts=True)
+        parts.append(first_part)
+        sources.append("row0")
+    if gate:
+        parts.append(f"gate AS ({gate})")
+        sources.append("gate")
+    second_part, second_fields = _insert_part(second, "row1", ignore_conflicts=True, after=", ".join(sources))
     quote = connection.ops.quote_name
-    sql = (f"WITH {first_part}, {second_part} SELECT (SELECT {quote(str(first._meta.pk.column))} FROM row0), "
+    first_id = f"(SELECT {quote(str(first._meta.pk.column))} FROM row0)" if first is not None else "NULL"
+    sql = (f"WITH {', '.join([*parts, second_part])} SELECT {first_id}, "
            f"(SELECT {quote(str(second._meta.pk.column))} FROM row1)")
     return sql, first_fields, second_fields
 
 
-def insert_after(first: Model, second: Model) -> tuple[bool, bool]:
+def insert_after(first: Model | None, second: Model, *, gate: str = "", gate_params: Mapping[str, Any] | None = None
+                 ) -> tuple[bool, bool]:
     """Save `first` as `insert(first, ignore_conflicts=True)` does and, only if it was written, `second`
     likewise, in one statement (PostgreSQL): one round trip where two dependent inserts took two. Which
-    of the two were written; a row not written (a unique constraint held it back) keeps no id."""
-    _refuse_signal_receivers(type(first))
+    of the two were written; a row not written (a unique constraint held it back) keeps no id.
+
+    `gate`, a SELECT or a data-modifying statement with RETURNING (it may select FROM `row0`, `first`'s
+    part), runs in between: `second` is written only if it returned a row. Without `first`, `second` is
+    written only as the gate allows."""
+    sql, first_fields, second_fields = _insert_after_sql(None if first is None else type(first), type(second), gate)
+    params = dict(gate_params or {})
+    if first is not None:
+        _refuse_signal_receivers(type(first))
+        params.update(_part_params(first, first_fields, "row0"))
     _refuse_signal_receivers(type(second))
-    sql, first_fields, second_fields = _insert_after_sql(type(first), type(second))
-    params = {**_part_params(first, first_fields, "row0"), **_part_params(second, second_fields, "row1")}
+    params.update(_part_params(second, second_fields, "row1"))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         first_pk, second_pk = cursor.fetchone()
     for instance, pk in ((first, first_pk), (second, second_pk)):
-        if pk is not None:
+        if instance is not None and pk is not None:
             _saved(instance, pk)
     return first_pk is not None, second_pk is not None
 

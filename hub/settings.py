@@ -257,6 +257,11 @@ PERIODIC_TASKS: dict[str, dict] = {
         "every": 30,
         "expires": 25,
     },
+    "wallet: close idle rounds": {
+        "task": "wallet.tasks.close_idle_rounds",
+        "every": 300,
+        "expires": 290,
+    },
     "wallet: purge idempotency keys": {
         "task": "wallet.tasks.purge_idempotency_keys",
         "crontab": "7 * * * *",
@@ -301,6 +306,8 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 WALLET_PENDING_RESOLVE_AFTER_SECONDS = env.int("WALLET_PENDING_RESOLVE_AFTER_SECONDS", default=60)
 # A rollback whose debit is still in flight waits this long for it to settle, then answers 409 (SPEC §3).
 WALLET_ROLLBACK_WAIT_SECONDS = env.float("WALLET_ROLLBACK_WAIT_SECONDS", default=3.0)
+# A round with no call for this long is closed by beat (every 5 minutes) and wallet.round.closed sent.
+WALLET_ROUND_AUTOCLOSE_HOURS = env.float("WALLET_ROUND_AUTOCLOSE_HOURS", default=24.0)
 OPERATOR_BASE_URL = env.str("OPERATOR_BASE_URL", default="http://127.0.0.1:8001")
 OPERATOR_API_KEY = _secret("OPERATOR_API_KEY", "OPERATOR_API_KEY")
 OPERATOR_TIMEOUT_SECONDS = env.float("OPERATOR_TIMEOUT_SECONDS", default=5.0)

@@ -79,8 +79,13 @@ LOCATION_ANSWERS = frozenset({200, 201, 400, 422})
 MENU_ANSWERS = frozenset({200, 202, 400, 422})
 money = {"playerId": "p", "amountCents": 100, "currency": "USD", "refId": "r", "meta": {"n": 1}}
 BODIES: dict[str, list[Route]] = {
-    "wallet-debit": [Route("post", lambda: "/wallet/debit", lambda: money, wallet_headers, WALLET_ANSWERS)],
-    "wallet-credit": [Route("post", lambda: "/wallet/credit", lambda: money, wallet_headers, WALLET_ANSWERS)],
+    "wallet-debit": [Route("post", lambda: "/wallet/debit", lambda: money, wallet_headers, WALLET_ANSWERS),
+                     Route("post", lambda: "/wallet/debit", lambda: {**money, "roundId": "rd", "roundClosed": True},
+                           wallet_headers, WALLET_ANSWERS)],
+    "wallet-credit": [Route("post", lambda: "/wallet/credit", lambda: money, wallet_headers, WALLET_ANSWERS),
+                      Route("post", lambda: "/wallet/credit", lambda: {
+                          **money, "roundId": "rd", "roundClosed": False, "betRefId": "bet", "kind": "JACKPOT"},
+                          wallet_headers, WALLET_ANSWERS)],
     "wallet-rollback": [Route("post", lambda: "/wallet/rollback",
                               lambda: {"playerId": "p", "refId": "rb", "originalRefId": "r"}, wallet_headers,
                               WALLET_ANSWERS)],

@@ -72,6 +72,12 @@ def test_every_status_an_operation_answers_is_documented(client):
     with database_down():
         send("get", lookup, "/wallet/transactions/r", **signed_headers(b"", key=None))
 
+    rounds = "/wallet/rounds/{round_id}"
+    send("get", rounds, "/wallet/rounds/no-such-round", **signed_headers(b"", key=None))
+    send("get", rounds, "/wallet/rounds/no-such-round")
+    with database_down():
+        send("get", rounds, "/wallet/rounds/no-such-round", **signed_headers(b"", key=None))
+
     balance = "/wallet/balance"
     for query in ("playerId=p&currency=USD", "playerId=p", "playerId=p&currency=KWD"):
         send("get", balance, f"/wallet/balance?{query}", **signed_headers(b"", key=None))

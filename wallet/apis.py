@@ -14,11 +14,11 @@ from hub.machine_api import MachineApi
 from hub.signing import secret_list, wallet_signature_valid
 from wallet import idempotency, openapi
 from wallet.answers import Answer, error_answer, http_response, replayed_answer, transaction_response
-from wallet.contract import (MoneyRequest, RollbackRequest, validate_balance_query, validate_money_request,
-                             validate_rollback_request)
+from wallet.contract import (MoneyRequest, RollbackRequest, validate_balance_query, validate_credit_request,
+                             validate_debit_request, validate_rollback_request)
 from wallet.errors import RefIdAnswered
 from wallet.models import WalletTransaction
-from wallet.selectors import wallet_transaction_view
+from wallet.selectors import wallet_round_view, wallet_transaction_view
 from wallet.services import (OnSettled, WalletResult, pending_money_transaction, wallet_balance, wallet_credit,
                              wallet_debit, wallet_rollback)
 
@@ -128,7 +128,7 @@ class WalletOperationApi(MachineApi):
 @extend_schema_view(post=openapi.wallet_operation("debit"))
 class DebitApi(WalletOperationApi):
     operation = "debit"
-    validate = staticmethod(validate_money_request)
+    validate = staticmethod(validate_debit_request)
     service = staticmethod(debit)
     transaction_type = WalletTransaction.Type.DEBIT
 
@@ -136,7 +136,7 @@ class DebitApi(WalletOperationApi):
 @extend_schema_view(post=openapi.wallet_operation("credit"))
 class CreditApi(WalletOperationApi):
     operation = "credit"
-    validate = staticmethod(validate_money_request)
+    validate = staticmethod(validate_credit_request)
     service = staticmethod(credit)
     transaction_type = WalletTransaction.Type.CREDIT
 
@@ -160,6 +160,16 @@ class BalanceApi(MachineApi):
         balance = wallet_balance(player_id=query.player_id, currency=query.currency)
         return JsonResponse({"status": "OK", "playerId": query.player_id, "currency": query.currency,
                              "balanceCents": balance})
+
+
+class RoundApi(MachineApi):
+    @openapi.wallet_round
+    def get(self, request: HttpRequest, round_id: str) -> HttpResponse:
+        authenticate(request.headers, b"")
+        view = wallet_round_view(round_id=round_id)
+        if view is None:
+            raise errors.NotFound("No round with this roundId.", code="ROUND_NOT_FOUND")
+        return transaction_response(view)
 
 
 class TransactionApi(MachineApi):

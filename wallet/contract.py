@@ -1,6 +1,7 @@
 """The wallet request contract (SPEC §3), declared once.
 
-Each body is a tuple of `BodyField`s. `validate_money_request` / `validate_rollback_request`
+Each body is a tuple of `BodyField`s. `validate_debit_request`, `validate_credit_request` and
+`validate_rollback_request`
 check a parsed body against them (JSON integers only for amounts, no unknown fields, every
 problem reported at once as `{"field": ["message", …]}`), and `wallet.openapi` builds the
 schema's request bodies from the same tuples, so the two cannot drift apart.
@@ -25,6 +26,11 @@ class Kind(Enum):
     AMOUNT = "amount"  # a JSON integer of minor units, 1..MAX_AMOUNT_MINOR
     CURRENCY = "currency"  # ISO 4217: three capital letters
     OBJECT = "object"  # a JSON object of at most MAX_META_BYTES
+    BOOLEAN = "boolean"  # JSON true or false
+    CHOICE = "choice"  # one of the field's `choices`
+
+
+CREDIT_KINDS = ("WIN", "BONUS", "JACKPOT", "PROMO", "ADJUSTMENT")  # WalletTransaction's CreditKind
 
 
 @dataclass(frozen=True)
@@ -33,14 +39,25 @@ class BodyField:
     kind: Kind
     required: bool = True
     help: str = ""
+    choices: tuple[str, ...] = ()
 
 
-MONEY_BODY = (
+MONEY_FIELDS = (
     BodyField("playerId", Kind.TEXT),
     BodyField("amountCents", Kind.AMOUNT, help="JSON integer, minor units."),
     BodyField("currency", Kind.CURRENCY, help="ISO 4217; see WALLET_SUPPORTED_CURRENCIES."),
     BodyField("refId", Kind.TEXT),
     BodyField("meta", Kind.OBJECT, required=False, help="At most 4 KiB."),
+    BodyField("roundId", Kind.TEXT, required=False, help="The game round; its first call opens it."),
+    BodyField("roundClosed", Kind.BOOLEAN, required=False,
+              help="true on the round's last call: later calls in it are refused (409 ROUND_CLOSED)."),
+)
+DEBIT_BODY = MONEY_FIELDS
+CREDIT_BODY = (
+    *MONEY_FIELDS,
+    BodyField("betRefId", Kind.TEXT, required=False,
+              help="The debit this credit pays: of the same player, currency and round, not rolled back."),
+    BodyField("kind", Kind.CHOICE, required=False, choices=CREDIT_KINDS, help="WIN when absent."),
 )
 ROLLBACK_BODY = (
     BodyField("playerId", Kind.TEXT),
@@ -56,6 +73,10 @@ class MoneyRequest:
     amount_minor: int
     currency: str
     meta: dict[str, Any] | None = None
+    round_id: str = ""
+    round_closed: bool = False
+    bet_ref_id: str = ""  # credits
+    kind: str = ""  # credits: WIN when the request names none
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,9 +115,19 @@ def _object(value: Any) -> str | None:
     return f"Must be at most {MAX_META_BYTES} bytes." if too_big else None
 
 
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "Must be true or false."
+
+
 CHECKS: dict[Kind, Callable[[Any], str | None]] = {
-    Kind.TEXT: _text, Kind.AMOUNT: _amount, Kind.CURRENCY: _currency, Kind.OBJECT: _object,
+    Kind.TEXT: _text, Kind.AMOUNT: _amount, Kind.CURRENCY: _currency, Kind.OBJECT: _object, Kind.BOOLEAN: _boolean,
 }
+
+
+def _check(field: BodyField, value: Any) -> str | None:
+    if field.kind is Kind.CHOICE:
+        return None if isinstance(value, str) and value in field.choices else f"Must be one of {', '.join(field.choices)}."
+    return CHECKS[field.kind](value)
 
 
 def _validate(body: tuple[BodyField, ...], payload: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -116,19 +147,30 @@ def _validate(body: tuple[BodyField, ...], payload: Any) -> tuple[dict[str, Any]
         value = storable(payload[field.name]) if field.kind is Kind.OBJECT else payload[field.name]
         if field.kind is Kind.OBJECT and value is None:
             continue  # "meta": null is no meta
-        if problem := CHECKS[field.kind](value):
+        if problem := _check(field, value):
             problems.setdefault(field.name, []).append(problem)
         values[field.name] = value
     return values, problems
 
 
-def validate_money_request(payload: Any) -> tuple[MoneyRequest | None, dict[str, list[str]]]:
-    """Debit and credit bodies."""
-    values, problems = _validate(MONEY_BODY, payload)
+def _money_request(payload: Any, *, credit: bool) -> tuple[MoneyRequest | None, dict[str, list[str]]]:
+    values, problems = _validate(CREDIT_BODY if credit else DEBIT_BODY, payload)
+    if values.get("roundClosed") and "roundId" not in values:
+        problems.setdefault("roundClosed", []).append("Needs a roundId.")
     if problems:
         return None, problems
     return MoneyRequest(player_id=values["playerId"], ref_id=values["refId"], amount_minor=values["amountCents"],
-                        currency=values["currency"], meta=values.get("meta")), {}
+                        currency=values["currency"], meta=values.get("meta"), round_id=values.get("roundId", ""),
+                        round_closed=values.get("roundClosed", False), bet_ref_id=values.get("betRefId", ""),
+                        kind=values.get("kind", "WIN") if credit else ""), {}
+
+
+def validate_debit_request(payload: Any) -> tuple[MoneyRequest | None, dict[str, list[str]]]:
+    return _money_request(payload, credit=False)
+
+
+def validate_credit_request(payload: Any) -> tuple[MoneyRequest | None, dict[str, list[str]]]:
+    return _money_request(payload, credit=True)
 
 
 def validate_rollback_request(payload: Any) -> tuple[RollbackRequest | None, dict[str, list[str]]]:

@@ -81,3 +81,29 @@ class BalanceUnavailable(OperatorNotAnswering):
     """The balance read got no answer: nothing is pending, the caller asks again."""
 
     message = "The Operator did not answer; ask again."
+
+
+class RoundClosed(RefIdAnswered):
+    code = "ROUND_CLOSED"
+    message = "This round is closed; a call in it is refused."
+
+
+class RoundMismatch(RefIdAnswered):
+    code = "ROUND_MISMATCH"
+    message = "This roundId belongs to another player or currency."
+
+
+class BetNotFound(RefIdAnswered):
+    code = "BET_NOT_FOUND"
+    message = "No charged debit with betRefId for this player, currency and round (unknown, refused or rolled back)."
+
+
+class BetAlreadyPaid(RefIdAnswered):
+    code = "BET_ALREADY_PAID"
+    message = "A credit has paid this debit; it cannot be rolled back."
+
+
+class BetInProgress(RequestInProgress):
+    """Not kept under the key: a rollback of this bet, or a credit paying it, is still in flight."""
+
+    message = "A rollback of this bet, or a credit paying it, is still in progress; retry."

@@ -6,6 +6,14 @@ from django.db import models
 from django.utils import timezone
 
 
+class CreditKind(models.TextChoices):
+    WIN = "WIN"
+    BONUS = "BONUS"
+    JACKPOT = "JACKPOT"
+    PROMO = "PROMO"
+    ADJUSTMENT = "ADJUSTMENT"
+
+
 class WalletTransaction(models.Model):
     class Type(models.TextChoices):
         DEBIT = "DEBIT"
@@ -35,6 +43,10 @@ class WalletTransaction(models.Model):
         help_text="A rollback the hub sent itself: the Operator applied a debit the hub had settled as not charged.",
     )
     meta = models.JSONField(null=True, blank=True)
+    round_id = models.CharField(max_length=64, blank=True, help_text="The RGS's round; rollbacks: their debit's.")
+    closes_round = models.BooleanField(default=False, help_text="Sent with roundClosed: true.")
+    bet_ref_id = models.CharField(max_length=64, blank=True, help_text="Credits: the debit this win pays.")
+    kind = models.CharField(max_length=10, choices=CreditKind.choices, blank=True, help_text="Credits only.")
     operator_tx_id = models.CharField(max_length=100, blank=True)
     balance_cents = models.BigIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
@@ -52,11 +64,43 @@ class WalletTransaction(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="wallet_tx_status_created"),
             models.Index(fields=["player_id", "created_at"], name="wallet_tx_player"),
+            # Partial: a transaction outside a round (most debits) writes no entry in these.
+            models.Index(fields=["round_id"], name="wallet_tx_round", condition=~models.Q(round_id="")),
+            models.Index(fields=["bet_ref_id"], name="wallet_tx_bet", condition=~models.Q(bet_ref_id="")),
+            models.Index(fields=["original_ref_id"], name="wallet_tx_original", condition=~models.Q(original_ref_id="")),
         ]
         permissions = [("resolve_wallettransaction", "Can resolve PENDING transactions now (asks the Operator)")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.ref_id}"
+
+
+class WalletRound(models.Model):
+    """A game round: its calls are the transactions with its `round_id`. Opened by its first debit or
+    credit, closed by a call with `roundClosed: true`, or by beat after WALLET_ROUND_AUTOCLOSE_HOURS idle."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN"
+        CLOSED = "CLOSED"
+        AUTO_CLOSED = "AUTO_CLOSED"
+
+    round_id = models.CharField(max_length=64, help_text="The RGS's id.")
+    player_id = models.CharField(max_length=64)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(default=timezone.now)
+    last_call_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round_id"], name="wallet_round_id")]
+        indexes = [
+            models.Index(fields=["status", "last_call_at"], name="wallet_round_idle"),
+            models.Index(fields=["player_id", "opened_at"], name="wallet_round_player"),
+        ]
+
+    def __str__(self) -> str:
+        return f"round {self.round_id}"
 
 
 class IdempotencyKey(models.Model):

@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 
 from hub.openapi import error
-from wallet.contract import MAX_AMOUNT_MINOR, MAX_ID_LENGTH, MONEY_BODY, ROLLBACK_BODY, BodyField, Kind
+from wallet.contract import CREDIT_BODY, CREDIT_KINDS, DEBIT_BODY, MAX_AMOUNT_MINOR, MAX_ID_LENGTH, ROLLBACK_BODY, BodyField, Kind
 
 HEADER: Literal["header"] = "header"
 SIGNED = [
@@ -31,6 +31,10 @@ def _serializer_field(field: BodyField) -> serializers.Field:
         return serializers.CharField(min_length=3, max_length=3, required=required, help_text=help_text)
     if field.kind is Kind.OBJECT:
         return serializers.DictField(allow_null=True, required=required, help_text=help_text)
+    if field.kind is Kind.BOOLEAN:
+        return serializers.BooleanField(required=required, help_text=help_text)
+    if field.kind is Kind.CHOICE:
+        return serializers.ChoiceField(field.choices, required=required, help_text=help_text)
     return serializers.CharField(min_length=1, max_length=MAX_ID_LENGTH, required=required, help_text=help_text)
 
 
@@ -38,7 +42,8 @@ def _request_body(name: str, body: tuple[BodyField, ...]) -> serializers.Seriali
     return inline_serializer(name, {field.name: _serializer_field(field) for field in body})
 
 
-MONEY_REQUEST = _request_body("WalletMoneyRequest", MONEY_BODY)
+DEBIT_REQUEST = _request_body("WalletDebitRequest", DEBIT_BODY)
+CREDIT_REQUEST = _request_body("WalletCreditRequest", CREDIT_BODY)
 ROLLBACK_REQUEST = _request_body("WalletRollbackRequest", ROLLBACK_BODY)
 SUCCESS = inline_serializer("WalletSuccess", {
     "status": serializers.CharField(default="OK"), "transactionId": serializers.UUIDField(),
@@ -46,14 +51,31 @@ SUCCESS = inline_serializer("WalletSuccess", {
     "playerId": serializers.CharField(), "amountCents": serializers.IntegerField(),
     "currency": serializers.CharField(), "balanceCents": serializers.IntegerField(),
 })
-TRANSACTION = inline_serializer("WalletTransaction", {
+TRANSACTION_FIELDS: dict[str, serializers.Field] = {
     "transactionId": serializers.UUIDField(), "refId": serializers.CharField(),
     "type": serializers.ChoiceField(["DEBIT", "CREDIT", "ROLLBACK"]),
     "status": serializers.ChoiceField(["PENDING", "COMPLETED", "FAILED", "ROLLED_BACK"]),
     "playerId": serializers.CharField(), "amountCents": serializers.IntegerField(), "currency": serializers.CharField(),
     "balanceCents": serializers.IntegerField(allow_null=True), "errorCode": serializers.CharField(allow_null=True),
-    "originalRefId": serializers.CharField(allow_null=True), "createdAt": serializers.DateTimeField(),
-    "settledAt": serializers.DateTimeField(allow_null=True),
+    "originalRefId": serializers.CharField(allow_null=True),
+    "roundId": serializers.CharField(allow_null=True, help_text="A rollback shows its debit's round."),
+    "roundClosed": serializers.BooleanField(help_text="This call closed its round."),
+    "betRefId": serializers.CharField(allow_null=True),
+    "kind": serializers.ChoiceField(CREDIT_KINDS, allow_null=True, help_text="Credits only."),
+    "createdAt": serializers.DateTimeField(), "settledAt": serializers.DateTimeField(allow_null=True),
+}
+TRANSACTION = inline_serializer("WalletTransaction", TRANSACTION_FIELDS)
+ROUND = inline_serializer("WalletRound", {
+    "roundId": serializers.CharField(), "playerId": serializers.CharField(), "currency": serializers.CharField(),
+    "status": serializers.ChoiceField(["OPEN", "CLOSED", "AUTO_CLOSED"]), "openedAt": serializers.DateTimeField(),
+    "lastCallAt": serializers.DateTimeField(), "closedAt": serializers.DateTimeField(allow_null=True),
+    "totals": inline_serializer("WalletRoundTotals", {
+        "betCents": serializers.IntegerField(help_text="Debits COMPLETED (charged, not rolled back)."),
+        "winCents": serializers.IntegerField(help_text="Credits COMPLETED, of every kind."),
+        "rolledBackCents": serializers.IntegerField(help_text="Debits charged and refunded by a rollback."),
+        "netCents": serializers.IntegerField(help_text="winCents - betCents: what the player gained."),
+    }),
+    "transactions": inline_serializer("WalletRoundTransaction", TRANSACTION_FIELDS, many=True),
 })
 
 COMMON_ERRORS = {
@@ -67,24 +89,47 @@ COMMON_ERRORS = {
 }
 
 
+ROUND_CONFLICTS = "ROUND_CLOSED (the round is closed), ROUND_MISMATCH (another player's or currency's round)"
+CONFLICTS = {
+    "debit": f"DUPLICATE_REF_ID, ALREADY_ROLLED_BACK, {ROUND_CONFLICTS}, or REQUEST_IN_PROGRESS (Retry-After: 1)",
+    "credit": f"DUPLICATE_REF_ID, {ROUND_CONFLICTS}, BET_NOT_FOUND (betRefId names no charged debit of this player, "
+              "currency and round), or REQUEST_IN_PROGRESS (Retry-After: 1; also while its bet is in flight)",
+    "rollback": "ALREADY_ROLLED_BACK, BET_ALREADY_PAID (a credit has paid this debit), or REQUEST_IN_PROGRESS "
+                "(Retry-After: 1; also while its debit, or a credit paying it, is in flight)",
+}
+EXAMPLES = {
+    "debit": [OpenApiExample("a bet in a round", request_only=True, value={
+        "playerId": "p1", "amountCents": 1234, "currency": "USD", "refId": "bet-1", "roundId": "round-1"})],
+    "credit": [OpenApiExample("the round's win, closing it", request_only=True, value={
+        "playerId": "p1", "amountCents": 2500, "currency": "USD", "refId": "win-1", "roundId": "round-1",
+        "betRefId": "bet-1", "roundClosed": True, "kind": "WIN"})],
+}
+REQUESTS = {"debit": DEBIT_REQUEST, "credit": CREDIT_REQUEST, "rollback": ROLLBACK_REQUEST}
+
+
 def wallet_operation(operation: str):
     responses = {201: OpenApiResponse(SUCCESS, description="Settled. A replay repeats the first answer byte for byte "
                                                            "with Idempotent-Replayed: true."), **COMMON_ERRORS}
     if operation == "debit":
         responses[402] = error("INSUFFICIENT_FUNDS (details.balanceCents)")
     responses[404] = error("PLAYER_NOT_FOUND" if operation != "rollback" else "ORIGINAL_NOT_FOUND")
+    responses[409] = error(CONFLICTS[operation])
     return extend_schema(
         operation_id=f"wallet_{operation}", tags=["wallet"], summary=f"{operation.capitalize()} (signed, idempotent)",
-        request=ROLLBACK_REQUEST if operation == "rollback" else MONEY_REQUEST, parameters=[*SIGNED, IDEMPOTENCY_KEY],
+        request=REQUESTS[operation], parameters=[*SIGNED, IDEMPOTENCY_KEY],
         responses=responses,
-        examples=[] if operation == "rollback" else [OpenApiExample(
-            "debit", request_only=True, value={"playerId": "p1", "amountCents": 1234, "currency": "USD", "refId": "bet-1"})],
+        examples=EXAMPLES.get(operation, []),
     )
 
 
 wallet_transaction = extend_schema(
     operation_id="wallet_transaction", tags=["wallet"], summary="One transaction by refId (signed, empty body)",
     parameters=SIGNED, responses={200: TRANSACTION, 401: COMMON_ERRORS[401], 404: error("TRANSACTION_NOT_FOUND")},
+)
+wallet_round = extend_schema(
+    operation_id="wallet_round", tags=["wallet"],
+    summary="One round: its calls (rollbacks of its bets included) and totals (signed, empty body)",
+    parameters=SIGNED, responses={200: ROUND, 401: COMMON_ERRORS[401], 404: error("ROUND_NOT_FOUND")},
 )
 wallet_balance = extend_schema(
     operation_id="wallet_balance", tags=["wallet"],

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hub import errors, metrics
@@ -29,9 +29,9 @@ from wallet import statements
 from wallet.answers import Answer, error_answer, settled_answer
 from wallet.contract import MoneyRequest, RollbackRequest
 from wallet.idempotency import AnswerUnderKey, in_flight_lease
-from wallet.models import WalletTransaction
+from wallet.models import WalletRound, WalletTransaction
 from wallet.operator_client import OperatorAnswer, OperatorUnavailable, operator_request, operator_wallet_call
-from wallet.selectors import wallet_transaction_data
+from wallet.selectors import round_totals, wallet_round_data, wallet_transaction_data
 from webhooks.outbox import outbox_enqueue, outbox_insert, outbox_inserted
 
 Type, Status = WalletTransaction.Type, WalletTransaction.Status
@@ -63,21 +63,26 @@ class Outcome:
     operator_tx_id: str = ""
 
 
-def _same_request(tx: WalletTransaction, *, type_: str, player_id: str, amount_minor: int, currency: str,
-                  original_ref_id: str) -> bool:
-    return (tx.type, tx.player_id, tx.amount_cents, tx.currency, tx.original_ref_id) == (
-        type_, player_id, amount_minor, currency, original_ref_id,
-    )
+# A retry of a refId must be the same call: anything else is DUPLICATE_REF_ID.
+SAME_REQUEST_FIELDS = ("type", "player_id", "amount_cents", "currency", "original_ref_id", "round_id", "closes_round",
+                       "bet_ref_id", "kind")
 
 
 def _pending(*, type_: str, ref_id: str, player_id: str, amount_minor: int, currency: str, original_ref_id: str = "",
-             meta: dict[str, Any] | None = None) -> WalletTransaction:
+             **call: Any) -> WalletTransaction:
+    """The PENDING row of a new call; `call`: its meta, round_id, closes_round, bet_ref_id, kind."""
     now = timezone.now()
     return WalletTransaction(
         ref_id=ref_id, type=type_, player_id=player_id, amount_cents=amount_minor, currency=currency,
-        original_ref_id=original_ref_id, meta=meta, processing_until=now + in_flight_lease(),
-        correlation_id=structlog.contextvars.get_contextvars().get("correlation_id", ""), created_at=now,
+        original_ref_id=original_ref_id, processing_until=now + in_flight_lease(),
+        correlation_id=structlog.contextvars.get_contextvars().get("correlation_id", ""), created_at=now, **call,
     )
+
+
+def _money_pending(type_: str, request: MoneyRequest) -> WalletTransaction:
+    return _pending(type_=type_, ref_id=request.ref_id, player_id=request.player_id, amount_minor=request.amount_minor,
+                    currency=request.currency, meta=request.meta, round_id=request.round_id,
+                    closes_round=request.round_closed, bet_ref_id=request.bet_ref_id, kind=request.kind)
 
 
 def _supported(currency: str) -> bool:
@@ -86,39 +91,47 @@ def _supported(currency: str) -> bool:
 
 def pending_money_transaction(type_: str, request: MoneyRequest) -> WalletTransaction | None:
     """The PENDING row a debit or credit would claim, for its caller to write together with the request's
-    Idempotency-Key (`idempotency_begin(with_row=...)`); None when the request will be refused before."""
-    if not _supported(request.currency):
+    Idempotency-Key (`idempotency_begin(with_row=...)`); None when the request will be refused before, or
+    is a credit paying a bet (claimed under its bet's lock)."""
+    if not _supported(request.currency) or request.bet_ref_id:
         return None
-    return _pending(type_=type_, ref_id=request.ref_id, player_id=request.player_id,
-                    amount_minor=request.amount_minor, currency=request.currency, meta=request.meta)
+    return _money_pending(type_, request)
 
 
-def _claim(*, type_: str, ref_id: str, player_id: str, amount_minor: int, currency: str, original_ref_id: str = "",
-           meta: dict[str, Any] | None = None, written: WalletTransaction | None = None
-           ) -> WalletTransaction | WalletResult:
-    """The new PENDING transaction to drive (`written`, when the caller already wrote it), or the settled
-    one this refId already has."""
+def _claim(new: WalletTransaction, *, written: WalletTransaction | None = None) -> WalletTransaction | WalletResult:
+    """`new`, the new PENDING transaction to drive (`written`, when the caller already wrote it), or the
+    settled one its refId already has. A debit or credit opens, joins or closes its round here."""
     if written is not None and written.pk is not None:
         return written
-    now = timezone.now()
-    new = _pending(type_=type_, ref_id=ref_id, player_id=player_id, amount_minor=amount_minor, currency=currency,
-                   original_ref_id=original_ref_id, meta=meta)
-    if statements.new_transaction(new):
+    if statements.new_transaction(new, round_call=new.type != Type.ROLLBACK):
         return new
-    # this refId exists: answer from it
-    existing = WalletTransaction.objects.get(ref_id=ref_id)
-    if existing.is_tombstone and type_ == Type.DEBIT:
+    return _existing(new)
+
+
+def _existing(new: WalletTransaction) -> WalletTransaction | WalletResult:
+    """The transaction `new.ref_id` already has: its settled answer, or the PENDING row to drive."""
+    existing = WalletTransaction.objects.filter(ref_id=new.ref_id).first()
+    if existing is None:  # the refId is free: only its round held the row back
+        raise _round_refusal(new)
+    if existing.is_tombstone and new.type == Type.DEBIT:
         raise wallet_errors.RefIdRolledBack()
-    if existing.is_tombstone or not _same_request(existing, type_=type_, player_id=player_id,
-                                                  amount_minor=amount_minor, currency=currency,
-                                                  original_ref_id=original_ref_id):
+    if existing.is_tombstone or any(getattr(existing, name) != getattr(new, name) for name in SAME_REQUEST_FIELDS):
         raise wallet_errors.DuplicateRefId()
     if existing.status != Status.PENDING:
         return WalletResult(existing, replayed=True)
-    if not _take_lease(existing.id, now):
+    if not _take_lease(existing.id, timezone.now()):
         raise wallet_errors.RequestInProgress()
     existing.refresh_from_db()
     return existing
+
+
+def _round_refusal(new: WalletTransaction) -> errors.ApplicationError:
+    found = WalletRound.objects.filter(round_id=new.round_id).first()
+    if found is None:  # not there a moment ago either: a concurrent writer; the retry finds it
+        return wallet_errors.RequestInProgress()
+    if (found.player_id, found.currency) != (new.player_id, new.currency):
+        return wallet_errors.RoundMismatch()
+    return wallet_errors.RoundClosed()
 
 
 def _take_lease(tx_id: int, now: datetime) -> bool:
@@ -145,32 +158,84 @@ def _money(type_: str, request: MoneyRequest, on_settled: OnSettled | None,
     if not _supported(request.currency):
         raise wallet_errors.UnsupportedCurrency(f"Currency {request.currency} is not supported.",
                                                 details={"supported": settings.WALLET_SUPPORTED_CURRENCIES})
-    claimed = _claim(type_=type_, ref_id=request.ref_id, player_id=request.player_id,
-                     amount_minor=request.amount_minor, currency=request.currency, meta=request.meta, written=written)
+    new = _money_pending(type_, request)
+    claimed = _claim_paying_bet(new) if new.bet_ref_id else _claim(new, written=written)
     return claimed if isinstance(claimed, WalletResult) else _forward(claimed, on_settled)
+
+
+def _claim_paying_bet(new: WalletTransaction) -> WalletTransaction | WalletResult:
+    """A credit naming the debit it pays (`betRefId`): written under that debit's row lock, as a rollback
+    of the debit is, so that a win never pays a bet that is rolled back. The bet must be the same
+    player's, currency's and round's (a credit without a roundId joins its bet's), and charged; one in
+    flight is waited for as a rollback waits (then 409 REQUEST_IN_PROGRESS)."""
+    if WalletTransaction.objects.filter(ref_id=new.ref_id).exists():
+        return _existing(new)
+    bet = WalletTransaction.objects.filter(ref_id=new.bet_ref_id, type=Type.DEBIT, is_tombstone=False).first()
+    if bet is None or (bet.player_id, bet.currency) != (new.player_id, new.currency) or (
+            new.round_id and bet.round_id != new.round_id):
+        raise wallet_errors.BetNotFound()
+    new.round_id = bet.round_id
+    if bet.status == Status.PENDING:
+        _settled_original(bet, in_progress=wallet_errors.BetInProgress)
+    with transaction.atomic():
+        bet = WalletTransaction.objects.select_for_update().get(id=bet.id)
+        if bet.status != Status.COMPLETED:
+            raise wallet_errors.BetNotFound()
+        if _rollbacks_of(bet).filter(status=Status.PENDING).exists():
+            raise wallet_errors.BetInProgress()
+        if statements.new_transaction(new, round_call=True):
+            return new
+    return _existing(new)
+
+
+def _rollbacks_of(debit: WalletTransaction) -> QuerySet[WalletTransaction]:
+    return WalletTransaction.objects.filter(original_ref_id=debit.ref_id, type=Type.ROLLBACK)
+
+
+def _credits_paying(debit: WalletTransaction) -> QuerySet[WalletTransaction]:
+    return WalletTransaction.objects.filter(bet_ref_id=debit.ref_id, type=Type.CREDIT)
 
 
 def wallet_rollback(*, request: RollbackRequest, on_settled: OnSettled | None = None) -> WalletResult:
     original = _original_or_tombstone(request)
-    real = original is not None and not original.is_tombstone
-    if original is not None and real and original.status == Status.PENDING:
+    if original is not None and original.is_tombstone:
+        original = None  # a tombstone holds the refId; there is no debit to refund
+    if original is not None and original.status == Status.PENDING:
         original = _settled_original(original)
-    claimed = _claim(type_=Type.ROLLBACK, ref_id=request.ref_id, player_id=request.player_id,
-                     amount_minor=original.amount_cents if original and real else 0,
-                     currency=original.currency if original and real else "", original_ref_id=request.original_ref_id)
+    if original is not None and (original.type != Type.DEBIT or original.player_id != request.player_id
+                                 or original.status == Status.FAILED):
+        original = None
+    new = _pending(type_=Type.ROLLBACK, ref_id=request.ref_id, player_id=request.player_id,
+                   amount_minor=original.amount_cents if original else 0, currency=original.currency if original else "",
+                   original_ref_id=request.original_ref_id, round_id=original.round_id if original else "")
+    charged = original is not None and original.status == Status.COMPLETED
+    claimed = _claim_unpaid(original, new) if original is not None and charged else _claim(new)
     if isinstance(claimed, WalletResult):
         return claimed
-    if (original is None or not real or original.type != Type.DEBIT or original.player_id != request.player_id
-            or original.status == Status.FAILED):
+    if original is None:
         return _settle(claimed, _failed(wallet_errors.OriginalNotFound()), on_settled)
-    if original.status == Status.ROLLED_BACK:
+    if not charged:
         return _settle(claimed, _failed(wallet_errors.AlreadyRolledBack()), on_settled)
+    if _credits_paying(original).filter(status=Status.COMPLETED).exists():
+        return _settle(claimed, _failed(wallet_errors.BetAlreadyPaid()), on_settled)
     return _forward(claimed, on_settled)
 
 
-def _settled_original(original: WalletTransaction) -> WalletTransaction:
-    """The debit being rolled back, once its outcome is known (SPEC §3): a rollback never settles while
-    its original is in flight, or the Operator could apply the debit after refusing the rollback (404)
+@transaction.atomic
+def _claim_unpaid(debit: WalletTransaction, new: WalletTransaction) -> WalletTransaction | WalletResult:
+    """A rollback of a charged debit, written under the debit's row lock (see `_claim_paying_bet`); while a
+    credit paying the debit is in flight: 409 REQUEST_IN_PROGRESS, and nothing is written."""
+    WalletTransaction.objects.select_for_update().filter(id=debit.id).first()
+    if _credits_paying(debit).filter(status=Status.PENDING).exists():
+        raise wallet_errors.BetInProgress()
+    return _claim(new)
+
+
+def _settled_original(original: WalletTransaction,
+                      in_progress: type[wallet_errors.RequestInProgress] = wallet_errors.OriginalInProgress
+                      ) -> WalletTransaction:
+    """The debit being rolled back (or paid), once its outcome is known (SPEC §3): a rollback never settles
+    while its original is in flight, or the Operator could apply the debit after refusing the rollback (404)
     and leave the player charged for a bet the hub calls rolled back. Waits up to
     WALLET_ROLLBACK_WAIT_SECONDS; a debit nobody is driving and old enough for the resolver is resolved
     now. Still PENDING: 409 REQUEST_IN_PROGRESS, and nothing is written."""
@@ -185,7 +250,7 @@ def _settled_original(original: WalletTransaction) -> WalletTransaction:
         if original.status != Status.PENDING:
             return original
         if time.monotonic() >= deadline:
-            raise wallet_errors.OriginalInProgress()
+            raise in_progress()
         time.sleep(ROLLBACK_POLL_SECONDS)
 
 
@@ -442,3 +507,24 @@ def wallet_balance(*, player_id: str, currency: str) -> int:
     if balance is None:
         raise wallet_errors.OperatorRejected(details={"operatorStatus": answer.status_code, "operatorError": error})
     return balance
+
+
+def wallet_close_idle_rounds(*, limit: int = 500) -> int:
+    """Close the rounds nobody has called for WALLET_ROUND_AUTOCLOSE_HOURS (beat) and tell the RGS of each
+    (`wallet.round.closed`, in the same transaction). A call racing the closing waits for its round's row
+    and is then refused (409 ROUND_CLOSED); a round a call holds is skipped until the next run."""
+    now = timezone.now()
+    idle_before = now - timedelta(hours=settings.WALLET_ROUND_AUTOCLOSE_HOURS)
+    with transaction.atomic():
+        idle = list(WalletRound.objects.select_for_update(skip_locked=True).filter(
+            status=WalletRound.Status.OPEN, last_call_at__lt=idle_before).order_by("id")[:limit])
+        WalletRound.objects.filter(id__in=[found.id for found in idle]).update(
+            status=WalletRound.Status.AUTO_CLOSED, closed_at=now)
+        for found in idle:
+            found.status, found.closed_at = WalletRound.Status.AUTO_CLOSED, now
+            outbox_enqueue(destination="rgs", event_type="wallet.round.closed", ordering_key=f"player:{found.player_id}",
+                           data={**wallet_round_data(found), "totals": round_totals(
+                               list(WalletTransaction.objects.filter(round_id=found.round_id)))})
+    if idle:
+        logger.info("wallet_rounds_auto_closed", count=len(idle))
+    return len(idle)

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from wallet.idempotency import idempotency_purge
-from wallet.services import wallet_resolve_pending
+from wallet.services import wallet_close_idle_rounds, wallet_resolve_pending
 
 
 @shared_task
@@ -18,3 +18,8 @@ def send_compensation(tx_id: int) -> None:
 @shared_task
 def purge_idempotency_keys() -> None:
     idempotency_purge()
+
+
+@shared_task
+def close_idle_rounds() -> None:
+    wallet_close_idle_rounds()

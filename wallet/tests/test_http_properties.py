@@ -33,7 +33,8 @@ def operator(settings):
 
 
 TEMPLATES = {
-    "debit": debit_body(), "credit": debit_body(),
+    "debit": {**debit_body(), "roundId": "round-1", "roundClosed": False},
+    "credit": {**debit_body(), "roundId": "round-1", "betRefId": "ref-0", "kind": "BONUS", "roundClosed": True},
     "rollback": {"playerId": "player-1", "refId": "rb-1", "originalRefId": "ref-0"},
 }
 

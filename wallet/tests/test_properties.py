@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.signing import wallet_signature, wallet_signature_valid
-from wallet.contract import MAX_AMOUNT_MINOR, validate_money_request
+from wallet.contract import CREDIT_KINDS, MAX_AMOUNT_MINOR, validate_credit_request, validate_debit_request
 
 SECRETS = ["secret-current", "secret-next"]
 NOW = 1_800_000_000
@@ -70,7 +70,7 @@ valid_bodies = st.fixed_dictionaries(
 
 @given(valid_bodies)
 def test_every_well_formed_body_is_accepted_as_sent(body):
-    request, errors = validate_money_request(json.loads(json.dumps(body)))
+    request, errors = validate_debit_request(json.loads(json.dumps(body)))
 
     assert errors == {}
     assert (request.player_id, request.amount_minor, request.currency, request.ref_id) == (
@@ -83,10 +83,41 @@ not_an_integer = (st.floats(allow_nan=True) | st.text(max_size=8) | st.booleans(
 
 @settings(max_examples=300)
 @given(valid_bodies, not_an_integer, st.dictionaries(st.text(min_size=1, max_size=8).filter(
-    lambda k: k not in {"playerId", "amountCents", "currency", "refId", "meta"}), st.integers(), max_size=3))
+    lambda k: k not in {"playerId", "amountCents", "currency", "refId", "meta", "roundId", "roundClosed"}), st.integers(), max_size=3))
 def test_bad_amounts_and_unknown_fields_are_all_reported_together(body, amount, extra):
-    request, errors = validate_money_request({**body, "amountCents": amount, **extra})
+    request, errors = validate_debit_request({**body, "amountCents": amount, **extra})
 
     assert request is None
     assert "amountCents" in errors
     assert set(extra) <= set(errors)
+
+
+round_fields = st.fixed_dictionaries({}, optional={"roundId": text_ids, "betRefId": text_ids,
+                                                   "kind": st.sampled_from(CREDIT_KINDS)})
+
+
+@given(valid_bodies, round_fields, st.booleans())
+def test_every_well_formed_credit_with_round_fields_is_accepted_as_sent(body, extra, closed):
+    if "roundId" in extra:
+        extra["roundClosed"] = closed
+    request, errors = validate_credit_request(json.loads(json.dumps({**body, **extra})))
+
+    assert errors == {}
+    assert (request.round_id, request.round_closed, request.bet_ref_id, request.kind) == (
+        extra.get("roundId", ""), extra.get("roundClosed", False), extra.get("betRefId", ""), extra.get("kind", "WIN"))
+
+
+not_a_choice = st.text(max_size=12).filter(lambda s: s not in CREDIT_KINDS) | st.integers() | st.none() | st.booleans()
+not_a_boolean = st.integers() | st.text(max_size=5) | st.none() | st.lists(st.booleans(), max_size=1)
+
+
+@settings(max_examples=200)
+@given(valid_bodies, not_a_choice, not_a_boolean, st.text(max_size=0) | st.text(min_size=65, max_size=80) | st.integers())
+def test_bad_round_fields_are_each_reported(body, kind, closed, round_id):
+    credit, credit_errors = validate_credit_request({**body, "kind": kind, "roundClosed": closed, "roundId": round_id})
+    debit, debit_errors = validate_debit_request({**body, "kind": "WIN", "betRefId": "b", "roundClosed": True})
+
+    assert credit is None and debit is None
+    assert {"kind", "roundClosed", "roundId"} <= set(credit_errors)
+    assert debit_errors == {"kind": ["Unknown field."], "betRefId": ["Unknown field."],
+                            "roundClosed": ["Needs a roundId."]}
