@@ -29,7 +29,7 @@ Kind = Mismatch.Kind
 TxStatus = WalletTransaction.Status
 MOVED_MONEY = {TxStatus.COMPLETED, TxStatus.ROLLED_BACK}  # moved (or moved and came back)
 CSV_HEADER = ["kind", "ref_id", "hub_amount", "operator_amount", "currency", "hub_status", "operator_status",
-              "hub_type", "operator_type", "time"]
+              "hub_type", "operator_type", "time", "hub_credit_kind"]
 BATCH = 2000
 
 
@@ -86,7 +86,8 @@ def _row(kind: str, hub: Record | None, operator: Record | None) -> list[str | i
         dict.fromkeys(r.currency for r in (hub, operator) if r))
     return [kind, either.ref_id, hub.amount if hub else "", operator.amount if operator else "", currency,
             hub.status if hub else "", operator.status if operator else "", hub.type if hub else "",
-            operator.type if operator else "", either.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
+            operator.type if operator else "", either.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            hub.credit_kind if hub else ""]
 
 
 def _compare(pairs: Iterator[tuple[Record | None, Record | None]], start: datetime, end: datetime, grace: timedelta,

@@ -34,6 +34,7 @@ class Record:
     currency: str
     status: str
     at: datetime
+    credit_kind: str = ""  # the hub's credits: WIN, BONUS, JACKPOT, PROMO or ADJUSTMENT
 
 
 def _iso(moment: datetime) -> str:
@@ -44,10 +45,10 @@ def hub_records(start: datetime, end: datetime) -> Iterator[Record]:
     rows = (
         WalletTransaction.objects.filter(is_tombstone=False, created_at__gte=start, created_at__lt=end)
         .order_by(Collate("ref_id", "C"))
-        .values_list("ref_id", "type", "amount_cents", "currency", "status", "created_at")
+        .values_list("ref_id", "type", "amount_cents", "currency", "status", "created_at", "kind")
     )
-    for ref_id, type_, amount, currency, status, created_at in rows.iterator(chunk_size=5000):
-        yield Record(ref_id, type_, amount, currency, status, created_at)
+    for ref_id, type_, amount, currency, status, created_at, kind in rows.iterator(chunk_size=5000):
+        yield Record(ref_id, type_, amount, currency, status, created_at, kind)
 
 
 def operator_records(start: datetime, end: datetime) -> Iterator[Record]:

@@ -3,10 +3,14 @@ import structlog
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from hub.admin import ReadOnlyModelAdmin
-from wallet.models import IdempotencyKey, WalletTransaction
-from wallet.selectors import stale_pending
+from wallet.models import IdempotencyKey, WalletRound, WalletTransaction
+from wallet.selectors import round_totals, stale_pending
 from wallet.services import wallet_resolve_pending
 
 logger = structlog.get_logger(__name__)
@@ -25,10 +29,11 @@ class StuckFilter(admin.SimpleListFilter):
 
 @admin.register(WalletTransaction)
 class WalletTransactionAdmin(ReadOnlyModelAdmin):
-    list_display = ["ref_id", "type", "status", "player_id", "amount_cents", "currency", "balance_cents",
-                    "error_code", "is_compensation", "created_at", "settled_at"]
-    list_filter = [StuckFilter, "status", "type", "is_compensation", "currency", "is_tombstone", "created_at"]
-    search_fields = ["ref_id", "player_id", "original_ref_id", "operator_tx_id", "correlation_id"]
+    list_display = ["ref_id", "type", "kind", "status", "player_id", "amount_cents", "currency", "balance_cents",
+                    "round_id", "error_code", "is_compensation", "created_at", "settled_at"]
+    list_filter = [StuckFilter, "status", "type", "kind", "is_compensation", "currency", "is_tombstone", "created_at"]
+    search_fields = ["ref_id", "player_id", "original_ref_id", "round_id", "bet_ref_id", "operator_tx_id",
+                     "correlation_id"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
     actions = ["resolve_selected"]
@@ -50,6 +55,37 @@ class WalletTransactionAdmin(ReadOnlyModelAdmin):
         else:
             self.message_user(request, f"Resolved {settled} of {len(ids)} PENDING transactions; the others stay "
                                        "PENDING (the Operator did not answer): beat tries again.", messages.WARNING)
+
+
+@admin.register(WalletRound)
+class WalletRoundAdmin(ReadOnlyModelAdmin):
+    """Rounds by player and time; a round's page shows its calls in order and what it moved."""
+
+    list_display = ["round_id", "player_id", "currency", "status", "opened_at", "last_call_at", "closed_at"]
+    list_filter = ["status", "currency", "opened_at"]
+    search_fields = ["=round_id", "=player_id"]
+    date_hierarchy = "opened_at"
+    ordering = ["-id"]
+    fields = readonly_fields = ("round_id", "player_id", "currency", "status", "opened_at", "last_call_at",
+                                "closed_at", "totals", "calls")
+
+    def _transactions(self, found: WalletRound) -> list[WalletTransaction]:
+        return list(WalletTransaction.objects.filter(round_id=found.round_id, is_tombstone=False).order_by("id"))
+
+    @admin.display(description="totals (minor units)")
+    def totals(self, found: WalletRound) -> SafeString:
+        totals = round_totals(self._transactions(found))
+        return format_html_join(", ", "{}: {}", ((name, value) for name, value in totals.items()))
+
+    @admin.display(description="calls, in order")
+    def calls(self, found: WalletRound) -> SafeString:
+        rows = format_html_join("", "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                                    "<td>{}</td><td>{}</td></tr>", (
+            (reverse("admin:wallet_wallettransaction_change", args=[tx.id]), tx.ref_id, tx.type, tx.kind or "",
+             tx.status, tx.amount_cents, tx.bet_ref_id or tx.original_ref_id or "", "closed it" if tx.closes_round
+             else "") for tx in self._transactions(found)))
+        return format_html("<table><thead><tr><th>refId</th><th>type</th><th>kind</th><th>status</th><th>amount</th>"
+                           "<th>pays / cancels</th><th></th></tr></thead><tbody>{}</tbody></table>", rows)
 
 
 @admin.register(IdempotencyKey)

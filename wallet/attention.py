@@ -28,4 +28,9 @@ def wallet_charts(hours: list[datetime]) -> list[Chart]:
     rows = (WalletTransaction.objects.filter(status__in=WalletTransaction.Status.values, created_at__gte=hours[0])
             .annotate(hour=TruncHour("created_at"))
             .values_list("hour", "status").annotate(n=Count("id")).order_by())
-    return [Chart("Wallet transactions by outcome", hourly(list(rows), hours))]
+    credits = (WalletTransaction.objects.filter(status__in=WalletTransaction.Status.values, created_at__gte=hours[0],
+                                                type=WalletTransaction.Type.CREDIT)
+               .annotate(hour=TruncHour("created_at"))
+               .values_list("hour", "kind").annotate(n=Count("id")).order_by())
+    return [Chart("Wallet transactions by outcome", hourly(list(rows), hours)),
+            Chart("Wallet credits by kind", hourly(list(credits), hours))]

@@ -40,7 +40,7 @@ def test_an_operator_sees_a_real_dead_letter_follows_its_link_and_closes_a_circu
     expect(page.locator("#attention-title")).to_contain_text("Needs attention")
     dead_row = page.locator('tr[data-label="Dead letters to rgs"]')
     expect(dead_row.locator(".hub-value")).to_have_text("1")
-    expect(page.locator("svg.hub-chart")).to_have_count(4)
+    expect(page.locator("svg.hub-chart")).to_have_count(5)
     expect(page.locator("svg.hub-chart rect.hub-bar").first).to_be_visible()
     _save(page, tmp_path, "admin-index.png")
     page.emulate_media(color_scheme="dark")

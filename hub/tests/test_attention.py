@@ -129,13 +129,28 @@ def test_charts_count_the_last_24_hours_per_hour(admin_client):
 
     page = admin_client.get("/admin/").content.decode()
 
-    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="hub-chart"') == 4  # with menu syncs
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="hub-chart"') == 5  # with menu syncs and credit kinds
     titles = [t for t in re.findall(r"<title>([^<]+)</title>", page) if "rgs" in t]
     expected: Counter = Counter()
     for minutes_ago, ok in [(5, True), (6, False), (65, True)]:  # the attempt 30 h ago is outside the window
         hour = (now - timedelta(minutes=minutes_ago)).replace(minute=0, second=0, microsecond=0)
         expected[f"{hour:%H}:00 UTC · rgs {'delivered' if ok else 'failed'}"] += 1
     assert sorted(titles) == sorted(f"{label}: {count}" for label, count in expected.items())
+
+
+def test_the_credits_chart_counts_each_kind(admin_client):
+    for n, kind in enumerate(["WIN", "WIN", "JACKPOT", "PROMO"]):
+        WalletTransaction.objects.create(ref_id=f"c-{n}", type="CREDIT", kind=kind, status="COMPLETED",
+                                         amount_cents=100, player_id="p", currency="USD")
+    WalletTransaction.objects.create(ref_id="d-1", type="DEBIT", status="COMPLETED", amount_cents=100, player_id="p",
+                                     currency="USD")
+
+    page = admin_client.get("/admin/").content.decode()
+
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    titles = [t for t in re.findall(r"<title>([^<]+)</title>", page) if t.startswith(f"{hour:%H}:00 UTC · ")]
+    assert {f"{hour:%H}:00 UTC · {kind}: {n}" for kind, n in (("WIN", 2), ("JACKPOT", 1), ("PROMO", 1))} <= set(titles)
+    assert "Wallet credits by kind" in page
 
 
 def test_hourly_fills_gaps_with_zeros_and_the_svg_escapes_names():

@@ -67,9 +67,22 @@ def test_a_clean_day_exits_0_with_an_empty_csv(client, operator, tmp_path):
 
     assert (code, run.status, run.matched_count, run.mismatch_count) == (0, "COMPLETED", 6, 0)
     assert csv_rows(run) == [["kind", "ref_id", "hub_amount", "operator_amount", "currency", "hub_status",
-                              "operator_status", "hub_type", "operator_type", "time"]]
+                              "operator_status", "hub_type", "operator_type", "time", "hub_credit_kind"]]
     assert "Mismatches by kind:" in open(run.summary_path).read()
     assert run.totals["hub"] == run.totals["operator"] == {"USD": {"count": 6, "amount": 900}}
+
+
+def test_a_credits_kind_is_in_its_row(client, operator, tmp_path):
+    for ref_id, kind in (("c-jackpot", "JACKPOT"), ("c-promo", "PROMO")):
+        answer = wallet_post(client, "credit", {**debit_body(ref_id, player="p-c"), "kind": kind})
+        assert answer.status_code == 201, answer.content
+        pin(operator, ref_id, NOON, amount="9.99")
+
+    code, run = reconcile(tmp_path, "--date", DAY.isoformat())
+
+    assert code == 1
+    assert sorted((row[0], row[1], row[-1]) for row in csv_rows(run)[1:]) == [
+        ("AMOUNT_MISMATCH", "c-jackpot", "JACKPOT"), ("AMOUNT_MISMATCH", "c-promo", "PROMO")]
 
 
 def test_every_kind_is_found_with_its_ref_id_and_two_runs_give_identical_bytes(client, operator, tmp_path):

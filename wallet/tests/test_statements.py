@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from hub.testing import stored
 from wallet import statements
-from wallet.models import IdempotencyKey, WalletTransaction
+from wallet.models import IdempotencyKey, WalletRound, WalletTransaction
 from webhooks.models import OutboxMessage
 from webhooks.outbox import outbox_enqueue, outbox_insert
 from webhooks.tests.factories import DestinationFactory
@@ -63,6 +63,39 @@ def test_a_new_transaction_is_what_save_writes_and_an_existing_ref_id_writes_not
     ignore = ("id", "ref_id", "transaction_id")
     assert stored(WalletTransaction, fast.pk, ignore=ignore) == stored(WalletTransaction, orm.pk, ignore=ignore)
     assert WalletTransaction.objects.count() == 2
+
+
+def test_a_call_in_a_round_is_what_save_writes_and_its_round_what_the_orm_would_make():
+    fast_key, fast = key("k-1"), pending("r-1")
+    orm = pending("r-2")
+    fast.round_id = orm.round_id = "round-1"
+    fast.closes_round = orm.closes_round = True
+    orm.created_at = fast.created_at
+
+    assert statements.new_key(fast_key, with_row=fast) is True
+    orm.save()
+
+    ignore = ("id", "ref_id", "transaction_id")
+    assert stored(WalletTransaction, fast.pk, ignore=ignore) == stored(WalletTransaction, orm.pk, ignore=ignore)
+    made = WalletRound.objects.get()
+    assert stored(WalletRound, made.pk, ignore=("id",)) == {
+        "round_id": "round-1", "player_id": "p-1", "currency": "EUR", "status": "CLOSED",
+        "opened_at": fast.created_at, "last_call_at": fast.created_at, "closed_at": fast.created_at}
+
+
+def test_a_closed_or_foreign_round_writes_no_row_and_touches_no_round():
+    closing, opening = pending("r-1"), pending("r-2")
+    closing.round_id, closing.closes_round, opening.round_id = "round-1", True, "round-2"
+    assert statements.new_transaction(closing, round_call=True) is True
+    assert statements.new_transaction(opening, round_call=True) is True
+    before = [stored(WalletRound, pk) for pk in WalletRound.objects.order_by("id").values_list("pk", flat=True)]
+    late, foreign = pending("r-3"), pending("r-4")
+    late.round_id, foreign.round_id, foreign.player_id = "round-1", "round-2", "p-2"
+
+    assert statements.new_transaction(late, round_call=True) is False
+    assert statements.new_transaction(foreign, round_call=True) is False
+    assert (late.pk, foreign.pk, WalletTransaction.objects.count()) == (None, None, 2)
+    assert [stored(WalletRound, pk) for pk in WalletRound.objects.order_by("id").values_list("pk", flat=True)] == before
 
 
 def settlement() -> dict:
