@@ -174,13 +174,23 @@ def test_wallet_request_against_the_running_hub_reaches_the_rgs(live_server, ope
     start_worker()
 
     call_command("wallet_request", "debit", "--player", "player-9", "--amount", "250", "--ref", "bet-42",
-                 "--url", live_server.url)
+                 "--round", "round-7", "--url", live_server.url)
+    debit_out = capsys.readouterr().out
+    call_command("wallet_request", "credit", "--player", "player-9", "--amount", "1000", "--ref", "win-42",
+                 "--round", "round-7", "--bet", "bet-42", "--kind", "JACKPOT", "--close-round", "--url", live_server.url)
+    credit_out = capsys.readouterr().out
+    call_command("wallet_request", "round", "--round", "round-7", "--url", live_server.url)
+    round_out = capsys.readouterr().out
 
-    out = capsys.readouterr().out
-    assert "HTTP 201" in out and '"balanceCents":9750' in out
-    wait_until(lambda: rgs_mock.control("webhooks")["distinct"] == 1, timeout=30, what="the RGS webhook")
-    item = rgs_mock.control("webhooks")["items"][0]
-    assert (item["type"], item["data"]["refId"], item["data"]["amountCents"]) == ("wallet.transaction.completed", "bet-42", 250)
+    assert "HTTP 201" in debit_out and '"balanceCents":9750' in debit_out
+    assert "HTTP 201" in credit_out and '"balanceCents":10750' in credit_out
+    assert "HTTP 200" in round_out and '"status":"CLOSED"' in round_out and '"netCents":750' in round_out
+    wait_until(lambda: rgs_mock.control("webhooks")["distinct"] == 2, timeout=30, what="the RGS webhooks")
+    items = sorted(rgs_mock.control("webhooks")["items"], key=lambda item: item["data"]["refId"])
+    assert [(item["type"], item["data"]["refId"], item["data"]["amountCents"], item["data"]["kind"],
+             item["data"]["roundId"]) for item in items] == [
+        ("wallet.transaction.completed", "bet-42", 250, None, "round-7"),
+        ("wallet.transaction.completed", "win-42", 1000, "JACKPOT", "round-7")]
 
 
 @pytest.mark.django_db
