@@ -11,7 +11,7 @@ MANAGE := $(BIN)/python manage.py
 DB_START := $(if $(DATABASE_URL),true,$(BIN)/python -m hub.embedded_postgres start >/dev/null)
 DB_STOP := $(if $(DATABASE_URL),true,$(BIN)/python -m hub.embedded_postgres stop >/dev/null)
 
-.PHONY: run test lint alerts chaos bench soak setup venv clean
+.PHONY: run test lint alerts chaos bench soak setup venv clean postman
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -52,6 +52,12 @@ lint: venv
 alerts:
 	promtool check rules deploy/prometheus/alerts.yml
 	cd deploy/prometheus && promtool test rules alerts_test.yml
+
+# The request collection (docs/postman/), run by newman (npm, pinned in docs/postman/package.json) against a
+# running `make run`; .ci/run runs it against its smoke run. Fails on any failed assertion.
+postman:
+	cd docs/postman && npm ci --no-audit --no-fund --silent && node_modules/.bin/newman run \
+	  integration-hub.postman_collection.json -e integration-hub.postman_environment.json --bail failure
 
 # The chaos test (not part of `make test`): kills its own PostgreSQL and Redis (server binaries
 # needed) and the hub's processes under load; .ci/run runs it.

@@ -183,8 +183,16 @@ def bench_wallet(seconds: int, secret: str) -> dict:
     def debit(n: int) -> str:
         return wallet_line("/wallet/debit", debit_body(n), secret)
 
+    def debit_opening_a_round(n: int) -> str:
+        """Each debit opens a round of its own: the round's row is written every time (the dearest case;
+        joining a round only updates its row)."""
+        body = debit_body(n)
+        return wallet_line("/wallet/debit", {**body, "roundId": body["refId"]}, secret)
+
     measured = bracketed_by_baseline("wallet", debit, seconds, secret)
-    return {**measured, "half_load": half_load_phase("wallet", debit, seconds, measured["saturation"])}
+    in_rounds = saturation_phase("wallet-rounds", debit_opening_a_round, seconds)
+    return {**measured, "half_load": half_load_phase("wallet", debit, seconds, measured["saturation"]),
+            "rounds": in_rounds, "rounds_ratio": round(in_rounds["rps"] / measured["saturation"]["rps"], 3)}
 
 
 def _overload_phases(make_line, seconds: int, modes: tuple[tuple[str, bool], ...]) -> dict:
@@ -560,6 +568,12 @@ def print_table(results: dict) -> None:
             ("wallet debit, half load", f"{wallet['half_load']['rps']} req/s", f"p95 {wallet['half_load']['p95_ms']} ms",
              "target p95 ≤ 20 ms"),
         ]
+        if "rounds" in wallet:
+            plain, rounds = own_cpu(wallet["saturation"]), own_cpu(wallet["rounds"])
+            rows.append(("wallet debit opening a round", f"{wallet['rounds']['rps']} req/s",
+                         f"p95 {wallet['rounds']['p95_ms']} ms",
+                         f"{wallet['rounds_ratio']:.0%} of plain debits; own CPU {rounds:.2f} ms, "
+                         f"{rounds / plain - 1:+.0%} (target ≤ +10 %)"))
     for name, label in (("wallet", "wallet: own CPU per debit"), ("intake", "intake: own CPU per order")):
         if measured := results.get(name):
             own = own_cpu(measured["saturation"])
