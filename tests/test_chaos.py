@@ -125,17 +125,28 @@ class Load:
         return True
 
     def debits(self, client: int) -> None:
-        """Even-numbered clients give up on a debit at its first answer that is not definite (a 503 or a
-        dropped connection: the outcome is unknown) and roll it back, as an RGS does with a timed-out bet."""
+        """Each bet opens a round. Even-numbered clients give up on a bet at its first answer that is not
+        definite (a 503 or a dropped connection: the outcome is unknown) and roll it back, as an RGS does
+        with a timed-out bet. A charged bet is paid by a win that closes its round; odd-numbered clients
+        then try one more bet in the closed round, which must be refused."""
         while not self.stop.is_set():
             ref_id = f"chaos-{client}-{uuid.uuid4().hex[:10]}"
-            body = {"playerId": f"p-{ref_id}", "amountCents": 150, "currency": "USD", "refId": ref_id}
+            bet = {"playerId": f"p-{ref_id}", "amountCents": 150, "currency": "USD", "refId": ref_id,
+                   "roundId": f"round-{ref_id}"}
             gives_up = client % 2 == 0
-            if self._retry("wallet", ref_id, self._wallet_sender("debit", body), self._definite_wallet,
-                           give_up=gives_up):
+            if not self._retry("wallet", ref_id, self._wallet_sender("debit", bet), self._definite_wallet,
+                               give_up=gives_up):
+                rollback = {"playerId": f"p-{ref_id}", "refId": f"rb-{ref_id}", "originalRefId": ref_id}
+                self._retry("rollback", ref_id, self._wallet_sender("rollback", rollback), self._definite_wallet)
                 continue
-            rollback = {"playerId": f"p-{ref_id}", "refId": f"rb-{ref_id}", "originalRefId": ref_id}
-            self._retry("rollback", ref_id, self._wallet_sender("rollback", rollback), self._definite_wallet)
+            if self.final.get(("wallet", ref_id)) != 201:
+                continue
+            win = {**bet, "refId": f"win-{ref_id}", "amountCents": 400, "betRefId": ref_id, "roundClosed": True,
+                   "kind": "JACKPOT" if client == 1 else "WIN"}
+            self._retry("win", ref_id, self._wallet_sender("credit", win), self._definite_wallet)
+            if client % 2 == 1:
+                late = {**bet, "refId": f"late-{ref_id}"}
+                self._retry("late", ref_id, self._wallet_sender("debit", late), self._definite_wallet)
 
     def _wallet_sender(self, operation: str, payload: dict):
         from django.conf import settings
@@ -294,8 +305,9 @@ def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost
     assert statuses[503] > 0, "the faults were not felt: the test proves nothing"
     assert [key for key, status in load.final.items() if status is None] == []  # every request got a definitive answer
     assert {status for status in statuses if isinstance(status, int) and status >= 500} <= {503}
-    assert {status for (kind, _), status in load.final.items() if kind != "rollback"} <= {200, 201}
+    assert {status for (kind, _), status in load.final.items() if kind not in ("rollback", "late")} <= {200, 201}
     assert {status for (kind, _), status in load.final.items() if kind == "rollback"} <= {201, 404}
+    assert {status for (kind, _), status in load.final.items() if kind == "late"} == {409}  # ROUND_CLOSED
 
     def debits_by_status(status: str) -> set[str]:
         return {row[0] for row in _query(db, f"SELECT ref_id FROM wallet_wallettransaction WHERE type = 'DEBIT' "
@@ -321,6 +333,7 @@ def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost
     assert charged == hub_completed  # still charged at the Operator = hub COMPLETED = told charged
     assert {ref_id for (ref_id, status) in applied if status == "rolled_back"} == hub_rolled_back
     assert not never_charged & {ref_id for ref_id, _ in applied}
+    _assert_rounds_held(db, stack["operator"].url, load, kept, refunded)
 
     settled = _query(db, "SELECT count(*) FROM wallet_wallettransaction WHERE status <> 'PENDING' AND NOT is_tombstone")
     webhooks = {row[0] for row in _query(db, "SELECT event_id FROM webhooks_outboxmessage m JOIN webhooks_destination d "
@@ -344,16 +357,44 @@ def test_the_stack_survives_database_process_and_broker_deaths_with_nothing_lost
     assert requests.get(f"{stack['hub']}/health", timeout=5).json()["status"] == "ok"
 
 
+def _assert_rounds_held(db: str, operator_url: str, load: Load, kept: set[str], refunded: set[str]) -> None:
+    """The round invariants after the faults: every charged bet's round holds exactly its bet and its win and
+    is CLOSED; nothing entered a closed round; a win paid only a bet still charged, once; a rolled-back bet's
+    round holds the bet and its rollback, still OPEN, with no win."""
+    won = {key for (kind, key), status in load.final.items() if kind == "win" and status == 201}
+    late = {key for kind, key in load.final if kind == "late"}
+    rounds = dict(_query(db, "SELECT round_id, status FROM wallet_walletround"))
+    calls: dict[str, list[tuple[str, str]]] = {}
+    for round_id, ref_id, status in _query(db, "SELECT round_id, ref_id, status FROM wallet_wallettransaction "
+                                               "WHERE round_id <> '' ORDER BY id"):
+        calls.setdefault(round_id, []).append((ref_id, status))
+    print(f"chaos: rounds {len(rounds)}, won and closed {len(won)}, late calls refused {len(late)}")
+    assert won == kept and late, "every charged bet was paid and its round closed; late calls were tried"
+    for ref_id in kept:
+        assert rounds[f"round-{ref_id}"] == "CLOSED"
+        assert calls[f"round-{ref_id}"] == [(ref_id, "COMPLETED"), (f"win-{ref_id}", "COMPLETED")]
+    for ref_id in refunded:
+        assert rounds[f"round-{ref_id}"] == "OPEN"
+        assert calls[f"round-{ref_id}"] == [(ref_id, "ROLLED_BACK"), (f"rb-{ref_id}", "COMPLETED")]
+    assert not _query(db, "SELECT ref_id FROM wallet_wallettransaction WHERE ref_id LIKE 'late-%%'")
+    deposits = _operator_transactions(operator_url, "deposit")
+    assert max(deposits.values()) == 1 and {ref_id for ref_id, _ in deposits} == {f"win-{key}" for key in won}
+
+
 def _operator_withdrawals(operator_url: str) -> Counter[tuple[str, str]]:
+    return _operator_transactions(operator_url, "withdraw")
+
+
+def _operator_transactions(operator_url: str, type_: str) -> Counter[tuple[str, str]]:
     from django.conf import settings
 
-    """(refId, status) of every withdraw the Operator holds today, counted."""
+    """(refId, status) of every transaction of this type the Operator holds today, counted."""
     today, applied, cursor = datetime.now(UTC).date(), Counter[tuple[str, str]](), None
     while True:
         query: dict[str, str | int] = {"from": f"{today}T00:00:00Z", "to": f"{today}T23:59:59Z", "limit": 1000}
         page = requests.get(f"{operator_url}/api/v1/transactions", timeout=10, params={
             **query, **({"cursor": cursor} if cursor else {})},
             headers={"Authorization": f"Bearer {settings.OPERATOR_API_KEY}"}).json()
-        applied.update((item["transaction_id"], item["status"]) for item in page["items"] if item["type"] == "withdraw")
+        applied.update((item["transaction_id"], item["status"]) for item in page["items"] if item["type"] == type_)
         if not (cursor := page["next_cursor"]):
             return applied
