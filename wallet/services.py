@@ -98,11 +98,9 @@ def pending_money_transaction(type_: str, request: MoneyRequest) -> WalletTransa
     return _money_pending(type_, request)
 
 
-def _claim(new: WalletTransaction, *, written: WalletTransaction | None = None) -> WalletTransaction | WalletResult:
-    """`new`, the new PENDING transaction to drive (`written`, when the caller already wrote it), or the
-    settled one its refId already has. A debit or credit opens, joins or closes its round here."""
-    if written is not None and written.pk is not None:
-        return written
+def _claim(new: WalletTransaction) -> WalletTransaction | WalletResult:
+    """`new`, the new PENDING transaction to drive, or the settled one its refId already has. A debit or
+    credit opens, joins or closes its round here."""
     if statements.new_transaction(new, round_call=new.type != Type.ROLLBACK):
         return new
     return _existing(new)
@@ -158,8 +156,10 @@ def _money(type_: str, request: MoneyRequest, on_settled: OnSettled | None,
     if not _supported(request.currency):
         raise wallet_errors.UnsupportedCurrency(f"Currency {request.currency} is not supported.",
                                                 details={"supported": settings.WALLET_SUPPORTED_CURRENCIES})
+    if written is not None and written.pk is not None:  # the usual case: the caller wrote it with the key
+        return _forward(written, on_settled)
     new = _money_pending(type_, request)
-    claimed = _claim_paying_bet(new) if new.bet_ref_id else _claim(new, written=written)
+    claimed = _claim_paying_bet(new) if new.bet_ref_id else _claim(new)
     return claimed if isinstance(claimed, WalletResult) else _forward(claimed, on_settled)
 
 
