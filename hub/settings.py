@@ -190,7 +190,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "hub.openapi.canonical_paths",
                              "hub.openapi.common_errors"],
-    "ENUM_NAME_OVERRIDES": {"ConnectionStateEnum": ["connected", "unreachable"]},
+    "ENUM_NAME_OVERRIDES": {"ConnectionStateEnum": ["connected", "unreachable"],
+                            "CreditKindEnum": ["WIN", "BONUS", "JACKPOT", "PROMO", "ADJUSTMENT"]},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 

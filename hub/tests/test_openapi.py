@@ -15,9 +15,16 @@ def test_the_schema_covers_the_wallet_and_intake_with_every_error_code(client):
     debit = paths["/wallet/debit"]["post"]
     assert set(debit["responses"]) == {"201", "400", "401", "402", "404", "409", "413", "422", "502", "503"}
     assert {p["name"] for p in debit["parameters"]} >= {"X-Timestamp", "X-Signature", "Idempotency-Key"}
-    money = schema["components"]["schemas"]["WalletMoneyRequestRequest"]
-    assert money["properties"]["amountCents"]["type"] == "integer" and set(money["required"]) == {
+    debit_body = schema["components"]["schemas"]["WalletDebitRequestRequest"]
+    credit_body = schema["components"]["schemas"]["WalletCreditRequestRequest"]
+    assert debit_body["properties"]["amountCents"]["type"] == "integer" and set(debit_body["required"]) == {
         "playerId", "amountCents", "currency", "refId"}
+    assert set(credit_body["properties"]) - set(debit_body["properties"]) == {"betRefId", "kind"}
+    assert debit_body["properties"]["roundClosed"]["type"] == "boolean"
+    assert credit_body["properties"]["kind"]["allOf"] == [{"$ref": "#/components/schemas/CreditKindEnum"}]
+    assert schema["components"]["schemas"]["CreditKindEnum"]["enum"] == ["WIN", "BONUS", "JACKPOT", "PROMO",
+                                                                          "ADJUSTMENT"]
+    assert set(paths["/wallet/rounds/{round_id}"]["get"]["responses"]) == {"200", "401", "404", "503"}
     assert set(paths["/api/webhooks/{provider}"]["post"]["responses"]) == {"200", "400", "401", "404", "413", "422", "429",
                                                                         "503"}
     assert "/api/webhooks/talabat/order/{remote_id}" in paths and "/wallet/transactions/{ref_id}" in paths
