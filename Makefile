@@ -11,7 +11,7 @@ MANAGE := $(BIN)/python manage.py
 DB_START := $(if $(DATABASE_URL),true,$(BIN)/python -m hub.embedded_postgres start >/dev/null)
 DB_STOP := $(if $(DATABASE_URL),true,$(BIN)/python -m hub.embedded_postgres stop >/dev/null)
 
-.PHONY: run test lint alerts chaos bench soak setup venv clean postman
+.PHONY: run test lint alerts chaos bench soak setup venv clean postman compose-check
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -58,6 +58,11 @@ alerts:
 postman:
 	cd docs/postman && npm ci --no-audit --no-fund --silent && node_modules/.bin/newman run \
 	  integration-hub.postman_collection.json -e integration-hub.postman_environment.json --bail failure
+
+# docker-compose.yml built and run for real, from Debian's packages where no image registry answers, checked
+# as a user would, then torn down (deploy/compose/check says how); .ci/run runs it. Needs root (a Docker daemon).
+compose-check: venv
+	bash deploy/compose/check
 
 # The chaos test (not part of `make test`): kills its own PostgreSQL and Redis (server binaries
 # needed) and the hub's processes under load; .ci/run runs it.

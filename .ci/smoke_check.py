@@ -1,4 +1,5 @@
-"""Wait until `make run` serves the hub and the five mocks; log in to the admin; send what the README shows."""
+"""Wait until `make run` (or the compose stack) serves the hub and the seven mocks; log in to the admin; send
+what the README shows."""
 
 import argparse
 import subprocess
@@ -19,6 +20,8 @@ ENDPOINTS = {
     "backend mock": "http://127.0.0.1:8003/__control/requests",
     "careem mock": "http://127.0.0.1:8004/__control/requests",
     "talabat mock": "http://127.0.0.1:8005/__control/requests",
+    "deliveroo mock": "http://127.0.0.1:8006/__control/requests",
+    "ubereats mock": "http://127.0.0.1:8007/__control/requests",
 }
 
 
