@@ -162,21 +162,27 @@ class BalanceApi(MachineApi):
                              "balanceCents": balance})
 
 
-class RoundApi(MachineApi):
-    @openapi.wallet_round
-    def get(self, request: HttpRequest, round_id: str) -> HttpResponse:
+class SignedLookupApi(MachineApi):
+    """GET one record by its id, signed like every wallet request (an empty body); 404 when there is none."""
+
+    lookup: Callable[..., dict[str, Any] | None]
+    not_found: Callable[[], errors.ApplicationError]
+
+    def get(self, request: HttpRequest, **ids: str) -> HttpResponse:
         authenticate(request.headers, b"")
-        view = wallet_round_view(round_id=round_id)
+        view = self.lookup(**ids)
         if view is None:
-            raise errors.NotFound("No round with this roundId.", code="ROUND_NOT_FOUND")
+            raise self.not_found()
         return transaction_response(view)
 
 
-class TransactionApi(MachineApi):
-    @openapi.wallet_transaction
-    def get(self, request: HttpRequest, ref_id: str) -> HttpResponse:
-        authenticate(request.headers, b"")
-        view = wallet_transaction_view(ref_id=ref_id)
-        if view is None:
-            raise errors.NotFound("No transaction with this refId.", code="TRANSACTION_NOT_FOUND")
-        return transaction_response(view)
+@extend_schema_view(get=openapi.wallet_round)
+class RoundApi(SignedLookupApi):
+    lookup = staticmethod(wallet_round_view)
+    not_found = staticmethod(lambda: errors.NotFound("No round with this roundId.", code="ROUND_NOT_FOUND"))
+
+
+@extend_schema_view(get=openapi.wallet_transaction)
+class TransactionApi(SignedLookupApi):
+    lookup = staticmethod(wallet_transaction_view)
+    not_found = staticmethod(lambda: errors.NotFound("No transaction with this refId.", code="TRANSACTION_NOT_FOUND"))
