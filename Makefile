@@ -13,10 +13,10 @@ DB_STOP := $(if $(DATABASE_URL),true,$(BIN)/python -m hub.embedded_postgres stop
 
 .PHONY: run test lint alerts chaos bench soak setup venv clean postman compose-check
 
-$(INSTALLED): requirements.txt
+$(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 venv: $(INSTALLED)
