@@ -168,7 +168,10 @@ def _claim_paying_bet(new: WalletTransaction) -> WalletTransaction | WalletResul
     of the debit is, so that a win never pays a bet that is rolled back. The bet must be the same
     player's, currency's and round's (a credit without a roundId joins its bet's), and charged; one in
     flight is waited for as a rollback waits (then 409 REQUEST_IN_PROGRESS)."""
-    if WalletTransaction.objects.filter(ref_id=new.ref_id).exists():
+    first = WalletTransaction.objects.filter(ref_id=new.ref_id).only("bet_ref_id", "round_id").first()
+    if first is not None:
+        if not new.round_id and first.bet_ref_id == new.bet_ref_id:
+            new.round_id = first.round_id  # the first attempt joined its bet's round
         return _existing(new)
     bet = WalletTransaction.objects.filter(ref_id=new.bet_ref_id, type=Type.DEBIT, is_tombstone=False).first()
     if bet is None or (bet.player_id, bet.currency) != (new.player_id, new.currency) or (

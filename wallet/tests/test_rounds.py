@@ -120,12 +120,15 @@ def test_a_win_whose_bet_cannot_be_paid_is_bet_not_found(client, operator, case)
     assert not WalletTransaction.objects.filter(ref_id="win-1").exists()
 
 
-def test_a_win_without_a_round_id_joins_its_bets_round(client, operator):
+def test_a_win_without_a_round_id_joins_its_bets_round_and_its_retry_is_answered_the_same(client, operator):
     bet(client, "bet-1")
 
     paid = win(client, "win-1", round_id=None)
+    retried = win(client, "win-1", round_id=None)  # a new Idempotency-Key, the same refId
 
     assert paid.status_code == 201
+    assert (retried.status_code, retried.content, retried.headers["Idempotent-Replayed"]) == (
+        201, paid.content, "true")
     assert [tx["refId"] for tx in get_round(client, "r-1").json()["transactions"]] == ["bet-1", "win-1"]
 
 
