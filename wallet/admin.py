@@ -10,7 +10,7 @@ from django.utils.safestring import SafeString
 
 from hub.admin import ReadOnlyModelAdmin
 from wallet.models import IdempotencyKey, WalletRound, WalletTransaction
-from wallet.selectors import round_totals, stale_pending
+from wallet.selectors import round_totals, round_transactions, stale_pending
 from wallet.services import wallet_resolve_pending
 
 logger = structlog.get_logger(__name__)
@@ -69,12 +69,9 @@ class WalletRoundAdmin(ReadOnlyModelAdmin):
     fields = readonly_fields = ("round_id", "player_id", "currency", "status", "opened_at", "last_call_at",
                                 "closed_at", "totals", "calls")
 
-    def _transactions(self, found: WalletRound) -> list[WalletTransaction]:
-        return list(WalletTransaction.objects.filter(round_id=found.round_id, is_tombstone=False).order_by("id"))
-
     @admin.display(description="totals (minor units)")
     def totals(self, found: WalletRound) -> SafeString:
-        totals = round_totals(self._transactions(found))
+        totals = round_totals(round_transactions(found.round_id))
         return format_html_join(", ", "{}: {}", ((name, value) for name, value in totals.items()))
 
     @admin.display(description="calls, in order")
@@ -83,7 +80,7 @@ class WalletRoundAdmin(ReadOnlyModelAdmin):
                                     "<td>{}</td><td>{}</td></tr>", (
             (reverse("admin:wallet_wallettransaction_change", args=[tx.id]), tx.ref_id, tx.type, tx.kind or "",
              tx.status, tx.amount_cents, tx.bet_ref_id or tx.original_ref_id or "", "closed it" if tx.closes_round
-             else "") for tx in self._transactions(found)))
+             else "") for tx in round_transactions(found.round_id)))
         return format_html("<table><thead><tr><th>refId</th><th>type</th><th>kind</th><th>status</th><th>amount</th>"
                            "<th>pays / cancels</th><th></th></tr></thead><tbody>{}</tbody></table>", rows)
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncHour
 from django.urls import reverse
 
@@ -25,12 +25,12 @@ def wallet_figures() -> list[Figure]:
 
 def wallet_charts(hours: list[datetime]) -> list[Chart]:
     # status IN (every status) lets PostgreSQL read the (status, created_at) index instead of the table
-    rows = (WalletTransaction.objects.filter(status__in=WalletTransaction.Status.values, created_at__gte=hours[0])
-            .annotate(hour=TruncHour("created_at"))
-            .values_list("hour", "status").annotate(n=Count("id")).order_by())
-    credits = (WalletTransaction.objects.filter(status__in=WalletTransaction.Status.values, created_at__gte=hours[0],
-                                                type=WalletTransaction.Type.CREDIT)
-               .annotate(hour=TruncHour("created_at"))
-               .values_list("hour", "kind").annotate(n=Count("id")).order_by())
-    return [Chart("Wallet transactions by outcome", hourly(list(rows), hours)),
-            Chart("Wallet credits by kind", hourly(list(credits), hours))]
+    recent = WalletTransaction.objects.filter(status__in=WalletTransaction.Status.values, created_at__gte=hours[0])
+
+    def per_hour(transactions: QuerySet[WalletTransaction], by: str) -> list:
+        return list(transactions.annotate(hour=TruncHour("created_at")).values_list("hour", by)
+                    .annotate(n=Count("id")).order_by())
+
+    return [Chart("Wallet transactions by outcome", hourly(per_hour(recent, "status"), hours)),
+            Chart("Wallet credits by kind", hourly(per_hour(recent.filter(type=WalletTransaction.Type.CREDIT), "kind"),
+                                                   hours))]

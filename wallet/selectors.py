@@ -41,6 +41,11 @@ def round_totals(transactions: list[WalletTransaction]) -> dict[str, int]:
             "netCents": win - bet}
 
 
+def round_transactions(round_id: str) -> list[WalletTransaction]:
+    """A round's calls (the rollbacks of its bets too), in the order they came."""
+    return list(WalletTransaction.objects.filter(round_id=round_id, is_tombstone=False).order_by("id"))
+
+
 def wallet_round_data(found: WalletRound) -> dict[str, Any]:
     return {"roundId": found.round_id, "playerId": found.player_id, "currency": found.currency, "status": found.status,
             "openedAt": found.opened_at.isoformat(), "lastCallAt": found.last_call_at.isoformat(),
@@ -52,7 +57,7 @@ def wallet_round_view(*, round_id: str) -> dict[str, Any] | None:
     found = WalletRound.objects.filter(round_id=round_id).first()
     if found is None:
         return None
-    transactions = list(WalletTransaction.objects.filter(round_id=round_id, is_tombstone=False).order_by("id"))
+    transactions = round_transactions(round_id)
     return {**wallet_round_data(found), "totals": round_totals(transactions),
             "transactions": [{**wallet_transaction_data(tx), **_times(tx)} for tx in transactions]}
 

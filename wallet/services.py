@@ -31,7 +31,7 @@ from wallet.contract import MoneyRequest, RollbackRequest
 from wallet.idempotency import AnswerUnderKey, in_flight_lease
 from wallet.models import WalletRound, WalletTransaction
 from wallet.operator_client import OperatorAnswer, OperatorUnavailable, operator_request, operator_wallet_call
-from wallet.selectors import round_totals, wallet_round_data, wallet_transaction_data
+from wallet.selectors import round_totals, round_transactions, wallet_round_data, wallet_transaction_data
 from webhooks.outbox import outbox_enqueue, outbox_insert, outbox_inserted
 
 Type, Status = WalletTransaction.Type, WalletTransaction.Status
@@ -87,6 +87,12 @@ def _money_pending(type_: str, request: MoneyRequest) -> WalletTransaction:
 
 def _supported(currency: str) -> bool:
     return currency in settings.WALLET_SUPPORTED_CURRENCIES
+
+
+def _require_supported(currency: str) -> None:
+    if not _supported(currency):
+        raise wallet_errors.UnsupportedCurrency(f"Currency {currency} is not supported.",
+                                                details={"supported": settings.WALLET_SUPPORTED_CURRENCIES})
 
 
 def pending_money_transaction(type_: str, request: MoneyRequest) -> WalletTransaction | None:
@@ -153,9 +159,7 @@ def wallet_credit(*, request: MoneyRequest, on_settled: OnSettled | None = None,
 
 def _money(type_: str, request: MoneyRequest, on_settled: OnSettled | None,
            written: WalletTransaction | None) -> WalletResult:
-    if not _supported(request.currency):
-        raise wallet_errors.UnsupportedCurrency(f"Currency {request.currency} is not supported.",
-                                                details={"supported": settings.WALLET_SUPPORTED_CURRENCIES})
+    _require_supported(request.currency)
     if written is not None and written.pk is not None:  # the usual case: the caller wrote it with the key
         return _forward(written, on_settled)
     new = _money_pending(type_, request)
@@ -493,9 +497,7 @@ def wallet_resolve_pending(*, older_than_seconds: int | None = None, limit: int 
 def wallet_balance(*, player_id: str, currency: str) -> int:
     """The player's balance in minor units, asked of the Operator every time: a stale balance shown before
     a bet is worse than none, so nothing is cached."""
-    if not _supported(currency):
-        raise wallet_errors.UnsupportedCurrency(f"Currency {currency} is not supported.",
-                                                details={"supported": settings.WALLET_SUPPORTED_CURRENCIES})
+    _require_supported(currency)
     try:
         answer = operator_request("GET", f"/api/v1/wallet/balance/{quote(player_id, safe='')}?"
                                          f"{urlencode({'currency': currency})}")
@@ -526,8 +528,7 @@ def wallet_close_idle_rounds(*, limit: int = 500) -> int:
         for found in idle:
             found.status, found.closed_at = WalletRound.Status.AUTO_CLOSED, now
             outbox_enqueue(destination="rgs", event_type="wallet.round.closed", ordering_key=f"player:{found.player_id}",
-                           data={**wallet_round_data(found), "totals": round_totals(
-                               list(WalletTransaction.objects.filter(round_id=found.round_id)))})
+                           data={**wallet_round_data(found), "totals": round_totals(round_transactions(found.round_id))})
     if idle:
         logger.info("wallet_rounds_auto_closed", count=len(idle))
     return len(idle)

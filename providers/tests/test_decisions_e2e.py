@@ -16,6 +16,7 @@ from hub.testing import wait_until
 from mock_services.testing import start_mock
 from providers.config import intake_settings
 from providers.models import Order, OrderDecision
+from providers.tests.conftest import point_at, provider_env
 from providers.tests.factories import BranchFactory, OrderFactory, ProviderFactory
 from webhooks.models import OutboxMessage
 from webhooks.outbox import outbox_deliver
@@ -23,19 +24,6 @@ from webhooks.tests.factories import DestinationFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def provider_env(mock) -> dict[str, str]:
-    """The settings (a worker's environment) that send a provider's calls to its fake."""
-    if mock.name == "careem":
-        return {"CAREEM_API_BASE_URL": f"{mock.url}/pos/api/v1", "CAREEM_TOKEN_URL": f"{mock.url}/token"}
-    return {"TALABAT_MIDDLEWARE_URL": mock.url}
-
-
-def point_at(mock, settings) -> None:
-    for name, value in provider_env(mock).items():
-        setattr(settings, name, value)
-    cache.delete(f"provider-token:{mock.name}")
 
 
 def provider_fake(name: str, mock_processes, settings):

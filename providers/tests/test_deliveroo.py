@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -264,14 +263,6 @@ def test_any_json_with_a_valid_signature_is_200_or_422_with_one_audit_row(client
 
 
 # --- decisions on the real fake ----------------------------------------------------------------------
-
-@pytest.fixture
-def deliveroo_fake(mock_processes, settings):
-    mock = mock_processes("deliveroo")
-    settings.DELIVEROO_API_BASE_URL, settings.DELIVEROO_TOKEN_URL = mock.url, f"{mock.url}/oauth2/token"
-    cache.delete("provider-token:deliveroo")
-    return mock
-
 
 def decide(client, order: Order, action: str, body: dict | None = None):
     return client.post(f"/api/orders/{order.id}/{action}", data=json.dumps(body or {}), content_type="application/json",

@@ -166,14 +166,6 @@ def test_any_body_is_200_202_400_or_422_never_a_500(client, location, data):
 
 # --- on the real Uber Eats fake ------------------------------------------------------------------------
 
-@pytest.fixture
-def uber(mock_processes, settings):
-    mock = mock_processes("ubereats")
-    settings.UBEREATS_API_BASE_URL, settings.UBEREATS_TOKEN_URL = mock.url, f"{mock.url}/oauth/v2/token"
-    cache.delete("provider-token:ubereats")
-    return mock
-
-
 def sync_state(client) -> dict:
     answer = client.get("/api/locations/salmiya/sync", headers=AUTH)
     assert answer.status_code == 200

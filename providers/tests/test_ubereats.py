@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, given
@@ -154,14 +153,6 @@ def test_any_fetched_order_is_stored_or_refused_with_one_audit_row_never_lost(da
 
 
 # --- the fetch, on the real fake -----------------------------------------------------------------------
-
-@pytest.fixture
-def uber(mock_processes, settings):
-    mock = mock_processes("ubereats")
-    settings.UBEREATS_API_BASE_URL, settings.UBEREATS_TOKEN_URL = mock.url, f"{mock.url}/oauth/v2/token"
-    cache.delete("provider-token:ubereats")
-    return mock
-
 
 def seed(mock, order: dict) -> None:
     requests.post(f"{mock.url}/__control/orders", json={"order": order}, timeout=5).raise_for_status()
