@@ -122,14 +122,15 @@ def write_requests(name: str, per_thread: int, make_line) -> str:
     return str(prefix)
 
 
-def wrk(prefix: str, *, connections: int, seconds: int, pace_ms: int = 0) -> dict:
+def wrk(prefix: str, *, connections: int, seconds: int, pace_ms: int = 0, timeout_s: int = 10) -> dict:
     cpu_before = cpu_seconds_by_group()
-    out = subprocess.run(["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+    out = subprocess.run(["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", f"{timeout_s}s",
                           "-s", str(ROOT / "bench" / "requests.lua"), HUB, "--", prefix, str(pace_ms)],
                          capture_output=True, text=True, check=True).stdout
     result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
     seconds_run = result["duration_us"] / 1e6
     return {"rps": round(result["requests"] / seconds_run, 1), "requests": result["requests"],
+            "ok_rps": round((result["requests"] - result["non_2xx"]) / seconds_run, 1),
             "p50_ms": result["p50_us"] / 1000, "p95_ms": result["p95_us"] / 1000, "p99_ms": result["p99_us"] / 1000,
             "non_2xx": result["non_2xx"], "socket_errors": result["socket_errors"], "connections": connections,
             "pace_ms": pace_ms,
@@ -196,6 +197,8 @@ def bench_wallet(seconds: int, secret: str) -> dict:
 
 
 def _overload_phases(make_line, seconds: int, modes: tuple[tuple[str, bool], ...]) -> dict:
+    """The overload client's saturation and overload phases, then the same two from wrk (the load an outside
+    check runs: it ignores Retry-After, and counts an answer later than 2 s as a timeout)."""
     wait_outbox_drained(300)
     saturated = overload.run([make_line(n) for n in range(40_000)], url=HUB, connections=32, seconds=seconds)
     phases = {}
@@ -204,6 +207,11 @@ def _overload_phases(make_line, seconds: int, modes: tuple[tuple[str, bool], ...
         phases[name] = overload.run([make_line(n) for n in range(80_000)], url=HUB, connections=32 * OVERLOAD_FACTOR,
                                     seconds=OVERLOAD_SECONDS, honor_retry_after=honor)
         phases[name]["goodput_ratio"] = round(phases[name]["goodput_rps"] / saturated["goodput_rps"], 3)
+    for connections, phase_seconds in ((32, seconds), (32 * OVERLOAD_FACTOR, OVERLOAD_SECONDS)):
+        wait_outbox_drained(300)
+        phases[f"wrk_{connections}"] = wrk(write_requests(f"overload-{connections}", 60_000, make_line),
+                                           connections=connections, seconds=phase_seconds, timeout_s=2)
+    phases["wrk_goodput_ratio"] = round(phases["wrk_512"]["ok_rps"] / phases["wrk_32"]["ok_rps"], 3)
     return {"saturation": saturated, **phases}
 
 
@@ -211,7 +219,7 @@ def bench_overload(seconds: int, secret: str, careem_secret: str) -> dict:
     """The overload client (bench/overload.py): 32 connections (saturation), then 16 times as many for 20 s.
     Goodput is the 2xx per second; the 503s are admission control's (hub/admission.py). Debits with callers
     that honour Retry-After and with callers that ignore it; Careem orders (a provider's retry storm) with
-    callers that honour it."""
+    callers that honour it; both again from wrk."""
     debits = _overload_phases(lambda n: wallet_line("/wallet/debit", debit_body(n), secret), seconds,
                               (("overload", True), ("overload_ignoring_retry_after", False)))
     orders = _overload_phases(lambda n: careem_line(careem_secret, n), seconds, (("overload", True),))
@@ -620,6 +628,12 @@ def print_table(results: dict) -> None:
                  f"{o['shed']} shed, {o['shed_without_retry_after']} without Retry-After, {o['other_non_2xx']} other "
                  f"non-2xx, {o['unanswered']} unanswered in 2 s, {o['connection_errors']} connection errors (target 0)"),
             ]
+        if "wrk_512" in over:
+            storm = over["wrk_512"]
+            rows += [(f"{kind}, 32 conns, wrk", f"{over['wrk_32']['ok_rps']} 2xx/s", f"p99 {over['wrk_32']['p99_ms']} ms", ""),
+                     (f"{kind}, 512 conns, wrk", f"{storm['ok_rps']} 2xx/s", f"p99 of all {storm['p99_ms']} ms",
+                      f"goodput {over['wrk_goodput_ratio']:.0%} of saturation; {storm['non_2xx']} non-2xx, "
+                      f"{storm['socket_errors']} timeouts at 2 s or socket errors (target 0)")]
     if outbox := results.get("outbox"):
         rows.append(("outbox delivery", f"{outbox['deliveries_per_second']} msg/s",
                      f"{sum(outbox['cpu_ms_per_delivery'].values()):.2f} ms CPU/msg", "target ≥ 2,500/s"))

@@ -27,20 +27,6 @@ from hub.machine_api import error_response
 NEVER_SHED = ("/health", "/metrics")
 ADMIN = "/admin/"
 
-_request = threading.local()
-
-
-def waited(seconds: float) -> None:
-    """How long the request this thread is about to serve waited for it (the server calls this)."""
-    _request.waited = seconds
-
-
-def _take_waited() -> float:
-    seconds = getattr(_request, "waited", 0.0)
-    _request.waited = 0.0  # the next request on the connection, served by the same thread, reports anew
-    return seconds
-
-
 def overloaded() -> errors.ServiceUnavailable:
     return errors.ServiceUnavailable("The hub is overloaded; retry shortly.", code="OVERLOADED",
                                      headers={"Retry-After": "1"})
@@ -77,10 +63,9 @@ def exempt(path: str) -> bool:
     return path.startswith(NEVER_SHED)
 
 
-def waited_too_long(path: str) -> bool:
-    """Whether the request this thread took waited past HUB_QUEUE_TIMEOUT_MS and is to be shed (the
-    server asks, once per request)."""
-    return _take_waited() * 1000 > settings.HUB_QUEUE_TIMEOUT_MS and not exempt(path)
+def waited_too_long(path: str, seconds: float) -> bool:
+    """Whether a request that waited `seconds` for a thread is to be shed."""
+    return seconds * 1000 > settings.HUB_QUEUE_TIMEOUT_MS and not exempt(path)
 
 
 def count_shed(path: str) -> None:

@@ -1,119 +1,192 @@
-"""The hub's gunicorn worker (`worker_class` in hub/gunicorn_conf.py): gunicorn's gthread worker, which
-measures how long each request waited for a thread, sheds the ones that waited too long
-(`hub.admission`), and answers them even while every thread is busy.
+"""The hub's gunicorn worker (`worker_class` in hub/gunicorn_conf.py): gunicorn's gthread worker with a
+queue of its own in front of the thread pool, as HAProxy's `maxconn` + `timeout queue`: at most as many
+requests as it has threads are handed to the pool, the others wait in the main thread's queue, and one
+that waited HUB_QUEUE_TIMEOUT_MS there is answered 503 OVERLOADED by the main thread (`hub.admission`).
 
 Where a request waits under overload, measured with the bench's overload phase: gthread's main thread
 accepts every connection at once (up to `worker_connections`, 1,000) and hands each readable one to its
 thread pool, whose queue is unbounded; PostgreSQL connections are one per thread, so nothing waits for
-them. So the wait is the thread pool's queue, and that is where it is measured: from the moment gunicorn
-submits the connection to the pool to the moment a thread takes it.
+them. So the wait was the thread pool's queue; this worker keeps it in the main thread instead, where a
+request is cheapest to answer: a shed there is a peek at the socket, the request's bytes read off it and
+the prebuilt answer written (tens of microseconds), with no thread, no HTTP parser, and the connection
+kept alive. Under a retry storm that ignores Retry-After that cost is what bounds the goodput (the
+first version shed in the pool's threads, each shed a pass through the pool and gunicorn's parser:
+docs/PERFORMANCE.md, "Shed, don't queue"). The main thread sheds whether the threads are busy with
+quick requests or all held by slow work (an Operator timing out): its poll loop wakes when the oldest
+request's time is up.
 
-A request is shed in one of two places: in `handle_request` when a thread takes it (under load, threads
-free up every few milliseconds; gunicorn has parsed the request, and the prebuilt answer is written
-without a WSGI request), or, when no thread has taken a request for HUB_QUEUE_TIMEOUT_MS because every
-one is held by slow work (an Operator timing out), by this worker's watchdog, which answers it from the
-queue itself: it peeks at the request line, leaves health and metrics alone, writes the 503 with
-`Connection: close`, and the thread that later takes the connection only closes it.
+A request the main thread cannot answer on its own (its bytes not all arrived, a chunked body, TLS,
+bytes gunicorn's parser has read ahead) goes to the pool as any other: the thread that takes it measures
+its wait and sheds it in `handle_request`. So do health checks and metrics, which are never shed.
 """
 
+import re
+import selectors
 import socket
-import threading
 import time
 from collections import deque
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
 
 from hub import admission
 
-QUEUED, TAKEN, SHED = "queued", "taken", "shed"
-WATCH_EVERY_SECONDS = 0.025
+LARGEST_SHED_IN_MAIN_THREAD = 64 * 1024  # bytes of a request; a larger one is shed by a thread
+REQUEST_LINE = re.compile(rb"[A-Z]+ (\S+) HTTP/1\.([01])\r\n")
+
+
+class WholeRequest(NamedTuple):
+    path: str
+    length: int  # bytes on the socket, head and body
+    keep_alive: bool
+
+
+def whole_request(data: bytes) -> WholeRequest | None:
+    """The request at the start of `data` if all of it is there and its length is plain (Content-Length,
+    no Expect); None when only gunicorn's parser should read it."""
+    head_end = data.find(b"\r\n\r\n")
+    line = REQUEST_LINE.match(data, 0, head_end + 2) if head_end >= 0 else None
+    if line is None:
+        return None
+    length, keep_alive, lengths = 0, line[2] == b"1", 0
+    headers = data[line.end():head_end]
+    for header in headers.split(b"\r\n") if headers else ():
+        name, colon, value = header.partition(b":")
+        name = name.lower()
+        if not colon or name != name.strip():
+            return None
+        if name == b"content-length":
+            value = value.strip()
+            if not value.isdigit() or lengths:
+                return None
+            length, lengths = int(value), 1
+        elif name in (b"transfer-encoding", b"expect"):
+            return None
+        elif name == b"connection" and b"close" in value.lower():
+            keep_alive = False
+    total = head_end + 4 + length
+    if len(data) < total:
+        return None
+    return WholeRequest(line[1].split(b"?", 1)[0].decode("latin-1"), total, keep_alive)
+
+
+def _has_bytes(sock: socket.socket) -> bool:
+    try:
+        sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return False
+    except OSError:
+        pass  # the thread that takes it closes it
+    return True
 
 
 class Worker(ThreadWorker):
+    """All of the queue's bookkeeping runs in the main thread, as gthread's own: no lock."""
+
     def init_process(self) -> None:
-        self.hub_lock = threading.Lock()
-        self.hub_waiting: deque[Any] = deque()
-        self.hub_last_taken = time.monotonic()
-        if not self.cfg.is_ssl:  # the watchdog reads the request line off the socket
-            threading.Thread(target=self._watch_queue, name="hub-admission", daemon=True).start()
+        self.hub_waiting: deque[Any] = deque()  # connections with a request, oldest first
+        self.hub_in_pool = 0
+        self.hub_queue_timeout = settings.HUB_QUEUE_TIMEOUT_MS / 1000
         super().init_process()  # runs the worker until it exits
 
+    def accept(self, listener: Any) -> None:
+        """Up to `threads` new connections per wake-up, not gthread's one: while the threads are busy the
+        main thread waits for the GIL at each wake-up, and 500 callers connecting at once waited half a
+        second to be accepted. Not all at once either, so that the other workers get their share."""
+        for _ in range(self.cfg.threads):
+            accepted = self.nr_conns
+            super().accept(listener)
+            if self.nr_conns == accepted or self.nr_conns >= self.worker_connections:
+                return
+
     def enqueue_req(self, conn: Any) -> None:
-        conn.hub_queued_at, conn.hub_state = time.monotonic(), QUEUED
-        with self.hub_lock:
-            self.hub_waiting.append(conn)
+        """A connection has a request: it waits its turn for a thread."""
+        if not conn.initialized and not conn.data_ready and not _has_bytes(conn.sock):
+            self._wait_for_first_bytes(conn)
+            return
+        conn.hub_queued_at = time.monotonic()
+        self.hub_waiting.append(conn)
+        self._admit()
+
+    def _wait_for_first_bytes(self, conn: Any) -> None:
+        """A connection accepted before its caller sent anything waits in the poller, as gthread's deferred
+        ones do (`on_pending_socket_readable`), not in a thread: gthread gives it a thread for up to 5 s,
+        and here it would take one of the few the queue hands out."""
+        conn.timeout = time.monotonic() + DEFAULT_WORKER_DATA_TIMEOUT + self.cfg.keepalive  # gthread's patience
+        self.pending_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+
+    def _admit(self) -> None:
+        while self.hub_waiting and self.hub_in_pool < self.cfg.threads:
+            self._to_pool(self.hub_waiting.popleft())
+
+    def _to_pool(self, conn: Any) -> None:
+        """A thread is free for the request: its wait ends here."""
+        conn.hub_waited = time.monotonic() - conn.hub_queued_at
+        self.hub_in_pool += 1
         super().enqueue_req(conn)
 
-    def handle(self, conn: Any) -> Any:
-        """A pool thread takes the connection (`enqueue_req` queued and stamped it)."""
-        with self.hub_lock:
-            if conn.hub_state == SHED:
-                return False  # answered from the queue: close it
-            conn.hub_state = TAKEN
-            self.hub_last_taken = now = time.monotonic()
-        admission.waited(now - conn.hub_queued_at)
-        return super().handle(conn)
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        """A thread is done with the connection: the next request waiting gets it. (A thread that is done
+        idles until the main thread gets here, 2-4 ms on average under load: taking the next request in
+        the thread itself measured worse, as the main thread then got the GIL less often and shed up to
+        250 ms late, and no more goodput, the process being bound by the GIL anyway.)"""
+        self.hub_in_pool -= 1
+        super().finish_request(conn, fs)
+        self._admit()
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        if self.hub_waiting:  # wake when the oldest request's time is up
+            due = self.hub_waiting[0].hub_queued_at + self.hub_queue_timeout - time.monotonic()
+            timeout = min(timeout, max(0.0, due))
+        super().wait_for_and_dispatch_events(timeout)
+        overdue = time.monotonic() - self.hub_queue_timeout
+        while self.hub_waiting and self.hub_waiting[0].hub_queued_at < overdue:
+            self._shed(self.hub_waiting.popleft())
 
     def handle_request(self, req: Any, conn: Any) -> bool:
-        """gunicorn parsed the request; shed it here if it waited too long (the unread rest of its body is
-        skipped by the parser before the next request on the connection)."""
-        if not admission.waited_too_long(req.path or ""):
+        """gunicorn parsed the request; shed it here if it waited too long (a request the main thread left
+        to a thread; the unread rest of its body is skipped before the next request on the connection)."""
+        if not admission.waited_too_long(req.path or "", conn.hub_waited):
             return super().handle_request(req, conn)
-        keep_alive = (self.alive and bool(self.cfg.keepalive) and not req.should_close()
-                      and len(self.keepalived_conns) < self.max_keepalived)
+        keep_alive = self._may_keep_alive() and not req.should_close()
         conn.sock.sendall(admission.shed_answer_bytes(keep_alive=keep_alive))
         admission.count_shed(req.path or "")
         return keep_alive
 
-    def _watch_queue(self) -> None:
-        while True:
-            time.sleep(WATCH_EVERY_SECONDS)
-            try:
-                for conn in self._overdue():
-                    self._shed_from_queue(conn)
-            except Exception:  # noqa: BLE001 - the watchdog must outlive one bad connection
-                self.log.exception("admission watchdog")
+    def _may_keep_alive(self) -> bool:
+        return self.alive and bool(self.cfg.keepalive) and len(self.keepalived_conns) < self.max_keepalived
 
-    def _overdue(self) -> list[Any]:
-        """The queued requests past their time, while no thread has taken any for as long: threads that
-        move shed them as they take them (cheaper, and the connection stays open), so the watchdog only
-        answers for threads that are all held."""
-        limit = settings.HUB_QUEUE_TIMEOUT_MS / 1000
-        now = time.monotonic()
-        with self.hub_lock:
-            while self.hub_waiting and self.hub_waiting[0].hub_state != QUEUED:
-                self.hub_waiting.popleft()
-            if now - self.hub_last_taken <= limit:
-                return []
-            overdue = []
-            for conn in self.hub_waiting:  # oldest first
-                if now - conn.hub_queued_at <= limit:
-                    break
-                if conn.hub_state == QUEUED:
-                    overdue.append(conn)
-            return overdue
+    def _shed(self, conn: Any) -> None:
+        """The main thread answers a request that waited too long, if its bytes are all on the socket."""
+        request = self._peek_whole_request(conn)
+        if request is None or admission.exempt(request.path):
+            self._to_pool(conn)  # beyond the threads: the thread that takes it sheds it, or serves health
+            return
+        keep_alive = request.keep_alive and self._may_keep_alive()
+        answer = admission.shed_answer_bytes(keep_alive=keep_alive)
+        try:
+            conn.sock.recv(request.length, socket.MSG_DONTWAIT)  # peeked: all there
+            answered = conn.sock.send(answer, socket.MSG_DONTWAIT) == len(answer)
+        except OSError:
+            answered = False
+        if answered:
+            admission.count_shed(request.path)
+        if answered and keep_alive:
+            conn.set_timeout()  # kept alive, as gthread's finish_request does
+            self.keepalived_conns.append(conn)
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+        else:
+            self.nr_conns -= 1
+            conn.close()
 
-    def _shed_from_queue(self, conn: Any) -> None:
+    def _peek_whole_request(self, conn: Any) -> WholeRequest | None:
+        if self.cfg.is_ssl or (conn.parser is not None and conn.parser.unreader.buf.getvalue()):
+            return None  # encrypted, or read ahead by the parser: a thread's parser reads it
         try:
-            head = conn.sock.recv(2048, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            data = conn.sock.recv(LARGEST_SHED_IN_MAIN_THREAD, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except OSError:
-            return  # nothing to read yet, or read ahead by the parser: the thread that takes it decides
-        line = head.split(b"\r\n", 1)
-        if len(line) < 2:
-            return
-        parts = line[0].decode("latin-1").split(" ")
-        # a request line, not the middle of one whose start the parser already read (keep-alive read-ahead)
-        path = parts[1].split("?", 1)[0] if len(parts) == 3 and parts[2].startswith("HTTP/1.") else ""
-        if not path.startswith("/") or admission.exempt(path):
-            return
-        with self.hub_lock:
-            if conn.hub_state != QUEUED:
-                return  # a thread took it meanwhile
-            conn.hub_state = SHED
-        try:
-            conn.sock.send(admission.shed_answer_bytes(keep_alive=False))
-        except OSError:
-            pass  # the client left; the thread that takes the connection closes it
-        admission.count_shed(path)
+            return None
+        return whole_request(data)

@@ -3,6 +3,7 @@ driven past what it can serve. A request that waited past HUB_QUEUE_TIMEOUT_MS i
 OVERLOADED with Retry-After and leaves nothing behind; the admitted ones are answered as usual."""
 
 import json
+import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -101,3 +102,47 @@ def test_while_every_thread_is_held_by_slow_work_the_queue_is_answered_from_the_
     assert sorted(WalletTransaction.objects.values_list("ref_id", flat=True)) == ["ref-0", "ref-1"]
     assert len(operator_mock.requests("withdraw")) == 2
     assert debit(hub, "ref-2", keys["ref-2"]).status_code == 201  # the retry, once threads are free
+
+
+def raw_debit(url: str, ref_id: str, key: str) -> bytes:
+    raw = json.dumps(debit_body(ref_id=ref_id)).encode()
+    headers = signed_headers(raw, key=key)
+    head = (f"POST /wallet/debit HTTP/1.1\r\nHost: {url.split('//', 1)[1]}\r\nContent-Type: application/json\r\n"
+            f"X-Timestamp: {headers['HTTP_X_TIMESTAMP']}\r\nX-Signature: {headers['HTTP_X_SIGNATURE']}\r\n"
+            f"Idempotency-Key: {key}\r\nContent-Length: {len(raw)}\r\n\r\n")
+    return head.encode() + raw
+
+
+def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value for name, value in (line.split(": ", 1) for line in lines)}
+    while len(body) < int(headers["content-length"]):
+        body += sock.recv(65536)
+    return int(status.split()[1]), headers, body
+
+
+def test_a_request_shed_from_the_queue_leaves_its_connection_usable(hub, operator_mock):
+    """The main thread reads the shed request off the kept-alive connection and answers it; the caller's
+    next request on the same connection, once a thread is free, is served."""
+    DestinationFactory(name="rgs")
+    operator_mock.script("withdraw", [{"pass": True, "delayMs": 1500}] * 2)
+    keys = {f"ref-{n}": str(uuid.uuid4()) for n in range(3)}
+    host, port = hub.split("//", 1)[1].split(":")
+
+    with ThreadPoolExecutor(max_workers=2) as pool, socket.create_connection((host, int(port)), timeout=10) as sock:
+        slow = [pool.submit(debit, hub, ref, keys[ref]) for ref in ("ref-0", "ref-1")]
+        wait_until(lambda: len(operator_mock.requests("withdraw")) == 2, timeout=10, what="both threads at the Operator")
+        sock.sendall(raw_debit(hub, "ref-2", keys["ref-2"]))
+        status, headers, body = read_answer(sock)
+        assert [f.result().status_code for f in slow] == [201, 201]
+
+        assert (status, headers["retry-after"], headers["connection"], json.loads(body)["error"]["code"]) == (
+            503, "1", "keep-alive", "OVERLOADED")
+        sock.sendall(raw_debit(hub, "ref-2", keys["ref-2"]))  # the retry, on the same connection
+        assert read_answer(sock)[0] == 201
+    assert sorted(WalletTransaction.objects.values_list("ref_id", flat=True)) == ["ref-0", "ref-1", "ref-2"]
+    assert len(operator_mock.requests("withdraw")) == 3
