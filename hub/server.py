@@ -7,17 +7,18 @@ Where a request waits under overload, measured with the bench's overload phase: 
 accepts every connection at once (up to `worker_connections`, 1,000) and hands each readable one to its
 thread pool, whose queue is unbounded; PostgreSQL connections are one per thread, so nothing waits for
 them. So the wait was the thread pool's queue; this worker keeps it in the main thread instead, where a
-request is cheapest to answer: a shed there is a peek at the socket, the request's bytes read off it and
-the prebuilt answer written (tens of microseconds), with no thread, no HTTP parser, and the connection
-kept alive. Under a retry storm that ignores Retry-After that cost is what bounds the goodput (the
+request is cheapest to answer: a shed there is one read of the socket, the end of the request found
+(`whole_request`) and the prebuilt answer written (tens of microseconds), with no thread, no HTTP parser,
+and the connection kept alive. Under a retry storm that ignores Retry-After that cost is what bounds the goodput (the
 first version shed in the pool's threads, each shed a pass through the pool and gunicorn's parser:
 docs/PERFORMANCE.md, "Shed, don't queue"). The main thread sheds whether the threads are busy with
 quick requests or all held by slow work (an Operator timing out): its poll loop wakes when the oldest
 request's time is up.
 
-A request the main thread cannot answer on its own (its bytes not all arrived, a chunked body, TLS,
-bytes gunicorn's parser has read ahead) goes to the pool as any other: the thread that takes it measures
-its wait and sheds it in `handle_request`. So do health checks and metrics, which are never shed.
+A request the main thread cannot answer on its own (its bytes not all arrived, a chunked body, a second
+request behind it, TLS, bytes gunicorn's parser has read ahead) goes to the pool as any other, with the
+bytes read given back to gunicorn's parser: the thread that takes it sheds it in `handle_request`. So do
+health checks and metrics, which are never shed.
 """
 
 import re
@@ -160,15 +161,19 @@ class Worker(ThreadWorker):
         return self.alive and bool(self.cfg.keepalive) and len(self.keepalived_conns) < self.max_keepalived
 
     def _shed(self, conn: Any) -> None:
-        """The main thread answers a request that waited too long, if its bytes are all on the socket."""
-        request = self._peek_whole_request(conn)
-        if request is None or admission.exempt(request.path):
+        """The main thread answers a request that waited too long, if it can read all of it: one read, as
+        each call into the kernel hands the GIL to a busy thread and waits to get it back."""
+        data = self._read_waiting_bytes(conn)
+        request = whole_request(data) if data else None
+        if request is None or request.length != len(data) or admission.exempt(request.path):
+            if data:
+                conn.init()  # HTTP/1 in clear (see _read_waiting_bytes): makes the parser, no I/O
+                conn.parser.unreader.unread(data)  # the thread's parser reads them first
             self._to_pool(conn)  # beyond the threads: the thread that takes it sheds it, or serves health
             return
         keep_alive = request.keep_alive and self._may_keep_alive()
         answer = admission.shed_answer_bytes(keep_alive=keep_alive)
         try:
-            conn.sock.recv(request.length, socket.MSG_DONTWAIT)  # peeked: all there
             answered = conn.sock.send(answer, socket.MSG_DONTWAIT) == len(answer)
         except OSError:
             answered = False
@@ -182,11 +187,14 @@ class Worker(ThreadWorker):
             self.nr_conns -= 1
             conn.close()
 
-    def _peek_whole_request(self, conn: Any) -> WholeRequest | None:
-        if self.cfg.is_ssl or (conn.parser is not None and conn.parser.unreader.buf.getvalue()):
-            return None  # encrypted, or read ahead by the parser: a thread's parser reads it
+    def _read_waiting_bytes(self, conn: Any) -> bytes:
+        """What the caller sent, when this thread may read it: not encrypted, not an HTTP/2 preface
+        gunicorn would look for, nothing read ahead by the parser (b'' otherwise, or at end of stream)."""
+        if self.cfg.is_ssl or self.cfg.http2_cleartext != "off":
+            return b""
+        if conn.parser is not None and conn.parser.unreader.buf.getvalue():
+            return b""
         try:
-            data = conn.sock.recv(LARGEST_SHED_IN_MAIN_THREAD, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            return conn.sock.recv(LARGEST_SHED_IN_MAIN_THREAD, socket.MSG_DONTWAIT)
         except OSError:
-            return None
-        return whole_request(data)
+            return b""

@@ -146,3 +146,27 @@ def test_a_request_shed_from_the_queue_leaves_its_connection_usable(hub, operato
         assert read_answer(sock)[0] == 201
     assert sorted(WalletTransaction.objects.values_list("ref_id", flat=True)) == ["ref-0", "ref-1", "ref-2"]
     assert len(operator_mock.requests("withdraw")) == 3
+
+
+def test_a_request_whose_body_comes_late_is_shed_by_a_thread_on_the_same_connection(hub, operator_mock):
+    """The main thread reads what has arrived when the request's time is up; the rest of its body comes
+    later, so a thread's parser gets the bytes read and the rest, and sheds it."""
+    DestinationFactory(name="rgs")
+    operator_mock.script("withdraw", [{"pass": True, "delayMs": 1500}] * 2)
+    keys = {f"ref-{n}": str(uuid.uuid4()) for n in range(3)}
+    host, port = hub.split("//", 1)[1].split(":")
+    request = raw_debit(hub, "ref-2", keys["ref-2"])
+
+    with ThreadPoolExecutor(max_workers=2) as pool, socket.create_connection((host, int(port)), timeout=10) as sock:
+        slow = [pool.submit(debit, hub, ref, keys[ref]) for ref in ("ref-0", "ref-1")]
+        wait_until(lambda: len(operator_mock.requests("withdraw")) == 2, timeout=10, what="both threads at the Operator")
+        sock.sendall(request[:-10])
+        time.sleep(0.5)  # past HUB_QUEUE_TIMEOUT_MS (200): the main thread has read the first part
+        sock.sendall(request[-10:])
+        status, headers, body = read_answer(sock)
+        assert [f.result().status_code for f in slow] == [201, 201]
+
+        assert (status, headers["retry-after"], json.loads(body)["error"]["code"]) == (503, "1", "OVERLOADED")
+        sock.sendall(request)  # the retry, on the same connection
+        assert read_answer(sock)[0] == 201
+    assert sorted(WalletTransaction.objects.values_list("ref_id", flat=True)) == ["ref-0", "ref-1", "ref-2"]
