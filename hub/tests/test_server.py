@@ -1,10 +1,15 @@
 """The hub's worker reads a request off the socket itself only to shed it (`hub.server.whole_request`): it
 must find exactly where the request ends, or say it cannot and leave it to gunicorn's parser."""
 
+import time
+from collections import deque
+from types import SimpleNamespace
+
+from gunicorn.workers.gthread import ThreadWorker
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.server import WholeRequest, whole_request
+from hub.server import WholeRequest, Worker, whole_request
 
 TOKEN = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=20)
 RESERVED = {"content-length", "transfer-encoding", "expect", "connection"}
@@ -53,3 +58,38 @@ def test_a_request_whose_end_is_not_plain_is_left_to_the_parser(request, header)
 @given(garbage=st.binary(max_size=300))
 def test_bytes_that_are_not_a_request_line_are_left_to_the_parser(garbage):
     assert whole_request(b"\x16\x03\x01" + garbage) is None  # a TLS hello, say
+
+
+class Conn:
+    def __init__(self, name: str, queued_at: float) -> None:
+        self.name, self.hub_queued_at = name, queued_at
+        self.initialized = self.data_ready = True  # it has a request
+
+
+def queue_of(monkeypatch, *, threads: int, last_shed: float) -> tuple[Worker, list[str]]:
+    """The worker's queue alone: what it hands the pool is recorded, not run."""
+    handed: list[str] = []
+    monkeypatch.setattr(ThreadWorker, "enqueue_req", lambda worker, conn: handed.append(conn.name))
+    worker = Worker.__new__(Worker)
+    worker.cfg = SimpleNamespace(threads=threads)
+    worker.hub_waiting, worker.hub_in_pool, worker.hub_queue_timeout = deque(), threads, 0.25
+    worker.hub_last_shed = last_shed
+    now = time.monotonic()
+    for n, name in enumerate(["a", "b", "c"]):
+        worker.hub_waiting.append(Conn(name, now - 0.1 + n * 0.01))
+    return worker, handed
+
+
+def test_the_queue_is_first_come_first_served_while_nothing_is_shed(monkeypatch):
+    worker, handed = queue_of(monkeypatch, threads=2, last_shed=time.monotonic() - 10)
+    worker.hub_in_pool = 0
+    worker._admit()
+    assert (handed, [conn.name for conn in worker.hub_waiting]) == (["a", "b"], ["c"])
+
+
+def test_while_the_queue_sheds_the_newest_request_gets_the_free_thread(monkeypatch):
+    """Adaptive LIFO: the oldest are about to be shed anyway; the newest is served at its usual latency."""
+    worker, handed = queue_of(monkeypatch, threads=2, last_shed=time.monotonic() - 0.05)
+    worker.hub_in_pool = 1
+    worker._admit()
+    assert (handed, [conn.name for conn in worker.hub_waiting]) == (["c"], ["a", "b"])
