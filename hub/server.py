@@ -13,7 +13,8 @@ and the connection kept alive. Under a retry storm that ignores Retry-After that
 first version shed in the pool's threads, each shed a pass through the pool and gunicorn's parser:
 docs/PERFORMANCE.md, "Shed, don't queue"). The main thread sheds whether the threads are busy with
 quick requests or all held by slow work (an Operator timing out): its poll loop wakes when the oldest
-request's time is up.
+request's time is up. While it sheds, a free thread takes the newest request waiting, not the oldest
+(adaptive LIFO, `_admit`).
 
 A request the main thread cannot answer on its own (its bytes not all arrived, a chunked body, a second
 request behind it, TLS, bytes gunicorn's parser has read ahead) goes to the pool as any other, with the
