@@ -31,7 +31,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
+from gunicorn.workers.gthread import ThreadWorker
 
 from hub import admission
 
@@ -115,9 +115,9 @@ class Worker(ThreadWorker):
 
     def _wait_for_first_bytes(self, conn: Any) -> None:
         """A connection accepted before its caller sent anything waits in the poller, as gthread's deferred
-        ones do (`on_pending_socket_readable`), not in a thread: gthread gives it a thread for up to 5 s,
-        and here it would take one of the few the queue hands out."""
-        conn.timeout = time.monotonic() + DEFAULT_WORKER_DATA_TIMEOUT + self.cfg.keepalive  # gthread's patience
+        ones do (`on_pending_socket_readable`, closed after `keepalive` seconds with nothing), not in a thread:
+        gthread gives it a thread for up to 5 s, and here it would take one of the few the queue hands out."""
+        conn.timeout = time.monotonic() + self.cfg.keepalive  # as gthread's: pending_conns stays in timeout order
         self.pending_conns.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
 
