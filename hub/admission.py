@@ -5,8 +5,8 @@ OVERLOADED and Retry-After: 1 by the server (`hub.server.Worker`, which keeps th
 wait): by its main thread, or by a thread for a request the main thread cannot read whole. The answer is
 written as it was built once, with no WSGI request and no Django: no view runs, nothing is written, and a
 shed answer costs little, so that under overload the threads serve the requests that can still be
-answered in time and the hub's goodput stays near its saturation throughput. Its caller (an RGS gives a bet about a second) would have
-given up on it anyway. Health checks and metrics are never shed.
+answered in time and the hub's goodput stays near its saturation throughput. Its caller (an RGS gives a
+bet about a second) would have given up on it anyway. Health checks and metrics are never shed.
 
 The admin gets HUB_ADMIN_CONCURRENCY threads per process at most (`AdminShare`): one more admin request
 meanwhile is answered 503 OVERLOADED at once, so slow admin pages never hold the threads the machine
