@@ -20,3 +20,17 @@ start_redis() {
   echo "Redis did not start" >&2
   return 1
 }
+
+# make run and the compose stack publish the hub and its seven fakes on these loopback ports.
+HUB_PORTS="8000 8001 8002 8003 8004 8005 8006 8007"
+
+# Fails, naming the first port already taken, unless every one of HUB_PORTS is free.
+hub_ports_free() {
+  local port
+  for port in $HUB_PORTS; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "port $port is already in use ($1)" >&2
+      return 1
+    fi
+  done
+}

@@ -52,7 +52,8 @@ def whole_request(data: bytes) -> WholeRequest | None:
     line = REQUEST_LINE.match(data, 0, head_end + 2) if head_end >= 0 else None
     if line is None:
         return None
-    length, keep_alive, lengths = 0, line[2] == b"1", 0
+    length: int | None = None
+    keep_alive = line[2] == b"1"
     headers = data[line.end():head_end]
     for header in headers.split(b"\r\n") if headers else ():
         name, colon, value = header.partition(b":")
@@ -61,14 +62,14 @@ def whole_request(data: bytes) -> WholeRequest | None:
             return None
         if name == b"content-length":
             value = value.strip()
-            if not value.isdigit() or lengths:
+            if not value.isdigit() or length is not None:
                 return None
-            length, lengths = int(value), 1
+            length = int(value)
         elif name in (b"transfer-encoding", b"expect"):
             return None
         elif name == b"connection" and b"close" in value.lower():
             keep_alive = False
-    total = head_end + 4 + length
+    total = head_end + 4 + (length or 0)
     if len(data) < total:
         return None
     return WholeRequest(line[1].split(b"?", 1)[0].decode("latin-1"), total, keep_alive)
@@ -126,9 +127,10 @@ class Worker(ThreadWorker):
         Scale"): under overload the oldest requests are shed anyway, and serving the newest keeps the
         admitted ones at their normal latency instead of HUB_QUEUE_TIMEOUT_MS more. A burst the threads
         drain in time sheds nothing, and stays first come, first served."""
+        shedding = time.monotonic() - self.hub_last_shed < self.hub_queue_timeout
+        take = self.hub_waiting.pop if shedding else self.hub_waiting.popleft
         while self.hub_waiting and self.hub_in_pool < self.cfg.threads:
-            shedding = time.monotonic() - self.hub_last_shed < self.hub_queue_timeout
-            self._to_pool(self.hub_waiting.pop() if shedding else self.hub_waiting.popleft())
+            self._to_pool(take())
 
     def _to_pool(self, conn: Any) -> None:
         """A thread is free for the request: its wait ends here."""

@@ -6,7 +6,7 @@ import json
 import socket
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 import requests
@@ -43,22 +43,34 @@ def _up(url: str) -> bool:
         return False
 
 
-def debit(url: str, ref_id: str, key: str) -> requests.Response:
+def signed_debit(ref_id: str, key: str) -> tuple[bytes, dict[str, str]]:
+    """A debit's body and its HTTP headers."""
     raw = json.dumps(debit_body(ref_id=ref_id)).encode()
     headers = signed_headers(raw, key=key)
-    return requests.post(f"{url}/wallet/debit", data=raw, timeout=10, headers={
-        "Content-Type": "application/json", "X-Timestamp": headers["HTTP_X_TIMESTAMP"],
-        "X-Signature": headers["HTTP_X_SIGNATURE"], "Idempotency-Key": key})
+    return raw, {"Content-Type": "application/json", "X-Timestamp": headers["HTTP_X_TIMESTAMP"],
+                 "X-Signature": headers["HTTP_X_SIGNATURE"], "Idempotency-Key": key}
+
+
+def debit(url: str, ref_id: str, key: str) -> requests.Response:
+    raw, headers = signed_debit(ref_id, key)
+    return requests.post(f"{url}/wallet/debit", data=raw, timeout=10, headers=headers)
+
+
+def hold_both_threads(pool: ThreadPoolExecutor, url: str, operator_mock, keys: dict[str, str],
+                      delay_ms: int) -> list[Future]:
+    """Debits ref-0 and ref-1, each held at the Operator for delay_ms: both threads busy."""
+    operator_mock.script("withdraw", [{"pass": True, "delayMs": delay_ms}] * 2)
+    slow = [pool.submit(debit, url, ref, keys[ref]) for ref in ("ref-0", "ref-1")]
+    wait_until(lambda: len(operator_mock.requests("withdraw")) == 2, timeout=10, what="both threads at the Operator")
+    return slow
 
 
 def test_past_its_threads_the_hub_sheds_what_waited_and_serves_the_rest(hub, operator_mock):
     DestinationFactory(name="rgs")
-    operator_mock.script("withdraw", [{"pass": True, "delayMs": 800}] * 2)  # both threads busy for 0.8 s
     keys = {f"ref-{n}": str(uuid.uuid4()) for n in range(6)}
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        slow = [pool.submit(debit, hub, ref, keys[ref]) for ref in ("ref-0", "ref-1")]
-        wait_until(lambda: len(operator_mock.requests("withdraw")) == 2, timeout=10, what="both threads at the Operator")
+        slow = hold_both_threads(pool, hub, operator_mock, keys, delay_ms=800)
         queued = [pool.submit(debit, hub, ref, keys[ref]) for ref in ("ref-2", "ref-3", "ref-4", "ref-5")]
         started = time.monotonic()
         admitted, shed = [f.result() for f in slow], [f.result() for f in queued]
@@ -81,7 +93,6 @@ def test_while_every_thread_is_held_by_slow_work_the_queue_is_answered_from_the_
     """The Operator holds both threads for 4 s: the queued requests are not left waiting for a thread to
     free up (past an RGS's patience) but answered about HUB_QUEUE_TIMEOUT_MS after they arrived."""
     DestinationFactory(name="rgs")
-    operator_mock.script("withdraw", [{"pass": True, "delayMs": 4000}] * 2)
     keys = {f"ref-{n}": str(uuid.uuid4()) for n in range(5)}
 
     def timed(ref: str) -> tuple[requests.Response, float]:
@@ -90,8 +101,7 @@ def test_while_every_thread_is_held_by_slow_work_the_queue_is_answered_from_the_
         return answer, time.monotonic() - started
 
     with ThreadPoolExecutor(max_workers=5) as pool:
-        slow = [pool.submit(debit, hub, ref, keys[ref]) for ref in ("ref-0", "ref-1")]
-        wait_until(lambda: len(operator_mock.requests("withdraw")) == 2, timeout=10, what="both threads at the Operator")
+        slow = hold_both_threads(pool, hub, operator_mock, keys, delay_ms=4000)
         queued = [f.result() for f in [pool.submit(timed, f"ref-{n}") for n in range(2, 5)]]
         admitted = [f.result() for f in slow]
 
@@ -105,12 +115,15 @@ def test_while_every_thread_is_held_by_slow_work_the_queue_is_answered_from_the_
 
 
 def raw_debit(url: str, ref_id: str, key: str) -> bytes:
-    raw = json.dumps(debit_body(ref_id=ref_id)).encode()
-    headers = signed_headers(raw, key=key)
-    head = (f"POST /wallet/debit HTTP/1.1\r\nHost: {url.split('//', 1)[1]}\r\nContent-Type: application/json\r\n"
-            f"X-Timestamp: {headers['HTTP_X_TIMESTAMP']}\r\nX-Signature: {headers['HTTP_X_SIGNATURE']}\r\n"
-            f"Idempotency-Key: {key}\r\nContent-Length: {len(raw)}\r\n\r\n")
-    return head.encode() + raw
+    raw, headers = signed_debit(ref_id, key)
+    lines = ["POST /wallet/debit HTTP/1.1", f"Host: {url.split('//', 1)[1]}", f"Content-Length: {len(raw)}",
+             *(f"{name}: {value}" for name, value in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + raw
+
+
+def connect(url: str) -> socket.socket:
+    host, port = url.split("//", 1)[1].split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
 
 
 def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
@@ -129,13 +142,10 @@ def test_a_request_shed_from_the_queue_leaves_its_connection_usable(hub, operato
     """The main thread reads the shed request off the kept-alive connection and answers it; the caller's
     next request on the same connection, once a thread is free, is served."""
     DestinationFactory(name="rgs")
-    operator_mock.script("withdraw", [{"pass": True, "delayMs": 1500}] * 2)
     keys = {f"ref-{n}": str(uuid.uuid4()) for n in range(3)}
-    host, port = hub.split("//", 1)[1].split(":")
 
-    with ThreadPoolExecutor(max_workers=2) as pool, socket.create_connection((host, int(port)), timeout=10) as sock:
-        slow = [pool.submit(debit, hub, ref, keys[ref]) for ref in ("ref-0", "ref-1")]
-        wait_until(lambda: len(operator_mock.requests("withdraw")) == 2, timeout=10, what="both threads at the Operator")
+    with ThreadPoolExecutor(max_workers=2) as pool, connect(hub) as sock:
+        slow = hold_both_threads(pool, hub, operator_mock, keys, delay_ms=1500)
         sock.sendall(raw_debit(hub, "ref-2", keys["ref-2"]))
         status, headers, body = read_answer(sock)
         assert [f.result().status_code for f in slow] == [201, 201]
@@ -152,14 +162,11 @@ def test_a_request_whose_body_comes_late_is_shed_by_a_thread_on_the_same_connect
     """The main thread reads what has arrived when the request's time is up; the rest of its body comes
     later, so a thread's parser gets the bytes read and the rest, and sheds it."""
     DestinationFactory(name="rgs")
-    operator_mock.script("withdraw", [{"pass": True, "delayMs": 1500}] * 2)
     keys = {f"ref-{n}": str(uuid.uuid4()) for n in range(3)}
-    host, port = hub.split("//", 1)[1].split(":")
     request = raw_debit(hub, "ref-2", keys["ref-2"])
 
-    with ThreadPoolExecutor(max_workers=2) as pool, socket.create_connection((host, int(port)), timeout=10) as sock:
-        slow = [pool.submit(debit, hub, ref, keys[ref]) for ref in ("ref-0", "ref-1")]
-        wait_until(lambda: len(operator_mock.requests("withdraw")) == 2, timeout=10, what="both threads at the Operator")
+    with ThreadPoolExecutor(max_workers=2) as pool, connect(hub) as sock:
+        slow = hold_both_threads(pool, hub, operator_mock, keys, delay_ms=1500)
         sock.sendall(request[:-10])
         time.sleep(0.5)  # past HUB_QUEUE_TIMEOUT_MS (200): the main thread has read the first part
         sock.sendall(request[-10:])

@@ -63,33 +63,29 @@ def test_bytes_that_are_not_a_request_line_are_left_to_the_parser(garbage):
 class Conn:
     def __init__(self, name: str, queued_at: float) -> None:
         self.name, self.hub_queued_at = name, queued_at
-        self.initialized = self.data_ready = True  # it has a request
 
 
-def queue_of(monkeypatch, *, threads: int, last_shed: float) -> tuple[Worker, list[str]]:
-    """The worker's queue alone: what it hands the pool is recorded, not run."""
+def queue_of(monkeypatch, *, free_threads: int, last_shed: float) -> tuple[Worker, list[str]]:
+    """A worker of two threads with requests a, b, c waiting, oldest first: what it hands the pool is
+    recorded, not run."""
     handed: list[str] = []
     monkeypatch.setattr(ThreadWorker, "enqueue_req", lambda worker, conn: handed.append(conn.name))
     worker = Worker.__new__(Worker)
-    worker.cfg = SimpleNamespace(threads=threads)
-    worker.hub_waiting, worker.hub_in_pool, worker.hub_queue_timeout = deque(), threads, 0.25
-    worker.hub_last_shed = last_shed
+    worker.cfg = SimpleNamespace(threads=2)
     now = time.monotonic()
-    for n, name in enumerate(["a", "b", "c"]):
-        worker.hub_waiting.append(Conn(name, now - 0.1 + n * 0.01))
+    worker.hub_waiting = deque(Conn(name, now - 0.1 + n * 0.01) for n, name in enumerate("abc"))
+    worker.hub_in_pool, worker.hub_queue_timeout, worker.hub_last_shed = 2 - free_threads, 0.25, last_shed
     return worker, handed
 
 
 def test_the_queue_is_first_come_first_served_while_nothing_is_shed(monkeypatch):
-    worker, handed = queue_of(monkeypatch, threads=2, last_shed=time.monotonic() - 10)
-    worker.hub_in_pool = 0
+    worker, handed = queue_of(monkeypatch, free_threads=2, last_shed=time.monotonic() - 10)
     worker._admit()
     assert (handed, [conn.name for conn in worker.hub_waiting]) == (["a", "b"], ["c"])
 
 
 def test_while_the_queue_sheds_the_newest_request_gets_the_free_thread(monkeypatch):
     """Adaptive LIFO: the oldest are about to be shed anyway; the newest is served at its usual latency."""
-    worker, handed = queue_of(monkeypatch, threads=2, last_shed=time.monotonic() - 0.05)
-    worker.hub_in_pool = 1
+    worker, handed = queue_of(monkeypatch, free_threads=1, last_shed=time.monotonic() - 0.05)
     worker._admit()
     assert (handed, [conn.name for conn in worker.hub_waiting]) == (["c"], ["a", "b"])
