@@ -36,7 +36,19 @@ from gunicorn.workers.gthread import ThreadWorker
 from hub import admission
 
 LARGEST_SHED_IN_MAIN_THREAD = 64 * 1024  # bytes of a request; a larger one is shed by a thread
-REQUEST_LINE = re.compile(rb"[A-Z]+ (\S+) HTTP/1\.([01])\r\n")
+# What the main thread reads itself is a strict subset of what gunicorn's parser accepts, so that the two can
+# never find different ends of a request (a desync would let a body be served as a request of its own):
+# origin-form targets of visible ASCII, field names that are tokens without "_" (gunicorn drops those), values
+# of visible ASCII, spaces and tabs, each line ended by CRLF (a bare CR or LF is in neither pattern), no
+# obs-fold, each field name once, a head within gunicorn's smallest default limits. Anything else is read by
+# gunicorn's parser in a thread, which refuses it (400, connection closed) or sheds it.
+REQUEST_LINE = re.compile(rb"[A-Z]{3,20} (/[\x21-\x7e]*) HTTP/1\.([01])")
+FIELD = re.compile(rb"([!#$%&'*+\-.^`|~0-9A-Za-z]+):[ \t]*([\x20-\x7e\t]*?)[ \t]*")
+LARGEST_HEAD = 4094  # gunicorn's limit_request_line; its limit_request_field_size is 8190
+MOST_FIELDS = 64  # gunicorn's limit_request_fields is 100
+LEFT_TO_THE_PARSER = frozenset({b"transfer-encoding", b"expect"})
+# gunicorn refuses two of these that disagree (InvalidSchemeHeaders): more than one goes to the parser
+SCHEME_FIELDS = frozenset({b"x-forwarded-proto", b"x-forwarded-protocol", b"x-forwarded-ssl"})
 
 
 class WholeRequest(NamedTuple):
@@ -46,33 +58,36 @@ class WholeRequest(NamedTuple):
 
 
 def whole_request(data: bytes) -> WholeRequest | None:
-    """The request at the start of `data` if all of it is there and its length is plain (Content-Length,
-    no Expect); None when only gunicorn's parser should read it."""
-    head_end = data.find(b"\r\n\r\n")
-    line = REQUEST_LINE.match(data, 0, head_end + 2) if head_end >= 0 else None
-    if line is None:
+    """The request at the start of `data` if all of it is there, it is plain and well-formed, and its length
+    is a single Content-Length or none; None when only gunicorn's parser should read it."""
+    head_end = data.find(b"\r\n\r\n", 0, LARGEST_HEAD + 4)
+    if head_end < 0:
         return None
-    length: int | None = None
+    request_line, *fields = data[:head_end].split(b"\r\n")
+    line = REQUEST_LINE.fullmatch(request_line)
+    if line is None or len(fields) > MOST_FIELDS:
+        return None
+    seen: set[bytes] = set()
+    length = 0
     keep_alive = line[2] == b"1"
-    headers = data[line.end():head_end]
-    for header in headers.split(b"\r\n") if headers else ():
-        name, colon, value = header.partition(b":")
-        name = name.lower()
-        if not colon or name != name.strip():
+    for field in fields:
+        match = FIELD.fullmatch(field)
+        if match is None:
             return None
+        name, value = match[1].lower(), match[2]
+        if name in seen or name in LEFT_TO_THE_PARSER or (name in SCHEME_FIELDS and seen & SCHEME_FIELDS):
+            return None
+        seen.add(name)
         if name == b"content-length":
-            value = value.strip()
-            if not value.isdigit() or length is not None:
+            if not value.isdigit():
                 return None
             length = int(value)
-        elif name in (b"transfer-encoding", b"expect"):
-            return None
-        elif name == b"connection" and b"close" in value.lower():
-            keep_alive = False
-    total = head_end + 4 + (length or 0)
+        elif name == b"connection" and value.lower() != b"keep-alive":
+            keep_alive = False  # gunicorn keeps a connection open on "keep-alive" alone
+    total = head_end + 4 + length
     if len(data) < total:
         return None
-    return WholeRequest(line[1].split(b"?", 1)[0].decode("latin-1"), total, keep_alive)
+    return WholeRequest(line[1].split(b"?", 1)[0].decode("ascii"), total, keep_alive)
 
 
 def _has_bytes(sock: socket.socket) -> bool:
