@@ -18,14 +18,14 @@ from hub import errors, metrics
 
 HEADER = "X-Correlation-ID"
 # Anything else (control characters, huge values) is replaced rather than echoed back.
-ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+ACCEPTABLE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 access_logger = structlog.get_logger("hub.access")
 
 
 def correlation_id_from(request: HttpRequest) -> str:
     candidate = request.headers.get(HEADER, "")
-    return candidate if ACCEPTABLE_ID.match(candidate) else str(uuid.uuid4())
+    return candidate if ACCEPTABLE_ID.fullmatch(candidate) else str(uuid.uuid4())
 
 
 class CorrelationIdMiddleware:
@@ -90,14 +90,18 @@ class MessageMiddleware(BrowsersOnly, messages.MessageMiddleware):
     pass
 
 
-class RefuseNulCharacters(BrowsersOnly):
-    """PostgreSQL cannot store or compare text holding a NUL: an admin filter or search with one would
-    fail inside the database (a 500). Such a URL is refused up front, with the usual body. The machine
-    endpoints check their own input (intake answers its one 401 before reading anything)."""
+class RefuseNulCharacters:
+    """PostgreSQL cannot store or compare text holding a NUL: a path parameter, query value, admin filter
+    or search with one would fail inside the database (a 500). Such a URL is refused up front, on every
+    route (the machine endpoints' path parameters and queries reach the database too), before any other
+    check: 400 VALIDATION_FAILED with the usual body."""
 
-    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path or "%00" in query or "\x00" in query:
             error = errors.ValidationFailed("The URL holds a NUL character.", details={"url": ["NUL is not allowed."]})
             return JsonResponse(error.as_body(), status=error.status_code)
-        return None
+        return self.get_response(request)

@@ -411,7 +411,7 @@ def _post_signed(provider: str, url: str, payload: dict) -> None:
         pass  # lost, as a provider's would be after its retries: the hub times the sync out
 
 
-DECIMAL_PRICE = re.compile(r"^[0-9]+(\.[0-9]{1,3})?$")
+DECIMAL_PRICE = re.compile(r"[0-9]+(\.[0-9]{1,3})?")
 CATALOG_TYPES = {"Product", "Topping", "Category", "Menu", "ScheduleEntry", "Image"}
 
 
@@ -430,7 +430,7 @@ def catalog_problems(body: dict) -> list[str]:
         if item.get("id") != key or kind not in CATALOG_TYPES:
             problems.append(f"{key}: id must be its key and type one of {sorted(CATALOG_TYPES)}")
             continue
-        if kind == "Product" and not DECIMAL_PRICE.match(str(item.get("price", ""))):
+        if kind == "Product" and not DECIMAL_PRICE.fullmatch(str(item.get("price", ""))):
             problems.append(f"{key}: price must be a decimal string")
         if kind == "Image" and not str(item.get("url", "")).startswith("https://"):
             problems.append(f"{key}: the image must be a public https URL")
@@ -439,7 +439,7 @@ def catalog_problems(body: dict) -> list[str]:
             if not 0 <= quantity.get("minimum", 0) <= quantity.get("maximum", 0):
                 problems.append(f"{key}: quantity minimum must be at most maximum")
             for ref, option in (item.get("products") or {}).items():
-                if items.get(ref, {}).get("type") != "Product" or not DECIMAL_PRICE.match(str(option.get("price", ""))):
+                if items.get(ref, {}).get("type") != "Product" or not DECIMAL_PRICE.fullmatch(str(option.get("price", ""))):
                     problems.append(f"{key}: option {ref} must be a product with a decimal string price")
         for field, wanted in (("toppings", "Topping"), ("products", "Product"), ("images", "Image"),
                               ("schedule", "ScheduleEntry")):

@@ -142,7 +142,7 @@ class UberEatsMock(ProviderApiMock):
         return Response(status=204)
 
 
-UBER_ID = re.compile(r"^[^/;]{1,256}$")
+UBER_ID = re.compile(r"[^/;]{1,256}")
 
 
 def menu_problems(menu: dict) -> list[str]:
@@ -155,7 +155,7 @@ def menu_problems(menu: dict) -> list[str]:
     ids = {key: {e.get("id") for e in value if isinstance(e, dict)} for key, value in lists.items()}
     for key, value in lists.items():
         for entity in value:
-            if not isinstance(entity, dict) or not isinstance(entity.get("id"), str) or not UBER_ID.match(entity["id"]):
+            if not isinstance(entity, dict) or not isinstance(entity.get("id"), str) or not UBER_ID.fullmatch(entity["id"]):
                 problems.append(f"{key}: an id is missing or holds '/' or ';'")
     for menu_entry in lists["menus"]:
         problems += [f"menu {menu_entry.get('id')}: no category {c}" for c in menu_entry.get("category_ids", [])

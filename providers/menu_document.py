@@ -27,8 +27,8 @@ from hub.money import EXPONENTS, MAX_MINOR
 
 LANGUAGES = ("en", "ar")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")  # no "/" or ";": the providers refuse them in ids
-TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")  # no "/" or ";": the providers refuse them in ids
+TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 MAX_ENTITIES = 20_000
 MAX_TEXT = 1_000
 
@@ -48,7 +48,7 @@ class _Checker:
             self.errors.append({"field": where, "message": message})
 
     def identifier(self, value: Any, where: str) -> str:
-        if not isinstance(value, str) or not ID.match(value):
+        if not isinstance(value, str) or not ID.fullmatch(value):
             self.error(where, "must be an id of 1 to 100 letters, digits, '.', '_', ':' or '-'")
             return ""
         return value
@@ -151,7 +151,7 @@ def _item(check: _Checker, raw: dict) -> dict:
             "name": check.names(raw.get("name"), f"{where}.name", required=True),
             "description": check.names(raw.get("description"), f"{where}.description", required=False),
             "price": check.price(raw.get("price"), f"{where}.price"),
-            "plu": plu if isinstance(plu, str) and ID.match(plu) else check.identifier(plu, f"{where}.plu"),
+            "plu": plu if isinstance(plu, str) and ID.fullmatch(plu) else check.identifier(plu, f"{where}.plu"),
             "imageUrl": image, "taxRate": tax_rate,
             "modifierGroupIds": check.ids(raw.get("modifierGroupIds"), f"{where}.modifierGroupIds")}
 
@@ -202,9 +202,12 @@ def _menu(check: _Checker, raw: dict) -> dict:
         if not isinstance(days, list) or not days or any(day not in DAYS for day in days):
             check.error(f"{here}.days", f"must be a non-empty list of {', '.join(DAYS)}")
             days = []
-        if not (isinstance(start, str) and TIME.match(start) and isinstance(end, str) and TIME.match(end)):
-            check.error(here, "start and end must be HH:MM")
-        elif end == "00:00" or end <= start:
+        times_read = True
+        for field, value in (("start", start), ("end", end)):
+            if not (isinstance(value, str) and TIME.fullmatch(value)):
+                check.error(f"{here}.{field}", "must be HH:MM")
+                times_read = False
+        if times_read and (end == "00:00" or end <= start):
             check.error(f"{here}.end", "must be after start on the same day (split a night across midnight; "
                                        "no 00:00 end: the providers refuse it)")
         schedules.append({"days": [day for day in DAYS if day in days], "start": start, "end": end})

@@ -15,7 +15,7 @@ from django.db.backends.utils import CursorWrapper
 from django.test import Client
 
 from tests.test_hostile_numbers import BODIES, setup  # noqa: F401  (the fixture: providers and branches)
-from wallet.tests.helpers import signed_headers
+from wallet.tests.helpers import signed_get_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a probed outage closes the connection
 HUGE = b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}'
@@ -67,23 +67,23 @@ def test_every_status_an_operation_answers_is_documented(client):
 
     lookup = "/wallet/transactions/{ref_id}"
     for ref_id in ("r", "no-such-ref"):
-        send("get", lookup, f"/wallet/transactions/{ref_id}", **{k: v for k, v in signed_headers(b"", key=None).items()})
+        send("get", lookup, f"/wallet/transactions/{ref_id}", **signed_get_headers(f"/wallet/transactions/{ref_id}"))
     send("get", lookup, "/wallet/transactions/r")
     with database_down():
-        send("get", lookup, "/wallet/transactions/r", **signed_headers(b"", key=None))
+        send("get", lookup, "/wallet/transactions/r", **signed_get_headers("/wallet/transactions/r"))
 
     rounds = "/wallet/rounds/{round_id}"
-    send("get", rounds, "/wallet/rounds/no-such-round", **signed_headers(b"", key=None))
+    send("get", rounds, "/wallet/rounds/no-such-round", **signed_get_headers("/wallet/rounds/no-such-round"))
     send("get", rounds, "/wallet/rounds/no-such-round")
     with database_down():
-        send("get", rounds, "/wallet/rounds/no-such-round", **signed_headers(b"", key=None))
+        send("get", rounds, "/wallet/rounds/no-such-round", **signed_get_headers("/wallet/rounds/no-such-round"))
 
     balance = "/wallet/balance"
     for query in ("playerId=p&currency=USD", "playerId=p", "playerId=p&currency=KWD"):
-        send("get", balance, f"/wallet/balance?{query}", **signed_headers(b"", key=None))
+        send("get", balance, f"/wallet/balance?{query}", **signed_get_headers(f"/wallet/balance?{query}"))
     send("get", balance, "/wallet/balance?playerId=p&currency=USD")
     with database_down():
-        send("get", balance, "/wallet/balance?playerId=p&currency=USD", **signed_headers(b"", key=None))
+        send("get", balance, "/wallet/balance?playerId=p&currency=USD", **signed_get_headers("/wallet/balance?playerId=p&currency=USD"))
 
     sync = "/api/locations/{location_id}/sync"
     send("get", sync, "/api/locations/salmiya/sync", HTTP_X_AUTH=settings.BACKEND_CALLBACK_KEY)

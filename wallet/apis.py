@@ -37,6 +37,13 @@ def authenticate(headers: Mapping[str, str], body: bytes) -> None:
         raise errors.Unauthorized()
 
 
+def signed_target(request: HttpRequest) -> bytes:
+    """What a GET's signature covers in place of a body: its request target exactly as sent, path and query
+    (gunicorn keeps it in RAW_URI; elsewhere Django's rebuilt one), so a captured signed GET reads nothing
+    but what it asked for."""
+    return (request.META.get("RAW_URI") or request.get_full_path()).encode("latin-1", "replace")
+
+
 def _payload(body: bytes) -> Any:
     try:
         return load_json(body, replace_unstorable=False)
@@ -149,11 +156,11 @@ class RollbackApi(WalletOperationApi):
 
 
 class BalanceApi(MachineApi):
-    """GET /wallet/balance?playerId=…&currency=…: signed like every wallet request (an empty body)."""
+    """GET /wallet/balance?playerId=…&currency=…: signed over its request target (`signed_target`)."""
 
     @openapi.wallet_balance
     def get(self, request: HttpRequest) -> HttpResponse:
-        authenticate(request.headers, b"")
+        authenticate(request.headers, signed_target(request))
         query, problems = validate_balance_query(request.GET.dict())
         if query is None:
             raise errors.ValidationFailed(details=problems)
@@ -163,13 +170,13 @@ class BalanceApi(MachineApi):
 
 
 class SignedLookupApi(MachineApi):
-    """GET one record by its id, signed like every wallet request (an empty body); 404 when there is none."""
+    """GET one record by its id, signed over its request target (`signed_target`); 404 when there is none."""
 
     lookup: Callable[..., dict[str, Any] | None]
     not_found: Callable[[], errors.ApplicationError]
 
     def get(self, request: HttpRequest, **ids: str) -> HttpResponse:
-        authenticate(request.headers, b"")
+        authenticate(request.headers, signed_target(request))
         view = self.lookup(**ids)
         if view is None:
             raise self.not_found()

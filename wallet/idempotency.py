@@ -14,8 +14,8 @@ from wallet import statements
 from wallet.answers import Answer
 from wallet.models import IdempotencyKey, WalletTransaction
 
-PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]{1,255}$")
-SF_STRING = re.compile(r'^"((?:[^"\\]|\\["\\])*)"$')
+PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]{1,255}")
+SF_STRING = re.compile(r'"((?:[^"\\]|\\["\\])*)"')
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,9 @@ def parse_idempotency_key(header: str | None) -> str:
         raise errors.ValidationFailed(
             "The Idempotency-Key header is required.", code="MISSING_IDEMPOTENCY_KEY"
         )
-    if quoted := SF_STRING.match(header):
+    if quoted := SF_STRING.fullmatch(header):
         header = re.sub(r"\\([\"\\])", r"\1", quoted.group(1))
-    if not PRINTABLE_ASCII.match(header):
+    if not PRINTABLE_ASCII.fullmatch(header):
         raise errors.ValidationFailed(
             "Idempotency-Key must be 1 to 255 printable ASCII characters.", code="INVALID_IDEMPOTENCY_KEY"
         )

@@ -83,6 +83,36 @@ def test_every_problem_is_reported_at_once():
             "menus[0].schedules[0].end", "items[3].imageUrl", "overrides[2].provider"} <= fields
 
 
+ID_PLACES = [("items", 2, "id"), ("items", 2, "plu"), ("categories", 0, "id"), ("modifierGroups", 0, "id"),
+             ("menus", 0, "id")]
+
+
+@pytest.mark.parametrize("place", ID_PLACES)
+@pytest.mark.parametrize("tail", ["\n", "\r\n", "\r", " ", "\x00", "\u200f"])
+def test_an_id_with_a_trailing_newline_or_space_is_refused_not_published_beside_the_plain_one(place, tail):
+    """M1: `$` matched before a final newline, so `FRIES\\n` was a second item beside `FRIES`."""
+    table, index, field = place
+    bad = copy.deepcopy(DEMO)
+    bad[table][index][field] = bad[table][index].get(field, bad[table][index]["id"]) + tail
+
+    with pytest.raises(MenuErrors) as raised:
+        menu_read(bad)
+
+    assert f"{table}[{index}].{field}" in {error["field"] for error in raised.value.errors}
+
+
+@pytest.mark.parametrize("end", ["end", "start"])
+@pytest.mark.parametrize("tail", ["\n", " ", "\x00"])
+def test_a_schedule_time_with_a_trailing_newline_is_refused(end, tail):
+    bad = copy.deepcopy(DEMO)
+    bad["menus"][0]["schedules"][0][end] += tail
+
+    with pytest.raises(MenuErrors) as raised:
+        menu_read(bad)
+
+    assert f"menus[0].schedules[0].{end}" in {error["field"] for error in raised.value.errors}
+
+
 def test_a_provider_sees_the_master_with_its_overrides_only():
     document = menu_read(DEMO)
 

@@ -19,6 +19,11 @@ def signed_headers(body: bytes, *, timestamp: int | None = None, secret: str | N
     return headers
 
 
+def signed_get_headers(target: str, **header_options) -> dict:
+    """A GET signs its request target (path and query) exactly as sent, in place of a body."""
+    return signed_headers(target.encode(), key=None, **header_options)
+
+
 def wallet_post(client: Client, operation: str, body: dict | bytes, **header_options):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     return client.post(f"/wallet/{operation}", data=raw, content_type="application/json", **signed_headers(raw, **header_options))

@@ -11,7 +11,7 @@ from django.utils import timezone
 from wallet.idempotency import idempotency_purge, request_fingerprint
 from wallet.models import IdempotencyKey, WalletTransaction
 from wallet.services import wallet_resolve_pending
-from wallet.tests.helpers import debit_body, signed_headers, wallet_post
+from wallet.tests.helpers import signed_get_headers, debit_body, signed_headers, wallet_post
 from webhooks.models import OutboxMessage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("operator")]
@@ -307,15 +307,28 @@ def test_rollback_returns_the_money_and_a_late_debit_of_a_rolled_back_ref_never_
 def test_credit_and_transaction_lookup(client, operator):
     approve(operator, DEPOSIT, balance="105.00")
     wallet_post(client, "credit", debit_body("win-1", amount=500))
-    headers = signed_headers(b"", key=None)
-
-    found = client.get("/wallet/transactions/win-1", **headers)
-    missing = client.get("/wallet/transactions/nope", **headers)
+    found = client.get("/wallet/transactions/win-1", **signed_get_headers("/wallet/transactions/win-1"))
+    missing = client.get("/wallet/transactions/nope", **signed_get_headers("/wallet/transactions/nope"))
     unsigned = client.get("/wallet/transactions/win-1")
 
     assert (found.status_code, found.json()["status"], found.json()["balanceCents"]) == (200, "COMPLETED", 10500)
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "TRANSACTION_NOT_FOUND")
     assert unsigned.status_code == 401
+
+
+@pytest.mark.parametrize(("signed", "sent"), [
+    ("/wallet/transactions/win-1", "/wallet/transactions/win-2"),
+    ("/wallet/balance?playerId=a&currency=USD", "/wallet/balance?playerId=b&currency=USD"),
+    ("/wallet/balance?playerId=a", "/wallet/balance?playerId=a&currency=EUR"),
+    ("/wallet/rounds/r-1", "/wallet/rounds/r-2"),
+    ("/wallet/rounds/r-1", "/wallet/rounds/r-1?x=1"),
+])
+def test_a_signed_get_reads_only_what_it_asked_for(client, signed, sent):
+    """A GET's signature covers its request target: captured once, it cannot be replayed for another
+    player, round or transaction (and the signature of an empty body no longer passes)."""
+    assert client.get(sent, **signed_get_headers(signed)).status_code == 401
+    assert client.get(sent, **signed_headers(b"", key=None)).status_code == 401
+    assert client.get(signed, **signed_get_headers(signed)).status_code != 401
 
 
 def test_several_secrets_allow_rotation(client, operator, settings):

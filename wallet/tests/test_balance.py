@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from wallet.tests.helpers import debit_body, signed_headers, wallet_post
+from wallet.tests.helpers import signed_get_headers, debit_body, wallet_post
 from webhooks.tests.factories import DestinationFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]  # the debit settles in autocommit
@@ -25,8 +25,8 @@ def operator(operator_mock, settings):
 
 
 def balance(client, signed: bool = True, **params):
-    path = f"/wallet/balance?{urlencode(params)}"
-    return client.get(path, **(signed_headers(b"", key=None) if signed else {}))
+    path = f"/wallet/balance?{urlencode(params)}".rstrip("?")
+    return client.get(path, **(signed_get_headers(path) if signed else {}))
 
 
 def test_the_balance_is_the_operators_now_and_follows_a_debit(client, operator):

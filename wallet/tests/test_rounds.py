@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from wallet.models import WalletRound, WalletTransaction
 from wallet.services import wallet_close_idle_rounds
-from wallet.tests.helpers import debit_body, signed_headers, wallet_post
+from wallet.tests.helpers import signed_get_headers, debit_body, wallet_post
 from webhooks.models import OutboxMessage
 from webhooks.tests.factories import DestinationFactory
 
@@ -49,7 +49,7 @@ def rollback(client, ref_id, original_ref_id, player="p-1"):
 
 
 def get_round(client, round_id):
-    return client.get(f"/wallet/rounds/{round_id}", **signed_headers(b"", key=None))
+    return client.get(f"/wallet/rounds/{round_id}", **signed_get_headers(f"/wallet/rounds/{round_id}"))
 
 
 def operator_balance(operator, player="p-1"):
@@ -156,7 +156,7 @@ def test_credit_kinds_are_stored_shown_and_sent_and_win_is_the_default(client, o
     promo = wallet_post(client, "credit", {**debit_body("c-2", player="p-1"), "kind": "PROMO"})
     unknown = wallet_post(client, "credit", {**debit_body("c-3", player="p-1"), "kind": "win"})
     on_a_debit = wallet_post(client, "debit", {**debit_body("d-1", player="p-1"), "kind": "WIN"})
-    lookup = client.get("/wallet/transactions/c-2", **signed_headers(b"", key=None)).json()
+    lookup = client.get("/wallet/transactions/c-2", **signed_get_headers("/wallet/transactions/c-2")).json()
 
     assert [plain.status_code, promo.status_code] == [201, 201]
     assert (unknown.status_code, unknown.json()["error"]["details"]) == (

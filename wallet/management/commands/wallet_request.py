@@ -55,7 +55,8 @@ class Command(BaseCommand):
             method, path, body = "POST", f"/wallet/{operation}", json.dumps(payload).encode()
         timestamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", "X-Timestamp": timestamp,
-                   "X-Signature": wallet_signature(body=body, timestamp=timestamp, secret=secret)}
+                   "X-Signature": wallet_signature(body=body if method == "POST" else path.encode(), timestamp=timestamp,
+                                                   secret=secret)}
         if method == "POST":
             headers["Idempotency-Key"] = o["key"] or str(uuid.uuid4())
         try:
