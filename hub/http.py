@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import certifi
 import pycurl
@@ -209,10 +209,22 @@ class RefusedURL(exceptions.InvalidURL):
     """A URL the hub will not call: retrying cannot help (a permanent failure of that one message)."""
 
 
+DOT_SEGMENTS = frozenset({".", ".."})
+
+
+def segment(value: str, *, safe: str = "") -> str:
+    """An outside id as exactly one path segment of a URL the hub builds: quoted (a "/" cannot add a
+    segment), and refused when empty or a dot segment, which the HTTP client would resolve ("/orders/.."
+    is "/"), so a call could reach another path with the hub's credentials. Raises RefusedURL."""
+    if value in DOT_SEGMENTS or not value:
+        raise RefusedURL(f"refused: {value!r} as a path segment")
+    return quote(value, safe=safe)
+
+
 def checked_url(url: str, *, origin: str | None = None) -> str:
     """The one check of every URL the hub calls: parsed and rebuilt from its parts; no control
     character or whitespace anywhere (the parser silently drops a tab or CR/LF inside a host, so
-    what was checked would not be what is sent); http or https; with `origin` (a configured base
+    what was checked would not be what is sent); no dot segment in its path (`segment`); http or https; with `origin` (a configured base
     URL), the same scheme (https stays https), host and port exactly. Raises RefusedURL."""
     if any(char.isspace() or unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"} for char in url):
         raise RefusedURL(f"refused: {url!r} holds whitespace or control characters")
@@ -223,6 +235,8 @@ def checked_url(url: str, *, origin: str | None = None) -> str:
         raise RefusedURL(f"refused: {url!r} is not a URL ({exc})") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise RefusedURL(f"refused: {url!r} is not an http(s) URL with a host")
+    if any(unquote(part) in DOT_SEGMENTS for part in parts.path.split("/")):
+        raise RefusedURL(f"refused: {url!r} has a dot segment (its path is not the one it was built with)")
     if origin is not None:
         allowed = urlsplit(origin)
         if (parts.scheme, parts.hostname, port or _default_port(parts.scheme)) != (

@@ -104,6 +104,20 @@ def body_text(raw: bytes) -> str:
     return clean_text(raw.decode(json.detect_encoding(raw), errors="replace"))
 
 
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def id_problem(value: str) -> str | None:
+    """Why an id from outside cannot be taken, or None. Ids end up in URL paths the hub calls (a dot
+    segment would be resolved by the HTTP client: "/orders/.." is "/"), in logs and in the admin (a newline
+    or another control character forges a line): refused where they come in, with this message."""
+    if value in (".", ".."):
+        return "must not be '.' or '..' (a dot segment)"
+    if CONTROL_CHARACTERS.search(value):
+        return "must not hold control characters (newline, CR, NUL, ...)"
+    return None
+
+
 def has_unstorable(value: Any) -> bool:
     """Whether any string in `value`, key or value, holds a lone surrogate or a NUL."""
     if isinstance(value, str):

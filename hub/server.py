@@ -42,7 +42,7 @@ LARGEST_SHED_IN_MAIN_THREAD = 64 * 1024  # bytes of a request; a larger one is s
 # of visible ASCII, spaces and tabs, each line ended by CRLF (a bare CR or LF is in neither pattern), no
 # obs-fold, each field name once, a head within gunicorn's smallest default limits. Anything else is read by
 # gunicorn's parser in a thread, which refuses it (400, connection closed) or sheds it.
-REQUEST_LINE = re.compile(rb"[A-Z]{3,20} (/[\x21-\x7e]*) HTTP/1\.([01])")
+REQUEST_LINE = re.compile(rb"[A-Z]{3,20} (/[\x21\x22\x24-\x7e]*) HTTP/1\.([01])")  # no "#": no fragment
 FIELD = re.compile(rb"([!#$%&'*+\-.^`|~0-9A-Za-z]+):[ \t]*([\x20-\x7e\t]*?)[ \t]*")
 LARGEST_HEAD = 4094  # gunicorn's limit_request_line; its limit_request_field_size is 8190
 MOST_FIELDS = 64  # gunicorn's limit_request_fields is 100

@@ -202,12 +202,11 @@ def _menu(check: _Checker, raw: dict) -> dict:
         if not isinstance(days, list) or not days or any(day not in DAYS for day in days):
             check.error(f"{here}.days", f"must be a non-empty list of {', '.join(DAYS)}")
             days = []
-        times_read = True
         for field, value in (("start", start), ("end", end)):
             if not (isinstance(value, str) and TIME.fullmatch(value)):
                 check.error(f"{here}.{field}", "must be HH:MM")
-                times_read = False
-        if times_read and (end == "00:00" or end <= start):
+        if isinstance(start, str) and isinstance(end, str) and TIME.fullmatch(start) and TIME.fullmatch(end) and (
+                end == "00:00" or end <= start):
             check.error(f"{here}.end", "must be after start on the same day (split a night across midnight; "
                                        "no 00:00 end: the providers refuse it)")
         schedules.append({"days": [day for day in DAYS if day in days], "start": start, "end": end})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from hub.json_input import has_unstorable, storable
+from hub.json_input import has_unstorable, id_problem, storable
 
 MAX_AMOUNT_MINOR = 10**12
 MAX_ID_LENGTH = 64
@@ -91,6 +91,8 @@ def _text(value: Any) -> str | None:
         return "Must be a string."
     if not 1 <= len(value) <= MAX_ID_LENGTH or not value.strip():
         return f"Must be 1 to {MAX_ID_LENGTH} characters, not blank."
+    if problem := id_problem(value):
+        return f"{problem[0].upper()}{problem[1:]}."
     return UNSTORABLE if has_unstorable(value) else None
 
 

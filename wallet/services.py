@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import structlog
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from hub import errors, metrics
+from hub import errors, http, metrics
 from hub.db import statement_guard
 from hub.money import MoneyError, to_major_string, to_minor
 from wallet import errors as wallet_errors
@@ -457,7 +457,7 @@ def _resolve(tx: WalletTransaction) -> bool:
     The Operator not answering leaves the transaction PENDING for the next run."""
     try:
         # Encoded: "bet#1", "bet?1" or "bet/1" must not ask about "bet" (and settle a charged debit FAILED).
-        status = operator_request("GET", f"/api/v1/wallet/transactions/{quote(tx.ref_id, safe='')}")
+        status = operator_request("GET", f"/api/v1/wallet/transactions/{http.segment(tx.ref_id)}")
     except OperatorUnavailable:
         WalletTransaction.objects.filter(id=tx.id).update(processing_until=None)
         return False
@@ -499,7 +499,7 @@ def wallet_balance(*, player_id: str, currency: str) -> int:
     a bet is worse than none, so nothing is cached."""
     _require_supported(currency)
     try:
-        answer = operator_request("GET", f"/api/v1/wallet/balance/{quote(player_id, safe='')}?"
+        answer = operator_request("GET", f"/api/v1/wallet/balance/{http.segment(player_id)}?"
                                          f"{urlencode({'currency': currency})}")
     except OperatorUnavailable as exc:
         raise wallet_errors.BalanceUnavailable(retry_after_seconds=exc.retry_after_seconds) from None

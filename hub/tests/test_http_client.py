@@ -4,10 +4,13 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from urllib.parse import unquote, urlsplit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub import http
 from hub.testing import free_port
@@ -199,3 +202,25 @@ def test_a_forked_child_does_not_share_the_parents_connections(server):
 def test_https_to_a_server_that_speaks_no_tls_is_a_tls_error(server):
     with pytest.raises(requests.exceptions.SSLError):
         call("GET", server.replace("http://", "https://"))
+
+
+@pytest.mark.parametrize("url", ["http://example.com/v2/eats/order/..", "http://example.com/order/v1/orders/./accept",
+                                 "http://example.com/a/%2e%2e/b", "http://example.com/a/%2E/b", "http://example.com/.."])
+def test_a_url_with_a_dot_segment_is_refused_before_sending(server, url):
+    """U1: the client would resolve it ("/orders/.." is "/"): the call would reach another path with the
+    hub's credentials."""
+    with pytest.raises(http.RefusedURL):
+        call("GET", url)
+    assert Recorder.seen == []
+
+
+@given(value=st.text(max_size=30))
+def test_an_id_is_one_path_segment_whatever_it_holds_or_is_refused(value):
+    """Every adapter builds its URLs with http.segment: the path keeps the shape it was built with."""
+    try:
+        built = http.checked_url(f"http://example.com/orders/{http.segment(value)}/accept")
+    except http.RefusedURL:
+        assert value in {"", ".", ".."}
+        return
+    parts = urlsplit(built).path.split("/")
+    assert (len(parts), parts[1], parts[3], unquote(parts[2])) == (4, "orders", "accept", value)

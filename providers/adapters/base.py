@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 
 from hub import http
-from hub.json_input import NotJson, TooDeep, load_json
+from hub.json_input import NotJson, TooDeep, id_problem, load_json
 from hub.money import EXPONENTS, MAX_MINOR, MoneyError, exponent, to_minor
 
 MAX_QUANTITY = 10_000
@@ -368,6 +368,8 @@ class Reader:
         text = self.text(value)
         if required and not text:
             self.error(where, "is required")
+        elif problem := id_problem(text):
+            self.error(where, problem)
         elif len(text) > max_length:
             self.error(where, f"must be at most {max_length} characters")
             return text[:max_length]

@@ -8,10 +8,10 @@ CAREEM_DEFAULT_CURRENCY). Items carry no names, only the integrator's ids. With
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 
+from hub import http
 from hub.http import USER_AGENT
 from providers.adapters.base import (
     Context,
@@ -329,7 +329,7 @@ class CareemAdapter(ProviderAdapter):
         else:  # the captain's pickup is Careem's own event
             return NoCall("not_applicable", "Careem learns of the pickup from its captain")
         return ProviderCall(
-            method="PUT", url=f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/orders/{quote(decision.external_order_id, safe='')}",
+            method="PUT", url=f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/orders/{http.segment(decision.external_order_id)}",
             body=body, headers={"Brand-Id": str(decision.provider_refs.get("brandId", "")),
                                 "Branch-Id": decision.branch_id, "User-Agent": USER_AGENT})
 
@@ -353,7 +353,7 @@ class CareemAdapter(ProviderAdapter):
                            provider_ids: dict[str, Any]) -> tuple[ProviderCall, ...]:
         """`active` / `inactive`, at most 40 items a call (Careem's limit); no timer: the hub restores."""
         catalog = as_text(provider_ids.get("catalogId")) or branch_id
-        url = f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/catalogs/{quote(catalog, safe='')}/items"
+        url = f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/catalogs/{http.segment(catalog)}/items"
         items = [{"id": c.item_id, "status": "active" if c.available else "inactive"} for c in changes]
         return tuple(ProviderCall("PATCH", url, {"items": items[n:n + AVAILABILITY_BATCH]},
                                   headers=self._headers(branch_id, provider_ids))
@@ -362,7 +362,7 @@ class CareemAdapter(ProviderAdapter):
     def status_call(self, status: str, until: datetime | None, branch_id: str,
                     provider_ids: dict[str, Any]) -> ProviderCall:
         """Visible (1) or not (2) on the SuperApp; a pause with an end uses Careem's own timer."""
-        base = f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/branches/{quote(branch_id, safe='')}/visibility/status"
+        base = f"{settings.CAREEM_API_BASE_URL.rstrip('/')}/branches/{http.segment(branch_id)}/visibility/status"
         headers = self._headers(branch_id, provider_ids)
         if status != "open" and until:
             minutes = max(1, int((until - datetime.now(UTC)).total_seconds() // 60))

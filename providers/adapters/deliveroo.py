@@ -17,9 +17,11 @@ the `prep_stage` call with `ready_for_collection`. The rider's pickup is Deliver
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from django.conf import settings
+
+from hub import http
 
 from providers.adapters.base import (
     Context,
@@ -262,7 +264,7 @@ def render_menu(menu: dict[str, Any], site_id: str, name: str) -> dict[str, Any]
 
 
 def _order_url(order_id: str, *tail: str) -> str:
-    return "/".join([f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/order/v1/orders/{quote(order_id, safe=':')}", *tail])
+    return "/".join([f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/order/v1/orders/{http.segment(order_id, safe=':')}", *tail])
 
 
 class DeliverooAdapter(ProviderAdapter):
@@ -306,7 +308,7 @@ class DeliverooAdapter(ProviderAdapter):
         brand = as_text(provider_ids.get("brandId")) or settings.DELIVEROO_BRAND_ID
         menu_id = as_text(provider_ids.get("menuId")) or f"hub-{branch_id}"
         return ProviderCall("PUT", f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/menu/v1/brands/"
-                                   f"{quote(brand, safe='')}/menus/{quote(menu_id, safe='')}",
+                                   f"{http.segment(brand)}/menus/{http.segment(menu_id)}",
                             render_menu(menu, branch_id, f"{branch_id} menu"))
 
     def menu_answer(self, call: ProviderCall, status_code: int, body: bytes) -> MenuAnswer:
@@ -326,8 +328,8 @@ class DeliverooAdapter(ProviderAdapter):
         its time; the hub makes it available itself."""
         brand = as_text(provider_ids.get("brandId")) or settings.DELIVEROO_BRAND_ID
         menu_id = as_text(provider_ids.get("menuId")) or f"hub-{branch_id}"
-        return (ProviderCall("POST", f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/menu/v1/brands/{quote(brand, safe='')}"
-                                     f"/menus/{quote(menu_id, safe='')}/item_unavailabilities/{quote(branch_id, safe='')}",
+        return (ProviderCall("POST", f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/menu/v1/brands/{http.segment(brand)}"
+                                     f"/menus/{http.segment(menu_id)}/item_unavailabilities/{http.segment(branch_id)}",
                              {"item_unavailabilities": [{"item_id": c.item_id, "status": "available" if c.available
                                                          else "hidden"} for c in changes]}),)
 
@@ -335,8 +337,8 @@ class DeliverooAdapter(ProviderAdapter):
                     provider_ids: dict[str, Any]) -> ProviderCall:
         """OPEN or CLOSED: Deliveroo has no timer, the hub reopens at `until`."""
         brand = as_text(provider_ids.get("brandId")) or settings.DELIVEROO_BRAND_ID
-        return ProviderCall("PUT", f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/site/v1/brands/{quote(brand, safe='')}"
-                                   f"/sites/{quote(branch_id, safe='')}/status",
+        return ProviderCall("PUT", f"{settings.DELIVEROO_API_BASE_URL.rstrip('/')}/site/v1/brands/{http.segment(brand)}"
+                                   f"/sites/{http.segment(branch_id)}/status",
                             {"status": "OPEN" if status == "open" else "CLOSED"})
 
     def api_origin(self) -> str:

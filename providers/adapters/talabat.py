@@ -9,7 +9,6 @@ else the branch's, else TALABAT_DEFAULT_CURRENCY.
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 
@@ -297,7 +296,7 @@ class TalabatAdapter(ProviderAdapter):
         chain = as_text(provider_ids.get("chainCode")) or settings.TALABAT_CHAIN_CODE
         vendor = as_text(provider_ids.get("posVendorId")) or branch_id
         callback = f"{settings.HUB_PUBLIC_URL.rstrip('/')}/api/webhooks/talabat/catalog"
-        return ProviderCall("PUT", f"{settings.TALABAT_MIDDLEWARE_URL.rstrip('/')}/v2/chains/{quote(chain, safe='')}"
+        return ProviderCall("PUT", f"{settings.TALABAT_MIDDLEWARE_URL.rstrip('/')}/v2/chains/{http.segment(chain)}"
                                    "/catalog", render_catalog(menu, vendor, callback))
 
     def menu_answer(self, call: ProviderCall, status_code: int, body: bytes) -> MenuAnswer:
@@ -310,8 +309,8 @@ class TalabatAdapter(ProviderAdapter):
         """One call per kind (ITEM or TOPPING) and direction: the middleware takes a list of ids each."""
         chain = as_text(provider_ids.get("chainCode")) or settings.TALABAT_CHAIN_CODE
         vendor = as_text(provider_ids.get("posVendorId")) or branch_id
-        url = (f"{settings.TALABAT_MIDDLEWARE_URL.rstrip('/')}/v2/chains/{quote(chain, safe='')}/vendors/"
-               f"{quote(vendor, safe='')}/catalog/items/availability")
+        url = (f"{settings.TALABAT_MIDDLEWARE_URL.rstrip('/')}/v2/chains/{http.segment(chain)}/vendors/"
+               f"{http.segment(vendor)}/catalog/items/availability")
         calls = []
         for option in (False, True):
             for available in (False, True):
@@ -337,8 +336,8 @@ class TalabatAdapter(ProviderAdapter):
         if status != "open" and until:
             body["availabilityState"] = "CLOSED_UNTIL"
             body["closingMinutes"] = max(1, int((until - datetime.now(UTC)).total_seconds() // 60))
-        return ProviderCall("PUT", f"{settings.TALABAT_MIDDLEWARE_URL.rstrip('/')}/v2/chains/{quote(chain, safe='')}"
-                                   f"/remoteVendors/{quote(vendor, safe='')}/availability", body)
+        return ProviderCall("PUT", f"{settings.TALABAT_MIDDLEWARE_URL.rstrip('/')}/v2/chains/{http.segment(chain)}"
+                                   f"/remoteVendors/{http.segment(vendor)}/availability", body)
 
     def api_origin(self) -> str:
         return settings.TALABAT_MIDDLEWARE_URL

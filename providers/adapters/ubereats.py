@@ -18,11 +18,11 @@ by `cancel` once accepted. Readiness and pickup are Uber's courier's own events.
 
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 from django.utils import timezone
 
+from hub import http
 from hub.money import EXPONENTS
 from providers.adapters.base import (
     Context,
@@ -246,7 +246,7 @@ def render_menu(menu: dict[str, Any]) -> dict[str, Any]:
 
 
 def _orders_url(order_id: str, action: str) -> str:
-    return f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v1/eats/orders/{quote(order_id, safe='')}/{action}"
+    return f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v1/eats/orders/{http.segment(order_id)}/{action}"
 
 
 class UberEatsAdapter(ProviderAdapter):
@@ -265,7 +265,7 @@ class UberEatsAdapter(ProviderAdapter):
 
     def fetch_call(self, external_order_id: str) -> ProviderCall:
         return ProviderCall("GET", f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v2/eats/order/"
-                                   f"{quote(external_order_id, safe='')}")
+                                   f"{http.segment(external_order_id)}")
 
     def decision_call(self, decision: Decision) -> ProviderCall | NoCall:
         order_id = decision.external_order_id
@@ -285,16 +285,16 @@ class UberEatsAdapter(ProviderAdapter):
         """A synchronous full replace of the store's menu: the answer says live or not."""
         store = as_text(provider_ids.get("storeId")) or branch_id
         return ProviderCall("PUT", f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v2/eats/stores/"
-                                   f"{quote(store, safe='')}/menus", render_menu(menu))
+                                   f"{http.segment(store)}/menus", render_menu(menu))
 
     def availability_calls(self, changes: list[ItemChange], branch_id: str,
                            provider_ids: dict[str, Any]) -> tuple[ProviderCall, ...]:
         """A sparse update per item: `suspend_until` (unix seconds; 0 = available; no end given: a year, the
         hub restores it when told)."""
         store = as_text(provider_ids.get("storeId")) or branch_id
-        base = f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v2/eats/stores/{quote(store, safe='')}/menus/items"
+        base = f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v2/eats/stores/{http.segment(store)}/menus/items"
         far = timezone.now() + timedelta(days=365)
-        return tuple(ProviderCall("POST", f"{base}/{quote(change.item_id, safe='')}", {"suspension_info": {"suspension": {
+        return tuple(ProviderCall("POST", f"{base}/{http.segment(change.item_id)}", {"suspension_info": {"suspension": {
             "suspend_until": 0 if change.available else int((change.until or far).timestamp()),
             "reason": "" if change.available else "Out of stock"}}}) for change in changes)
 
@@ -306,7 +306,7 @@ class UberEatsAdapter(ProviderAdapter):
         if until and status != "open":
             body["paused_until"] = until.isoformat()
         return ProviderCall("POST", f"{settings.UBEREATS_API_BASE_URL.rstrip('/')}/v1/eats/store/"
-                                    f"{quote(store, safe='')}/status", body)
+                                    f"{http.segment(store)}/status", body)
 
     def api_origin(self) -> str:
         return settings.UBEREATS_API_BASE_URL

@@ -189,6 +189,19 @@ def test_invalid_orders_get_every_error_at_once(client):
     assert Order.objects.count() == 0
 
 
+@pytest.mark.parametrize("order_id", ["..", ".", "ord\n1"])
+def test_an_order_id_that_would_change_the_acceptance_url_is_refused(client, order_id):
+    """U1: an order `..` sent its acceptance to PATCH /order/v1/."""
+    payload = fixture("order_new_kw_restaurant_delivery.json")
+    payload["body"]["order"]["id"] = order_id
+
+    answer = send(client, payload)
+
+    assert answer.status_code == 422
+    assert "body.order.id" in {error["field"] for error in answer.json()["errors"]}
+    assert Order.objects.count() == 0
+
+
 # --- duplicates and order of events -------------------------------------------------------------------
 
 def test_a_retried_event_is_a_duplicate_that_creates_and_forwards_nothing(client):

@@ -108,7 +108,7 @@ def test_talabat_status_any_json_is_200_or_422_with_one_audit_row(data, known):
     if order is None:
         send("post", "/api/webhooks/talabat/order/kw-684213", json.dumps(TALABAT[0]).encode(), "talabat")
         order = Order.objects.get()
-    order_id = str(order.id) if known else data.draw(st.sampled_from([str(uuid.uuid4()), "not-a-uuid", "%00", "x" * 200]))
+    order_id = str(order.id) if known else data.draw(st.sampled_from([str(uuid.uuid4()), "not-a-uuid", "%25", "x" * 200]))
     payload = data.draw(mutated(TALABAT_STATUS))
     before = InboundWebhook.objects.count()
 

@@ -113,6 +113,16 @@ def test_store_and_other_events_are_audited_and_fetch_nothing(client):
     assert {e["field"] for e in answer.json()["errors"]} == {"event_id", "meta.resource_id"}
 
 
+@pytest.mark.parametrize("order_id", ["..", ".", "a\nb", "a\rb", "\t"])
+def test_a_resource_id_that_would_change_the_fetch_url_is_refused_and_fetches_nothing(client, order_id):
+    """U1: `..` was fetched as GET /v2/eats/ with the bearer token (the client resolved the dot segment)."""
+    answer = send(client, event(order_id=order_id))
+
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json()["errors"]] == ["meta.resource_id"]
+    assert fetches() == []
+
+
 @hypothesis_settings(max_examples=200, deadline=None,
                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())

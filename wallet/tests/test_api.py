@@ -382,3 +382,15 @@ def test_a_database_outage_is_503_with_retry_after_and_the_error_body(client, mo
     assert (answer.status_code, answer["Retry-After"]) == (503, "5")
     assert answer.json() == {"status": "SERVICE_UNAVAILABLE", "error": {
         "code": "SERVICE_UNAVAILABLE", "message": "The database is unavailable; retry later.", "details": None}}
+
+
+@pytest.mark.parametrize("field", ["playerId", "refId"])
+@pytest.mark.parametrize("value", ["..", ".", "p\n", "p\r\n1", "\t"])
+def test_an_id_that_would_change_the_operators_url_or_forge_a_log_line_is_400(client, operator, field, value):
+    """The Operator's balance and status calls put playerId and refId in their paths: a dot segment would be
+    resolved by the HTTP client; a newline forges a log line. Refused before the Operator is called."""
+    answer = wallet_post(client, "debit", {**debit_body("ref-dots"), field: value})
+
+    assert (answer.status_code, answer.json()["error"]["code"], list(answer.json()["error"]["details"])) == (
+        400, "VALIDATION_ERROR", [field])
+    assert len(operator.calls) == 0
