@@ -167,6 +167,8 @@ def intake_receive(inbound: Inbound) -> IntakeResult:
     inbound.context.auto_accept = bool(branch and branch.auto_accept)
     inbound.context.location_id = (branch.location_id or "") if branch else ""
     inbound.context.default_currency = config.default_currency
+    if adapter.delivery_id_header:
+        inbound.context.delivery_id = clean_text(inbound.headers.get(adapter.delivery_id_header, ""))[:200]
     return intake_process(inbound, route, payload)
 
 
@@ -276,13 +278,14 @@ def _order_exists(provider: str, event: ProviderEvent) -> bool:
 
 @transaction.atomic
 def _accept_menu_result(inbound: Inbound, route: Route, event: ProviderEvent) -> InboundWebhook:
-    """A provider's word on a menu upload (Deliveroo's `menu.upload_result`) finishes its sync. A repeat finds
-    the sync finished and changes nothing, and a later upload of the same menu gets the same body: so each
-    request keeps its own row (its key made unique by its id), not a duplicate's."""
+    """A provider's word on a menu upload (Talabat's import callback, Careem's catalog status, Deliveroo's
+    `menu.upload_result`) finishes the upload it answers (`menu_sync_result`). Its key is the provider's
+    delivery (Deliveroo: the sequence GUID its retries keep; the others: the upload's job id and the state
+    it reached), so a retried result is a duplicate that changes nothing, while a later upload's result with
+    the same body is a new one."""
     from providers.menus import menu_sync_result
 
     audit = _accepted_row(inbound, route, event)
-    audit.dedupe_key = f"{event.dedupe_key}:{audit.id}"[:300]
     statements.audit(audit)
     _audited(inbound, audit)
     refs = event.provider_refs

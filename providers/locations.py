@@ -13,6 +13,7 @@ from django.db import transaction
 
 from hub import errors
 from providers.adapters.base import as_text
+from providers.menus import menu_branches_relinked
 from providers.models import Branch, Location
 from providers.request_body import json_object
 
@@ -78,6 +79,10 @@ def location_register(*, location_id: str, command: LocationCommand) -> tuple[Lo
     if problems:
         raise InvalidLocation(details=problems)
     location, created = Location.objects.update_or_create(id=location_id, defaults={"name": command.name})
-    Branch.objects.filter(location=location).exclude(id__in=[b.id for b in found]).update(location=None)
-    Branch.objects.filter(id__in=[b.id for b in found]).update(location=location)
+    leaving = list(Branch.objects.filter(location=location).exclude(id__in=[b.id for b in found])
+                   .values_list("id", flat=True))
+    arriving = [b.id for b in found if b.location_id != location.id]
+    Branch.objects.filter(id__in=leaving).update(location=None)
+    Branch.objects.filter(id__in=arriving).update(location=location)
+    menu_branches_relinked(branch_ids=leaving + arriving)
     return location, created

@@ -1,9 +1,14 @@
 """A location's menu, published to every provider branch of it (SPEC §7c).
 
-`menu_publish` keeps the backend's menu as a new version when it changed and queues one sync per branch
-through the outbox (destination = the provider, ordering key `menu:<branch id>`). A branch whose sync is
-still queued gets the newer version instead of a second sync: the provider is sent only the newest, once
-its rate limit allows. `providers.calls` sends a sync with `menu_sync_call` (the adapter renders the
+`menu_publish` keeps the backend's menu as a new version when it changed, and queues a sync through the
+outbox (destination = the provider, ordering key `menu:<branch id>`) for each branch that lacks the latest
+version: what a branch is sent is decided per (provider, branch) from what that branch has live or on its
+way, not from whether the site's menu changed, so a branch linked after the menu was published gets it
+with the same menu again, and linking or moving a branch queues what it lacks and drops the queued sync of
+its old site (`menu_branches_relinked`). A branch whose sync is still queued gets the newer version instead
+of a second sync: the provider is sent only the newest, once its rate limit allows, and once the branch's
+previous upload has its result (one upload awaiting a result per branch: Deliveroo's result names the
+menu, not the upload, so this is what matches each result to the exact upload it answers). `providers.calls` sends a sync with `menu_sync_call` (the adapter renders the
 provider's shape from the version, with that provider's overrides applied) and records its answer with
 `menu_sync_answered`; a provider that answers later (Deliveroo's upload result) finishes it with
 `menu_sync_result`.
@@ -36,8 +41,12 @@ class UnknownLocation(errors.NotFound):
 @dataclass(frozen=True)
 class Published:
     version: int
-    changed: bool
+    changed: bool  # a new version, or a branch that lacked the latest: something was queued
     syncs: list[dict[str, Any]]  # [{"provider", "branch", "status"}]
+
+# A branch has a version when a sync of it is live (or partly, or unchanged) or on its way (queued, or sent
+# and awaiting the provider's result); failed or timed out, it does not.
+HAS_IT = [State.QUEUED, State.SENT, State.LIVE, State.PARTIAL, State.UNCHANGED]
 
 
 def menu_publish(*, location_id: str, payload: Any) -> Published:
@@ -50,27 +59,49 @@ def menu_publish(*, location_id: str, payload: Any) -> Published:
         location = Location.objects.select_for_update().filter(id=location_id).first()
         if location is None:
             raise UnknownLocation()
-        latest = location.menu_versions.order_by("-version").first()
-        if latest is not None and latest.document_hash == digest:
-            return Published(version=latest.version, changed=False, syncs=location_syncs(location))
-        version = MenuVersion.objects.create(location=location, version=latest.version + 1 if latest else 1,
-                                             document=document, document_hash=digest)
-        for branch in location.branches.select_related("provider").order_by("provider__name"):
-            _queue(branch, version)
-        return Published(version=version.version, changed=True, syncs=location_syncs(location))
+        version = location.menu_versions.order_by("-version").first()
+        created = version is None or version.document_hash != digest
+        if created:
+            version = MenuVersion.objects.create(location=location, version=version.version + 1 if version else 1,
+                                                 document=document, document_hash=digest)
+        assert version is not None
+        queued = [_queue_if_lacking(branch, version)
+                  for branch in location.branches.select_related("provider").order_by("provider__name")]
+        return Published(version=version.version, changed=created or any(queued), syncs=location_syncs(location))
 
 
-def _queue(branch: Branch, version: MenuVersion, *, forced: bool = False) -> None:
+def _queue_if_lacking(branch: Branch, version: MenuVersion) -> bool:
+    """Queue the version for the branch unless the branch has it live or on its way; whether it was queued."""
+    if branch.menu_syncs.filter(menu_version=version, state__in=HAS_IT).exists():
+        return False
+    return _queue(branch, version)
+
+
+@transaction.atomic
+def menu_branches_relinked(*, branch_ids: list[int]) -> None:
+    """Branches linked to a site, moved to another, or unlinked: a queued sync of a site the branch is no
+    longer on is dropped (never sent), and the branch's site's latest version is queued if it lacks it."""
+    for branch in Branch.objects.select_related("provider").filter(id__in=branch_ids).order_by("id"):
+        MenuSync.objects.filter(branch=branch, state=State.QUEUED).exclude(
+            menu_version__location_id=branch.location_id).delete()
+        latest = MenuVersion.objects.filter(location_id=branch.location_id).order_by("-version").first()
+        if branch.location_id and latest is not None:
+            _queue_if_lacking(branch, latest)
+
+
+def _queue(branch: Branch, version: MenuVersion, *, forced: bool = False) -> bool:
+    """Whether the branch's provider publishes menus (and so whether a sync is queued)."""
     adapter = ADAPTERS.get(branch.provider.name)
     if adapter is None or not adapter.publishes_menus():
-        return
+        return False
     if MenuSync.objects.filter(branch=branch, state=State.QUEUED).update(menu_version=version):
-        return  # the queued sync sends this version instead
+        return True  # the queued sync sends this version instead
     sync = MenuSync.objects.create(branch=branch, menu_version=version, forced=forced)
     ensure_provider_destination(adapter)
     sync.outbox_event_id = outbox_enqueue(destination=adapter.name, event_type="menu.publish",
                                           ordering_key=f"menu:{branch.id}", data={"menuSync": sync.id}).event_id
     sync.save(update_fields=["outbox_event_id"])
+    return True
 
 
 @transaction.atomic
@@ -87,12 +118,14 @@ def menu_publish_again(*, branches: list[Branch]) -> int:
 
 
 def location_syncs(location: Location) -> list[dict[str, Any]]:
-    """Per branch of the location: the newest sync's state (what `GET /api/locations/<id>/sync` shows)."""
+    """Per branch of the location: the newest sync of this location's menu (what `GET /api/locations/<id>/sync`
+    shows; a branch moved here from another site shows none of that site's)."""
     rows = []
     for branch in location.branches.select_related("provider").order_by("provider__name"):
-        sync = branch.menu_syncs.select_related("menu_version").order_by("-created_at").first()
+        syncs = branch.menu_syncs.filter(menu_version__location=location)
+        sync = syncs.select_related("menu_version").order_by("-created_at").first()
         adapter = ADAPTERS.get(branch.provider.name)
-        live = branch.menu_syncs.filter(state__in=[State.LIVE, State.PARTIAL, State.UNCHANGED]).select_related(
+        live = syncs.filter(state__in=[State.LIVE, State.PARTIAL, State.UNCHANGED]).select_related(
             "menu_version").order_by("-finished_at").first()
         rows.append({
             "provider": branch.provider.name, "branch": branch.external_id,
@@ -159,8 +192,13 @@ def menu_sync_call(sync_id: int) -> SyncPlan:
     sync = MenuSync.objects.select_related("branch__provider", "menu_version").filter(id=sync_id).first()
     if sync is None or sync.state != State.QUEUED:
         return SyncPlan(skip="already sent or gone")
+    if sync.menu_version.location_id != sync.branch.location_id:
+        MenuSync.objects.filter(id=sync.id, state=State.QUEUED).delete()
+        return SyncPlan(skip="the branch is no longer on this menu's location")
     if (allowed := next_allowed_at(sync.branch)) is not None:
         return SyncPlan(wait_seconds=(allowed - timezone.now()).total_seconds())
+    if (awaited := _result_awaited_until(sync.branch)) is not None:
+        return SyncPlan(wait_seconds=min((awaited - timezone.now()).total_seconds(), RESULT_POLL_SECONDS))
     adapter = ADAPTERS[sync.branch.provider.name]
     try:
         call = adapter.menu_call(provider_menu(sync.menu_version.document, adapter.name), sync.branch.external_id,
@@ -178,6 +216,20 @@ def menu_sync_call(sync_id: int) -> SyncPlan:
     return SyncPlan(call=call)
 
 
+RESULT_POLL_SECONDS = 30.0
+
+
+def _result_awaited_until(branch: Branch) -> datetime | None:
+    """Until when the branch's previous upload may still get its result (None: none is awaited). The next
+    upload waits for it: one upload awaiting a result per branch is what lets a result that names only the
+    menu (Deliveroo's) finish exactly the upload it answers, never a later one."""
+    sent_at = branch.menu_syncs.filter(state=State.SENT).order_by("-sent_at").values_list("sent_at", flat=True).first()
+    if sent_at is None:
+        return None
+    until = sent_at + timedelta(minutes=settings.MENU_RESULT_TIMEOUT_MINUTES)
+    return until if until > timezone.now() else None
+
+
 def menu_sync_answered(sync_id: int, answer: MenuAnswer) -> None:
     """The provider answered the upload: live, or taken and to be confirmed later, or refused."""
     sent = {"sent_at": timezone.now(), "provider_job_id": answer.job_id[:200]}
@@ -188,8 +240,12 @@ def menu_sync_answered(sync_id: int, answer: MenuAnswer) -> None:
 
 
 def menu_sync_result(*, provider: str, job_id: str, answer: MenuAnswer) -> bool:
-    """The provider's later word on a sent sync (Deliveroo's `menu.upload_result`); whether one matched."""
-    sync = MenuSync.objects.filter(branch__provider__name=provider, provider_job_id=job_id, state=State.SENT).first()
+    """The provider's later word on a sent sync (Deliveroo's `menu.upload_result`); whether one matched. The job
+    id is what the upload's answer named (Talabat's import id, Careem's request id: one upload each;
+    Deliveroo's brand and menu: its one upload awaiting a result, `_result_awaited_until`). A result for an
+    upload that is finished already (a replay, a result after its time-out) matches nothing."""
+    sync = MenuSync.objects.filter(branch__provider__name=provider, provider_job_id=job_id, state=State.SENT).order_by(
+        "sent_at").first()
     if sync is None:
         return False
     _finish(sync.id, answer.state, errors=answer.errors)

@@ -59,6 +59,7 @@ class Context:
     acting_branch: str = ""  # the branch whose own secret authenticated the request: it acts on its orders only
     auto_accept: bool = False  # the branch accepts its new orders itself (the hub accepts at the provider)
     location_id: str = ""  # the restaurant site the branch is linked to (SPEC §7c); orders carry it
+    delivery_id: str = ""  # the provider's id of this delivery, the same on its retries (`delivery_id_header`)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,9 @@ class ProviderAdapter:
     signature_header: ClassVar[str] = ""  # hmac mode: "" = x-<name>-signature (lowercase hex)
     statuses: ClassVar[dict[str, str]]  # provider status → lifecycle status; others are kept as events only
     routes: ClassVar[dict[str, Route]]  # "generic" serves POST /api/webhooks/<name>
+    # The header naming a delivery, kept by the provider's retries of it (Deliveroo: its sequence GUID): what
+    # tells a retried result from a new one whose body is the same; "" = the provider sends none.
+    delivery_id_header: ClassVar[str] = ""
     # `setup_providers --demo`: (external id, name, currency) of the branch the README's examples use
     demo_branch: ClassVar[tuple[str, str, str] | None] = None
 

@@ -126,7 +126,7 @@ def _catalog_status(details: dict, reader: Reader) -> ProviderEvent:
     if state == "failed" and not errors:
         errors = [{"item": None, "message": f"Careem answered {status}"}]
     return ProviderEvent(kind="menu_result", event_type="CATALOG_REQUEST_STATUS_UPDATED",
-                         dedupe_key=f"catalog:{request_id}",
+                         dedupe_key=f"catalog:{request_id}:{state}",
                          provider_refs={"jobId": request_id, "state": state, "errors": errors})
 
 

@@ -85,7 +85,7 @@ def parse(payload: Any, context: Context) -> ProviderEvent:
     event_type = reader.identifier(payload.get("event"), "event", required=True, max_length=64)
     body = payload.get("body")
     if event_type == "menu.upload_result":
-        return _menu_result(object_at(payload, "body"), reader)
+        return _menu_result(object_at(payload, "body"), reader, context)
     if event_type not in {"order.new", "order.status_update"}:
         reader.check()
         return ProviderEvent(kind="ignored", event_type=event_type, dedupe_key=f"{event_type}:{as_text(_order_of(payload).get('id'))}")
@@ -108,7 +108,7 @@ def parse(payload: Any, context: Context) -> ProviderEvent:
                          status=lifecycle, occurred_at=parse_time(at), **common)
 
 
-def _menu_result(result: dict, reader: Reader) -> ProviderEvent:
+def _menu_result(result: dict, reader: Reader, context: Context) -> ProviderEvent:
     """`menu.upload_result`: `http_status` 200 live, 400 the menu refused (its `errors`), 500 Deliveroo failed."""
     brand = reader.identifier(result.get("brand_id"), "body.brand_id", required=True)
     menu_id = reader.identifier(result.get("menu_id"), "body.menu_id", required=True)
@@ -121,7 +121,8 @@ def _menu_result(result: dict, reader: Reader) -> ProviderEvent:
     state = "live" if status == "200" and not errors else "partial" if status == "200" else "failed"
     if state == "failed" and not errors:
         errors = [{"item": None, "message": f"Deliveroo answered http_status {status or 'nothing'}"}]
-    return ProviderEvent(kind="menu_result", event_type="menu.upload_result", dedupe_key=f"menu:{brand}/{menu_id}",
+    return ProviderEvent(kind="menu_result", event_type="menu.upload_result",
+                         dedupe_key=f"menu-result:{context.delivery_id or brand + '/' + menu_id}",
                          provider_refs={"jobId": f"{brand}/{menu_id}", "state": state, "errors": errors})
 
 
@@ -272,6 +273,7 @@ class DeliverooAdapter(ProviderAdapter):
     default_currency = "AED"
     dev_secret = "dev-insecure-deliveroo-webhook-secret"
     signature_header = "x-deliveroo-hmac-sha256"
+    delivery_id_header = "x-deliveroo-sequence-guid"
     demo_branch = ("kw-salmiya-07", "Shawarma X - Salmiya (Deliveroo)", "KWD")
     statuses = STATUSES
     routes = {"generic": Route(parse)}

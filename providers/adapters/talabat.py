@@ -261,7 +261,7 @@ def parse_catalog_status(payload: Any, context: Context) -> ProviderEvent:
               for error in list_at(detail, "errors") if isinstance(error, dict)][:200]
     if status != "done" and not errors:
         errors = [{"item": None, "message": reader.text(payload.get("message")) or f"catalog import {status}"}]
-    return ProviderEvent(kind="menu_result", event_type="catalogImport", dedupe_key=f"catalog:{import_id}",
+    return ProviderEvent(kind="menu_result", event_type="catalogImport", dedupe_key=f"catalog:{import_id}:{status}",
                          provider_refs={"jobId": import_id, "state": CATALOG_STATES[status], "errors": errors})
 
 

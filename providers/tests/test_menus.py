@@ -313,7 +313,7 @@ def test_the_menu_is_sent_to_deliveroo_then_live_on_its_upload_result(client, de
     assert state["nextAllowedAt"] is not None  # one upload a minute per site
     held = deliveroo.control("menus")["menus"]["shawarma-x/hub-kw-salmiya-07"]
     assert {item["id"] for item in held["menu"]["items"]} == {i["id"] for i in DEMO["items"]}
-    assert InboundWebhook.objects.get(dedupe_key__startswith="menu:").outcome == "accepted"
+    assert InboundWebhook.objects.get(dedupe_key__startswith="menu-result:").outcome == "accepted"
 
 
 @pytest.mark.e2e
