@@ -104,6 +104,35 @@ def acceptance_reaches_careem(deadline: float) -> bool:
     return command_then_arrival(["decide_order", "accept", order_id], "HTTP 202", arrived, deadline)
 
 
+MENU_SITE = f"{HUB}/api/locations/shawarma-x-salmiya"
+BACKEND_KEY = {"X-AUTH": "dev-insecure-backend-callback-key"}  # the demo's (make run, compose)
+FAKES_HOLDING_MENUS = {"careem": 8004, "talabat": 8005, "deliveroo": 8006, "ubereats": 8007}
+
+
+def menu_live_everywhere(deadline: float) -> bool:
+    """The README's menu: published to the demo site, then live for all four providers (each fake posts its
+    result back to the hub, Uber answers at once) and held by each fake."""
+    menu = open("providers/tests/fixtures/menus/demo_menu.json", "rb").read()
+    answer = requests.put(f"{MENU_SITE}/menu", data=menu, headers={**BACKEND_KEY, "Content-Type": "application/json"},
+                          timeout=10)
+    print(f"PUT {MENU_SITE}/menu: HTTP {answer.status_code}")
+    if answer.status_code not in {200, 202}:
+        print(answer.text[:500])
+        return False
+    states: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        syncs = requests.get(f"{MENU_SITE}/sync", headers=BACKEND_KEY, timeout=5).json()["syncs"]
+        states = {sync["provider"]: sync["status"] for sync in syncs}
+        if states == dict.fromkeys(FAKES_HOLDING_MENUS, "live"):
+            break
+        time.sleep(1)
+    print(f"menu syncs: {states}")
+    held = {name: bool(requests.get(f"http://127.0.0.1:{port}/__control/menus", timeout=5).json().get("menus"))
+            for name, port in FAKES_HOLDING_MENUS.items()}
+    print(f"menus held by the fakes: {held}")
+    return states == dict.fromkeys(FAKES_HOLDING_MENUS, "live") and all(held.values())
+
+
 def dispatchers_listening(deadline: float) -> int | None:
     """hub_outbox_dispatchers_listening from /metrics once it is at least 1 (None: Celery delivers here)."""
     while True:
@@ -154,6 +183,10 @@ def main() -> int:
         print("FAIL decide_order accept did not reach the Careem fake")
         return 1
     print("ok   decide_order accept careem → PUT accepted at the Careem fake (OAuth2 bearer)")
+    if not menu_live_everywhere(time.monotonic() + 90):
+        print("FAIL the demo menu is not live at all four provider fakes")
+        return 1
+    print("ok   PUT the demo menu → live at the Careem, Talabat, Deliveroo and Uber Eats fakes")
     return 0
 
 

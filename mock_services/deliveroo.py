@@ -17,7 +17,10 @@ hub a moment later, signed as Deliveroo signs (to `MOCK_HUB_URL`, or the URL of 
 `GET /__control/menus` shows each menu held.
 """
 
+import hashlib
+import hmac
 import time
+import uuid
 
 from django.conf import settings
 
@@ -36,6 +39,8 @@ PREP_DELAYS = {0, 2, 4, 6, 8, 10}
 
 class DeliverooMock(ProviderApiMock):
     name = "deliveroo"
+    webhook_secret_variable = "DELIVEROO_WEBHOOK_SECRET"
+    dev_webhook_secret = "dev-insecure-deliveroo-webhook-secret"
     initial_state = "placed"
     transitions = {"placed": {"accepted", "rejected", "confirmed"}, "accepted": {"confirmed"}}
 
@@ -146,6 +151,13 @@ class DeliverooMock(ProviderApiMock):
             "http_status": result.get("http_status", 200), "brand_id": brand, "menu_id": menu_id,
             "site_ids": body["site_ids"], "errors": result.get("errors", [])}}, result)
         return json_response({"id": menu_id, "brand_id": brand})
+
+    def signature_headers(self, secret: str, body: bytes) -> dict[str, str]:
+        """Deliveroo's: a new sequence GUID per delivery, and the hex HMAC-SHA256 of the GUID, a space and the
+        raw body."""
+        guid = str(uuid.uuid4())
+        signature = hmac.new(secret.encode(), guid.encode() + b" " + body, hashlib.sha256).hexdigest()
+        return {"X-Deliveroo-Sequence-Guid": guid, "X-Deliveroo-Hmac-Sha256": signature}
 
 
 def menu_problems(body: dict) -> list[str]:

@@ -10,6 +10,8 @@ the store's whole menu at once (**204**), or answers **400** with every problem 
 prices; `GET /__control/menus` shows each store's. Every call needs a live bearer; answers are 204.
 """
 
+import hashlib
+import hmac
 import re
 
 from werkzeug.wrappers import Request, Response
@@ -25,6 +27,8 @@ CANCEL_REASONS = {"OUT_OF_ITEMS", "KITCHEN_CLOSED", "CUSTOMER_CALLED_TO_CANCEL",
 
 class UberEatsMock(ProviderApiMock):
     name = "ubereats"
+    webhook_secret_variable = "UBEREATS_CLIENT_SECRET"  # Uber signs its webhooks with the app's client secret
+    dev_webhook_secret = "dev-insecure-ubereats-client-secret"
     initial_state = "CREATED"
     transitions = {"CREATED": {"ACCEPTED", "DENIED", "CANCELED"}, "ACCEPTED": {"CANCELED", "FINISHED"}}
 
@@ -140,6 +144,10 @@ class UberEatsMock(ProviderApiMock):
         with self.lock:
             self.menus[store_id] = body
         return Response(status=204)
+
+    def signature_headers(self, secret: str, body: bytes) -> dict[str, str]:
+        """Uber's `X-Uber-Signature`: lowercase hex HMAC-SHA256 of the raw body with the client secret."""
+        return {"X-Uber-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
 
 
 UBER_ID = re.compile(r"[^/;]{1,256}")
