@@ -30,7 +30,8 @@ class UberEatsMock(ProviderApiMock):
     webhook_secret_variable = "UBEREATS_CLIENT_SECRET"  # Uber signs its webhooks with the app's client secret
     dev_webhook_secret = "dev-insecure-ubereats-client-secret"
     initial_state = "CREATED"
-    transitions = {"CREATED": {"ACCEPTED", "DENIED", "CANCELED"}, "ACCEPTED": {"CANCELED", "FINISHED"}}
+    transitions = {"CREATED": {"ACCEPTED", "DENIED", "CANCELED"}, "OFFERED": {"ACCEPTED", "DENIED", "CANCELED"},
+                   "ACCEPTED": {"CANCELED", "FINISHED"}}  # OFFERED: the Order Fulfillment API's new order
 
     def __init__(self, **kwargs) -> None:
         self._seeded: dict[str, dict] = Bounded()
@@ -94,7 +95,8 @@ class UberEatsMock(ProviderApiMock):
                 self._template = order
             else:
                 self._seeded[order["id"]] = order
-                self._orders[order["id"]] = {"state": str(order.get("current_state") or self.initial_state), "history": []}
+                state = order.get("current_state") or order.get("state") or self.initial_state
+                self._orders[order["id"]] = {"state": str(state), "history": []}
         return json_response({"seeded": order["id"], "template": body.get("template") is True})
 
     def get_order(self, request: Request, order_id: str) -> Response:
@@ -104,7 +106,10 @@ class UberEatsMock(ProviderApiMock):
             order = self._seeded.get(order_id) or ({**self._template, "id": order_id} if self._template else None)
         if order is None:
             return json_response({"code": "not_found", "message": "order not found"}, status=404)
-        return json_response({**order, "current_state": self.state_of(order_id) or self.initial_state})
+        state = self.state_of(order_id) or self.initial_state
+        if "carts" in order:  # the Order Fulfillment API's form: in its envelope, its state under "state"
+            return json_response({"order": {**order, "state": state}})
+        return json_response({**order, "current_state": state})
 
     def accept(self, request: Request, order_id: str) -> Response:
         body = self.authorized_body(request)
@@ -129,7 +134,7 @@ class UberEatsMock(ProviderApiMock):
             return body
         if body.get("reason") not in CANCEL_REASONS:
             return json_response({"message": "reason must be one of the cancel reasons"}, status=400)
-        if self.state_of(order_id) not in {"CREATED", "ACCEPTED"}:
+        if self.state_of(order_id) not in {"CREATED", "OFFERED", "ACCEPTED"}:
             return json_response({"message": "order not found or finished"}, status=404)
         return self.move(order_id, "CANCELED", reason=str(body["reason"])) or Response(status=204)
 

@@ -8,9 +8,15 @@ client secret, and answered 200 with an empty body. Every order event (`orders.n
 the fetched order's `current_state` is the truth, whichever event came first. Events are deduplicated on
 `event_id`; other event types are audited and change nothing.
 
-Money is `{"amount": <minor units>, "currency_code"}`, or the newer API's `amount_e5` (× 10^5 of a major
-unit). Item prices include tax; `payment.charges` gives the sub-total, tax and `total_fee` (what the
-eater pays). Uber cancels an order not accepted 11.5 minutes after its webhook was answered.
+The fetched order comes in one of two forms, read by its shape:
+* the v2 order (`cart.items`, `payment.charges`, `current_state` CREATED, `eater`): money is `{"amount": <minor
+  units>, "currency_code"}` (or `amount_e5`); item prices include tax; `payment.charges` gives the sub-total, tax
+  and `total_fee` (what the eater pays);
+* the newer Order Fulfillment API's (`{"order": {…}}`, `carts[].items`, `state` OFFERED, `customers[]`,
+  `preparation_time.ready_for_pickup_time`): money is `{"amount_e5", "currency_code"}` (× 10^5 of a major unit)
+  in `payment.payment_detail`: `order_total` (gross, tax), `item_charges` (its total, and a `price_breakdown` per
+  `cart_item_id` that prices each item and option), `fees` and `promotions` (a negative amount: the discount).
+Uber cancels an order not accepted 11.5 minutes after its webhook was answered.
 
 Decisions (SPEC §7b): accept by `accept_pos_order`; reject by `deny_pos_order` while the order is new,
 by `cancel` once accepted. Readiness and pickup are Uber's courier's own events.
@@ -86,12 +92,15 @@ def parse_order(payload: Any, context: Context) -> ProviderEvent:
     """The fetched order: new while CREATED (OFFERED in the newer API), else a status with the order attached."""
     reader = Reader()
     payload = reader.require_object(payload)
+    if isinstance(payload.get("order"), dict) and "id" not in payload:  # the Order Fulfillment API's envelope
+        payload = payload["order"]
     order_id = reader.identifier(payload.get("id"), "id", required=True)
     state = reader.identifier(payload.get("current_state") or payload.get("state"), "current_state", required=True,
                               max_length=64).upper()
-    order = _internal_order(payload, order_id, context, reader)
+    newer = "carts" in payload or "payment_detail" in object_at(payload, "payment")
+    order = (_fulfillment_order if newer else _internal_order)(payload, order_id, context, reader)
     reader.check()
-    placed_at = parse_time(payload.get("placed_at"))
+    placed_at = parse_time(payload.get("placed_at") or payload.get("created_time"))
     announced = parse_time(context.notified_at) or placed_at  # the deadline counts from the webhook's answer
     common = {"external_order_id": order_id, "branch_id": order["branchId"], "order": order, "provider_status": state,
               "deadline_at": announced + DEADLINE if announced else None}
@@ -158,6 +167,95 @@ def _internal_order(payload: dict, order_id: str, context: Context, reader: Read
     order["fulfillment"] = reader.text(payload.get("type")) or None
     order["estimatedReadyAt"] = reader.text(payload.get("estimated_ready_for_pickup_at")) or None
     return order
+
+
+def _fulfillment_order(payload: dict, order_id: str, context: Context, reader: Reader) -> dict:
+    """The newer Order Fulfillment API's order (the module's docstring says how its money reads)."""
+    detail = object_at(object_at(payload, "payment"), "payment_detail")
+    money = "payment.payment_detail"
+    order_total, item_charges = object_at(detail, "order_total"), object_at(detail, "item_charges")
+    currency = as_text(object_at(order_total, "gross").get("currency_code"))
+    reader.currency = choose_currency(reader, currency, context.branch_currency, context.default_currency)
+    priced = {as_text(line.get("cart_item_id")): line for line in list_at(item_charges, "price_breakdown")
+              if isinstance(line, dict)}
+    lines = [(f"carts[{c}].items[{n}]", item) for c, cart in enumerate(list_at(payload, "carts"))
+             for n, item in enumerate(list_at(cart, "items") if isinstance(cart, dict) else [])]
+    if not lines:
+        reader.error("carts", "must hold at least one item")
+    items = [_fulfillment_item(item, where, priced, reader) for where, item in lines]
+    promotions = _money(reader, object_at(object_at(detail, "promotions"), "total").get("gross"),
+                        f"{money}.promotions.total.gross")
+    totals = {
+        "subtotalMinor": _money(reader, object_at(item_charges, "total").get("gross"), f"{money}.item_charges.total.gross",
+                                required=True),
+        "taxMinor": _money(reader, order_total.get("tax"), f"{money}.order_total.tax"),
+        "deliveryFeeMinor": 0,
+        "serviceFeeMinor": _money(reader, object_at(object_at(detail, "fees"), "total").get("gross"),
+                                  f"{money}.fees.total.gross"),  # delivery, service and small-order fees together
+        "discountMinor": -promotions,
+        "totalMinor": _money(reader, order_total.get("gross"), f"{money}.order_total.gross", required=True),
+    }
+    customers = [c for c in list_at(payload, "customers") if isinstance(c, dict)]
+    customer = next((c for c in customers if c.get("is_primary_customer") is True), customers[0] if customers else {})
+    order = internal_order(
+        provider=PROVIDER, external_order_id=order_id,
+        branch_id=reader.identifier(object_at(payload, "store").get("id"), "store.id"),
+        placed_at=parse_time(payload.get("created_time")), currency=reader.currency,
+        customer={"name": as_text(object_at(customer, "name").get("display_name")) or None,
+                  "phone": as_text(object_at(object_at(customer, "contact"), "phone").get("number")) or None,
+                  "address": None},
+        items=items, totals=totals, payment={"method": "online", "paid": True, "collectMinor": 0},
+        notes=" / ".join(text for cart in list_at(payload, "carts") if isinstance(cart, dict)
+                         if (text := reader.text(cart.get("special_instructions")))),
+        warnings=[], tax_inclusive=order_total.get("is_tax_inclusive") is True,
+    )
+    order["displayId"] = reader.text(payload.get("display_id")) or None
+    order["fulfillment"] = reader.text(payload.get("fulfillment_type")) or None
+    order["estimatedReadyAt"] = reader.text(object_at(payload, "preparation_time").get("ready_for_pickup_time")) or None
+    return order
+
+
+def _fulfillment_item(item: Any, where: str, priced: dict[str, dict], reader: Reader) -> dict:
+    """An item of a cart, priced by its `cart_item_id`'s line in `item_charges.price_breakdown`."""
+    if not isinstance(item, dict):
+        reader.error(where, "must be an object")
+        return invalid_item()
+    external_id = reader.identifier(item.get("id"), f"{where}.id", required=True)
+    line = priced.get(as_text(item.get("cart_item_id")), {})
+    here = f"price_breakdown[cart_item_id={as_text(item.get('cart_item_id'))}]"
+    return {
+        "externalId": external_id, "productId": None,
+        "mappingKeys": [key for key in (external_id, reader.text(item.get("external_data"))) if key],
+        "name": reader.text(item.get("title")) or external_id,
+        "quantity": reader.quantity(object_at(item, "quantity").get("amount", 1), f"{where}.quantity.amount"),
+        "unitPriceMinor": _money(reader, object_at(line, "unit").get("gross"), f"{here}.unit.gross"),
+        "totalMinor": _money(reader, object_at(line, "total").get("gross"), f"{here}.total.gross", required=True),
+        "notes": reader.text(item.get("special_instructions")) or None,
+        "modifiers": _fulfillment_options(item.get("selected_modifier_groups"), f"{where}.selected_modifier_groups",
+                                          priced, reader),
+    }
+
+
+def _fulfillment_options(groups: Any, where: str, priced: dict[str, dict], reader: Reader) -> list[dict]:
+    modifiers = []
+    for g, group in enumerate(groups if isinstance(groups, list) else []):
+        for o, option in enumerate(list_at(group, "selected_items") if isinstance(group, dict) else []):
+            here = f"{where}[{g}].selected_items[{o}]"
+            if not isinstance(option, dict):
+                reader.error(here, "must be an object")
+                continue
+            external_id = reader.text(option.get("id"))
+            line = priced.get(as_text(option.get("cart_item_id")), {})
+            modifiers.append({
+                "externalId": external_id, "productId": None,
+                "mappingKeys": [key for key in (external_id, reader.text(option.get("external_data"))) if key],
+                "name": reader.text(option.get("title")) or external_id,
+                "quantity": reader.quantity(object_at(option, "quantity").get("amount", 1), f"{here}.quantity.amount"),
+                "totalMinor": _money(reader, object_at(line, "total").get("gross"), f"{here}.price_breakdown.total.gross"),
+                "modifiers": _fulfillment_options(option.get("selected_modifier_groups"), f"{here}.selected_modifier_groups",
+                                                  priced, reader),
+            })
+    return modifiers
 
 
 def _item(item: Any, where: str, reader: Reader) -> dict:

@@ -7,7 +7,7 @@ and `order_amount_e5_aed.json` (the newer API's money, options nested two deep) 
 """
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from hub.json_strategies import dumps, fresh_ids, mutated
 from hub.signing import hex_hmac
 from providers.adapters import ADAPTERS
 from providers.adapters.base import Context
+from providers.adapters.ubereats import parse_order
 from providers.intake import Inbound, intake_process
 from providers.models import InboundWebhook, Order
 from providers.reprocess import failed_webhooks, inbound_reprocess
@@ -207,6 +208,54 @@ def test_the_fetched_docs_order_becomes_the_internal_order_from_the_configured_h
     assert fetches()[0].status == OutboxMessage.Status.DELIVERED
     fetched_row = InboundWebhook.objects.get(method="GET")
     assert (fetched_row.outcome, fetched_row.path) == ("accepted", f"/v2/eats/order/{ORDER_ID}")
+
+
+def test_the_order_fulfillment_apis_form_reads_field_by_field():
+    """The newer form (`{"order"}`, `carts[]`, `payment.payment_detail` in amount_e5, `state: OFFERED`)."""
+    event = parse_order(fixture("order_fulfillment_eur.json"), Context(notified_at="2026-11-20T18:02:30+00:00"))
+
+    order = event.order
+    assert (event.kind, event.external_order_id, event.status, event.provider_status, event.branch_id) == (
+        "order_created", "5c1b7f0e-2d4a-4f7e-9a51-3e8d2b6c1a90", "NEW", "OFFERED", STORE)
+    assert event.deadline_at == datetime(2026, 11, 20, 18, 14, tzinfo=UTC)  # 11.5 min after the webhook's answer
+    assert (order["currency"], order["placedAt"], order["displayId"], order["fulfillment"], order["estimatedReadyAt"]) == (
+        "EUR", "2026-11-20T18:02:11+00:00", "7F3QK", "DELIVERY_BY_UBER", "2026-11-20T18:17:11Z")
+    assert order["customer"] == {"name": "Omar K.", "phone": "+31 20 000 0000", "address": None}
+    assert order["notes"] == "Extra napkins"
+    assert [(i["externalId"], i["name"], i["quantity"], i["unitPriceMinor"], i["totalMinor"], i["mappingKeys"])
+            for i in order["items"]] == [
+        ("SHW-CHK-L", "Chicken shawarma (large)", 2, 1500, 3250, ["SHW-CHK-L", "SHW-CHK-L"]), ("FRIES", "Fries", 1, 700, 700, ["FRIES"])]
+    [garlic] = order["items"][0]["modifiers"]
+    assert (garlic["externalId"], garlic["name"], garlic["quantity"], garlic["totalMinor"], garlic["modifiers"]) == (
+        "GARLIC", "Garlic sauce", 1, 250, [])
+    assert order["totals"] == {"subtotalMinor": 3950, "taxMinor": 360, "deliveryFeeMinor": 0, "serviceFeeMinor": 300,
+                               "discountMinor": 150, "totalMinor": 4100}
+    assert order["payment"] == {"method": "online", "paid": True, "collectMinor": 0}
+    assert order["warnings"] == []  # tax inclusive: 39.50 + 3.00 - 1.50 = 41.00
+
+
+def test_the_v2_form_still_reads_field_by_field():
+    event = parse_order(fixture("order_docs_usd.json"), Context())
+
+    order = event.order
+    assert (event.kind, event.status, order["currency"], order["totals"]["totalMinor"]) == ("order_created", "NEW", "USD", 218)
+    assert [(i["externalId"], i["quantity"], i["unitPriceMinor"], i["totalMinor"]) for i in order["items"]] == [
+        ("Doritos Tortilla Chips (80g)", 1, 218, 218)]
+    assert order["customer"]["name"] == "Johnny" and order["payment"]["method"] == "cash"
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_an_order_fetched_in_the_fulfillment_apis_form_becomes_the_internal_order(client, uber):
+    newer = fixture("order_fulfillment_eur.json")["order"]
+    seed(uber, newer)
+
+    send(client, event(order_id=newer["id"]))
+    deliver_all()
+
+    stored = Order.objects.get()
+    assert (stored.external_order_id, stored.currency, stored.total_minor, stored.status) == (newer["id"], "EUR", 4100, "NEW")
+    assert [item["totalMinor"] for item in stored.data["items"]] == [3250, 700]
 
 
 @pytest.mark.e2e
