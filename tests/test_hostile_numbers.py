@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from hub.json_strategies import HOSTILE_NUMBERS
 from hub.signing import hex_hmac
@@ -22,6 +21,8 @@ from providers.adapters import ADAPTERS
 from providers.auth import signature_headers
 from providers.models import Branch, Location, Provider
 from providers.tests.factories import OrderFactory
+from tests import walkers
+from tests.walkers import route_names, with_value
 from wallet.tests.helpers import signed_headers
 from webhooks.tests.factories import DestinationFactory
 
@@ -129,39 +130,16 @@ BODIES: dict[str, list[Route]] = {
 
 
 def routes_taking_a_body() -> Iterator[str]:
-    def walk(patterns: list) -> Iterator[str]:
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                if not str(pattern.pattern).startswith("admin"):
-                    yield from walk(pattern.url_patterns)
-            elif isinstance(pattern, URLPattern):
-                view = getattr(pattern.callback, "view_class", None) or getattr(pattern.callback, "cls", None)
-                if view is not None and any(hasattr(view, method) for method in ("post", "put", "patch")):
-                    yield pattern.name or str(pattern.pattern)
-
-    return walk(get_resolver().url_patterns)
+    return route_names(lambda view: view is not None and any(hasattr(view, m) for m in ("post", "put", "patch")))
 
 
-def places(value: Any, here: tuple = ()) -> Iterator[tuple]:
+def places(value: Any) -> Iterator[tuple]:
     """Every place a number could stand: each leaf, and a new unknown field in each object."""
-    if isinstance(value, dict):
-        yield (*here, "unknownNumber")
-        for key, item in value.items():
-            yield from places(item, (*here, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from places(item, (*here, index))
-    else:
-        yield here
+    return walkers.places(value, leaf=lambda leaf: True, unknown="unknownNumber")
 
 
 def with_mark(body: Any, place: tuple) -> Any:
-    copy = json.loads(json.dumps(body))
-    holder = copy
-    for step in place[:-1]:
-        holder = holder[step]
-    holder[place[-1]] = MARK
-    return copy
+    return with_value(body, place, MARK)
 
 
 @pytest.fixture(autouse=True)

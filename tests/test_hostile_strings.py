@@ -10,17 +10,16 @@ added to WALKS."""
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from providers.models import InboundWebhook
+from tests.walkers import places, route_names, with_value
 from tests.test_hostile_numbers import BODIES, backend_key, careem_headers, setup  # noqa: F401  (setup: autouse)
 from wallet.tests.helpers import signed_get_headers
 
@@ -109,40 +108,6 @@ WALKS: dict[str, list[Walk]] = {
 }
 
 
-def all_routes() -> Iterator[str]:
-    def walk(patterns: list) -> Iterator[str]:
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                if not str(pattern.pattern).startswith("admin"):
-                    yield from walk(pattern.url_patterns)
-            elif isinstance(pattern, URLPattern):
-                yield pattern.name or str(pattern.pattern)
-
-    return walk(get_resolver().url_patterns)
-
-
-def string_places(value: Any, here: tuple = ()) -> Iterator[tuple]:
-    """Every string leaf, and a new unknown field in each object."""
-    if isinstance(value, dict):
-        yield (*here, "unknownString")
-        for name, item in value.items():
-            yield from string_places(item, (*here, name))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from string_places(item, (*here, index))
-    elif isinstance(value, str):
-        yield here
-
-
-def with_string(body: Any, place: tuple, text: str) -> Any:
-    copy = json.loads(json.dumps(body))
-    holder = copy
-    for step in place[:-1]:
-        holder = holder[step]
-    holder[place[-1]] = text
-    return copy
-
-
 # Intake's audit rows are its documented record of every request; the cache table holds the rate limiter's
 # counters (when no Redis is configured), which count refusals by design.
 NOT_STATE = (InboundWebhook._meta.db_table, settings.CACHES["default"].get("LOCATION", ""))
@@ -177,7 +142,7 @@ def stats(settings):
 
 
 def test_every_route_is_walked():
-    assert set(all_routes()) == set(WALKS)
+    assert set(route_names()) == set(WALKS)
 
 
 @pytest.mark.parametrize("name", sorted(WALKS))
@@ -200,8 +165,8 @@ def test_hostile_strings_in_every_string_of_every_body_get_a_documented_answer(n
     client = Client()
     for route in BODIES[name]:
         template = route.body()
-        for place in string_places(template):
+        for place in places(template, leaf=lambda leaf: isinstance(leaf, str), unknown="unknownString"):
             for text in BODY_STRINGS:
-                raw = json.dumps(with_string(template, place, text)).encode()
+                raw = json.dumps(with_value(template, place, text)).encode()
                 send(client, route.method, route.path(), raw, route.headers(raw), route.answers | {400},
                      (name, place, text[:20]))

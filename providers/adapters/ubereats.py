@@ -22,6 +22,7 @@ Decisions (SPEC §7b): accept by `accept_pos_order`; reject by `deny_pos_order` 
 by `cancel` once accepted. Readiness and pickup are Uber's courier's own events.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -231,31 +232,13 @@ def _fulfillment_item(item: Any, where: str, priced: dict[str, dict], reader: Re
         "unitPriceMinor": _money(reader, object_at(line, "unit").get("gross"), f"{here}.unit.gross"),
         "totalMinor": _money(reader, object_at(line, "total").get("gross"), f"{here}.total.gross", required=True),
         "notes": reader.text(item.get("special_instructions")) or None,
-        "modifiers": _fulfillment_options(item.get("selected_modifier_groups"), f"{where}.selected_modifier_groups",
-                                          priced, reader),
+        "modifiers": _selected(item.get("selected_modifier_groups"), f"{where}.selected_modifier_groups", reader,
+                               quantity=lambda option, here: reader.quantity(
+                                   object_at(option, "quantity").get("amount", 1), f"{here}.quantity.amount"),
+                               total=lambda option, here: _money(reader, object_at(priced.get(
+                                   as_text(option.get("cart_item_id")), {}), "total").get("gross"),
+                                   f"{here}.price_breakdown.total.gross")),
     }
-
-
-def _fulfillment_options(groups: Any, where: str, priced: dict[str, dict], reader: Reader) -> list[dict]:
-    modifiers = []
-    for g, group in enumerate(groups if isinstance(groups, list) else []):
-        for o, option in enumerate(list_at(group, "selected_items") if isinstance(group, dict) else []):
-            here = f"{where}[{g}].selected_items[{o}]"
-            if not isinstance(option, dict):
-                reader.error(here, "must be an object")
-                continue
-            external_id = reader.text(option.get("id"))
-            line = priced.get(as_text(option.get("cart_item_id")), {})
-            modifiers.append({
-                "externalId": external_id, "productId": None,
-                "mappingKeys": [key for key in (external_id, reader.text(option.get("external_data"))) if key],
-                "name": reader.text(option.get("title")) or external_id,
-                "quantity": reader.quantity(object_at(option, "quantity").get("amount", 1), f"{here}.quantity.amount"),
-                "totalMinor": _money(reader, object_at(line, "total").get("gross"), f"{here}.price_breakdown.total.gross"),
-                "modifiers": _fulfillment_options(option.get("selected_modifier_groups"), f"{here}.selected_modifier_groups",
-                                                  priced, reader),
-            })
-    return modifiers
 
 
 def _item(item: Any, where: str, reader: Reader) -> dict:
@@ -272,12 +255,17 @@ def _item(item: Any, where: str, reader: Reader) -> dict:
         "unitPriceMinor": _money(reader, price.get("unit_price"), f"{where}.price.unit_price"),
         "totalMinor": _money(reader, price.get("total_price"), f"{where}.price.total_price", required=True),
         "notes": reader.text(item.get("special_instructions")) or None,
-        "modifiers": _selected(item.get("selected_modifier_groups"), f"{where}.selected_modifier_groups", reader),
+        "modifiers": _selected(item.get("selected_modifier_groups"), f"{where}.selected_modifier_groups", reader,
+                               quantity=lambda option, here: reader.quantity(option.get("quantity", 1), f"{here}.quantity"),
+                               total=lambda option, here: _money(reader, object_at(option, "price").get("total_price"),
+                                                                 f"{here}.price.total_price")),
     }
 
 
-def _selected(groups: Any, where: str, reader: Reader) -> list[dict]:
-    """Selected options of every group, nested to any depth (an option may carry groups of its own)."""
+def _selected(groups: Any, where: str, reader: Reader, *, quantity: Callable[[dict, str], int],
+              total: Callable[[dict, str], int]) -> list[dict]:
+    """Selected options of every group, nested to any depth (an option may carry groups of its own); each
+    form says how an option's quantity and total read (`quantity(option, where)`, `total(option, where)`)."""
     modifiers = []
     for g, group in enumerate(groups if isinstance(groups, list) else []):
         for o, option in enumerate(list_at(group, "selected_items") if isinstance(group, dict) else []):
@@ -290,9 +278,9 @@ def _selected(groups: Any, where: str, reader: Reader) -> list[dict]:
                 "externalId": external_id, "productId": None,
                 "mappingKeys": [key for key in (external_id, reader.text(option.get("external_data"))) if key],
                 "name": reader.text(option.get("title")) or external_id,
-                "quantity": reader.quantity(option.get("quantity", 1), f"{here}.quantity"),
-                "totalMinor": _money(reader, object_at(option, "price").get("total_price"), f"{here}.price.total_price"),
-                "modifiers": _selected(option.get("selected_modifier_groups"), f"{here}.selected_modifier_groups", reader),
+                "quantity": quantity(option, here), "totalMinor": total(option, here),
+                "modifiers": _selected(option.get("selected_modifier_groups"), f"{here}.selected_modifier_groups", reader,
+                                       quantity=quantity, total=total),
             })
     return modifiers
 
