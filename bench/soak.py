@@ -1,11 +1,14 @@
 """Soak: is every hub process flat over time? (`make soak`; not part of `make test`)
 
 Full run (default, SOAK_MINUTES=10): `make run`'s processes (the Procfile under honcho, on a PostgreSQL
-cluster of its own from the wheel, var/soak/postgres) under steady signed debits and Careem orders.
-Every 10 s it samples each process's resident memory (the sum over its process tree), open regular
-files and the database's connections. After the warm-up (the first 40 %), it fails when a hub process's memory
-still rises (over 3 MB and 3 % from the first samples after the warm-up to the last ones) or files or
-connections grow. The fakes are reported (their record is bounded by MOCK_RECORD_LIMIT), not judged.
+cluster of its own from the wheel, var/soak/postgres) under steady signed debits (SOAK_RATE a second, default
+40) and Careem orders (4 a second). Every 10 s it samples each process's resident memory (the sum over its
+process tree), its open descriptors by kind (regular files, sockets, pipes, anonymous inodes such as epoll
+and eventfd: /proc/<pid>/fd) and the database's connections. After the warm-up (the first 40 %), it fails when
+a hub process's memory still rises (over 3 MB and 3 % from the first samples after the warm-up to the last ones),
+when any kind of its descriptors grows (the web's sockets aside: the load's keep-alive connections come and go),
+or when the database's connections grow. The fakes are reported (their record is bounded by MOCK_RECORD_LIMIT),
+not judged.
 
 Short run (`--short`, in CI, SOAK_MINUTES=2): the outbox dispatcher in this process, as `make run` runs it
 (DEBUG on), delivering a steady stream to a receiver on loopback; tracemalloc compares this process's
@@ -14,6 +17,7 @@ allocations after the warm-up with those at the end, per delivered message. It f
 
 import argparse
 import json
+from concurrent.futures import ThreadPoolExecutor
 import os
 import signal
 import statistics
@@ -67,7 +71,8 @@ def full(minutes: float) -> int:
     stop = threading.Event()
     try:
         _wait_for("http://127.0.0.1:8000/health", requests)
-        load = [threading.Thread(target=_debits, args=(stop, env)), threading.Thread(target=_orders, args=(stop,))]
+        rate = int(os.environ.get("SOAK_RATE") or 40)
+        load = [threading.Thread(target=_debits, args=(stop, rate)), threading.Thread(target=_orders, args=(stop,))]
         for thread in load:
             thread.start()
         samples = _sample(psutil.Process(honcho.pid), env["DATABASE_URL"], minutes * 60, psutil)
@@ -90,28 +95,36 @@ def _wait_for(url: str, requests) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
-def _debits(stop: threading.Event, env: dict, per_second: int = 40) -> None:
+def _debits(stop: threading.Event, per_second: int) -> None:
+    """`per_second` signed debits a second, from enough threads (each with its keep-alive session) to keep up."""
     import requests
 
     sys.path.insert(0, str(ROOT))
     from hub.signing import wallet_signature
 
     secret = os.environ.get("WALLET_HMAC_SECRET", "dev-insecure-wallet-hmac-secret").split(",")[0]
-    session = requests.Session()
-    while not stop.is_set():
-        started = time.monotonic()
-        for _ in range(per_second):
-            ref = uuid.uuid4().hex[:16]
-            body = json.dumps({"playerId": f"p-{ref[:3]}", "amountCents": 1, "currency": "USD", "refId": ref}).encode()
-            stamp = str(int(time.time()))
-            try:
-                answer = session.post("http://127.0.0.1:8000/wallet/debit", data=body, timeout=10, headers={
-                    "Content-Type": "application/json", "Idempotency-Key": ref, "X-Timestamp": stamp,
-                    "X-Signature": wallet_signature(body=body, timestamp=stamp, secret=secret)})
-                ANSWERS[f"debit {answer.status_code}"] += 1
-            except requests.RequestException:
-                ANSWERS["debit error"] += 1
-        stop.wait(max(0.0, 1 - (time.monotonic() - started)))
+    sessions = threading.local()
+
+    def debit() -> None:
+        session = getattr(sessions, "session", None) or requests.Session()
+        sessions.session = session
+        ref = uuid.uuid4().hex[:16]
+        body = json.dumps({"playerId": f"p-{ref[:3]}", "amountCents": 1, "currency": "USD", "refId": ref}).encode()
+        stamp = str(int(time.time()))
+        try:
+            answer = session.post("http://127.0.0.1:8000/wallet/debit", data=body, timeout=10, headers={
+                "Content-Type": "application/json", "Idempotency-Key": ref, "X-Timestamp": stamp,
+                "X-Signature": wallet_signature(body=body, timestamp=stamp, secret=secret)})
+            ANSWERS[f"debit {answer.status_code}"] += 1
+        except requests.RequestException:
+            ANSWERS["debit error"] += 1
+
+    with ThreadPoolExecutor(max_workers=max(2, per_second // 10)) as pool:
+        while not stop.is_set():
+            started = time.monotonic()
+            for _ in range(per_second):
+                pool.submit(debit)
+            stop.wait(max(0.0, 1 - (time.monotonic() - started)))
 
 
 def _orders(stop: threading.Event, per_second: int = 4) -> None:
@@ -146,18 +159,31 @@ def _sample(honcho, database_url: str, seconds: float, psutil) -> list[dict]:
             try:
                 name = _procfile_name(child)
                 tree = [child, *child.children(recursive=True)]
-                # regular files only: sockets come and go with the load's keep-alive connections, and the
-                # database's connections are counted on their own
-                row[name] = {"rss_mb": round(sum(p.memory_info().rss for p in tree) / 2**20, 1),
-                             "files": sum(len(p.open_files()) for p in tree)}
+                kinds: Counter[str] = Counter()
+                for process in tree:
+                    kinds.update(_descriptor_kinds(process.pid))
+                row[name] = {"rss_mb": round(sum(p.memory_info().rss for p in tree) / 2**20, 1), "fds": dict(kinds)}
             except psutil.Error:
                 continue
         with psycopg.connect(database_url.replace("postgres://", "postgresql://")) as connection:
-            row["db_connections"] = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                                                       "current_database()").fetchone()[0] - 1
+            count = connection.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            row["db_connections"] = (count.fetchone() or (1,))[0] - 1
         samples.append(row)
         print(json.dumps(row), flush=True)
     return samples
+
+
+def _descriptor_kinds(pid: int) -> Counter[str]:
+    """A process's open descriptors by kind: file, socket, pipe, anon_inode (epoll, eventfd...)."""
+    kinds: Counter[str] = Counter()
+    folder = Path(f"/proc/{pid}/fd")
+    for fd in os.listdir(folder):
+        try:
+            target = os.readlink(folder / fd)
+        except OSError:
+            continue  # closed meanwhile
+        kinds["file" if target.startswith("/") else target.split(":", 1)[0]] += 1
+    return kinds
 
 
 def _procfile_name(process) -> str:
@@ -179,13 +205,16 @@ def _judge(samples: list[dict], minutes: float) -> int:
     for name in names:
         start = statistics.mean(row[name]["rss_mb"] for row in first if name in row)
         end = statistics.mean(row[name]["rss_mb"] for row in last if name in row)
-        files = (max(row[name]["files"] for row in first if name in row), max(row[name]["files"] for row in last if name in row))
+        kinds = sorted({kind for row in after if name in row for kind in row[name]["fds"]})
+        fds = {kind: (max(row[name]["fds"].get(kind, 0) for row in first if name in row),
+                      max(row[name]["fds"].get(kind, 0) for row in last if name in row)) for kind in kinds}
         report[name] = {"rss_after_warm_up_mb": round(start, 1), "rss_at_end_mb": round(end, 1),
-                        "files": files, "judged": name in HUB_PROCESSES}
+                        "fds": fds, "judged": name in HUB_PROCESSES}
         if name in HUB_PROCESSES and end - start > max(MAX_GROWTH_MB, MAX_GROWTH_SHARE * start):
             problems.append(f"{name}: {start:.1f} → {end:.1f} MB after the warm-up")
-        if name in HUB_PROCESSES and files[1] > files[0] + 2:
-            problems.append(f"{name}: open files {files[0]} → {files[1]}")
+        for kind, (before, now) in fds.items():
+            if name in HUB_PROCESSES and now > before + 2 and (name, kind) != ("web", "socket"):
+                problems.append(f"{name}: open {kind} descriptors {before} → {now}")
     if ANSWERS["debit 201"] == 0 or ANSWERS["order 200"] == 0:
         problems.append(f"the load did not get through: {dict(ANSWERS)}")
     connections = (max(row["db_connections"] for row in first), max(row["db_connections"] for row in last))
@@ -194,9 +223,10 @@ def _judge(samples: list[dict], minutes: float) -> int:
     result = {"minutes": minutes, "answers": dict(ANSWERS), "processes": report, "db_connections": connections,
               "problems": problems}
     (SOAK_DIR / "soak.json").write_text(json.dumps(result, indent=2))
-    print(f"\n{'process':<12}{'MB after warm-up':>18}{'MB at end':>12}{'files':>12}")
+    print(f"\n{'process':<12}{'MB after warm-up':>18}{'MB at end':>12}   descriptors by kind, after warm-up → end")
     for name, row in report.items():
-        print(f"{name:<12}{row['rss_after_warm_up_mb']:>18}{row['rss_at_end_mb']:>12}{str(row['files']):>12}"
+        descriptors = ", ".join(f"{kind} {a}→{b}" for kind, (a, b) in row["fds"].items())
+        print(f"{name:<12}{row['rss_after_warm_up_mb']:>18}{row['rss_at_end_mb']:>12}   {descriptors}"
               f"{'' if row['judged'] else '   (a fake: reported only)'}")
     print(f"database connections {connections[0]} → {connections[1]}; load answers {dict(sorted(ANSWERS.items()))}")
     print("soak: " + ("; ".join(problems) if problems else "flat"))

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.conf import settings
 
+from providers.adapters import ADAPTERS
+
 ROOT = Path(settings.BASE_DIR)
 CODE = ["hub", "wallet", "webhooks", "providers", "reconciliation", "mock_services"]
 # Read by the processes the hub runs under, or by tests and benchmarks only: not the hub's settings.
@@ -28,7 +30,26 @@ def read_by_code() -> dict[str, Any]:
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Call) and (name := _variable(node)):
                     found.setdefault(name, _default(node))
+                elif isinstance(node, ast.Call) and (suffix := _per_provider_suffix(node)):
+                    for provider in ADAPTERS:  # f"{prefix}_AUTH_MODE": one variable per registered provider
+                        found.setdefault(f"{provider.upper()}{suffix}", NO_DEFAULT)
     return found
+
+
+def _per_provider_suffix(call: ast.Call) -> str | None:
+    """`_AUTH_MODE` of `env.str(f"{prefix}_AUTH_MODE", …)` or `os.environ.get(f"{…}_AUTH_MODE")`: a name built
+    from a provider's, which the reader cannot see as a constant."""
+    function = call.func
+    reads = isinstance(function, ast.Attribute) and (
+        (isinstance(function.value, ast.Name) and function.value.id == "env")
+        or (function.attr == "get" and isinstance(function.value, ast.Attribute) and function.value.attr == "environ"))
+    first = call.args[0] if call.args else None
+    if not reads or not isinstance(first, ast.JoinedStr) or len(first.values) != 2:
+        return None
+    placeholder, suffix = first.values
+    if isinstance(placeholder, ast.FormattedValue) and isinstance(suffix, ast.Constant) and str(suffix.value).startswith("_"):
+        return str(suffix.value)
+    return None
 
 
 def _variable(call: ast.Call) -> str | None:
@@ -97,3 +118,5 @@ def test_the_reader_finds_what_it_should():
 
     assert {"DATABASE_URL", "WALLET_ROLLBACK_WAIT_SECONDS", "HUB_ROOT_URLCONF", "OPERATOR_API_KEY"} <= set(found)
     assert found["WALLET_ROLLBACK_WAIT_SECONDS"] == 3.0
+    # read through f-strings, one per provider (providers/config.py, the fakes)
+    assert {"DELIVEROO_AUTH_MODE", "UBEREATS_AUTH_MODE", "CAREEM_IP_ALLOWLIST", "UBEREATS_DEFAULT_CURRENCY"} <= set(found)
