@@ -10,22 +10,30 @@ from hub.openapi import error
 from providers.adapters import ADAPTERS
 
 HEADER: Literal["header"] = "header"
-AUTH = [
-    OpenApiParameter("x-careem-signature", OpenApiTypes.STR, HEADER, required=False,
-                     description="hmac mode: hex HMAC-SHA256 of the raw body (x-talabat-signature for Talabat)."),
-    OpenApiParameter("x-careem-api-key", OpenApiTypes.STR, HEADER, required=False, description="api_key mode."),
-    OpenApiParameter("Authorization", OpenApiTypes.STR, HEADER, required=False,
-                     description="jwt mode: Bearer HS512 with service=middleware and exp."),
-]
-PROVIDER_AUTH = [
-    *AUTH,
-    OpenApiParameter("X-Deliveroo-Sequence-Guid", OpenApiTypes.STR, HEADER, required=False,
-                     description="Deliveroo: the GUID its signature covers."),
-    OpenApiParameter("X-Deliveroo-Hmac-Sha256", OpenApiTypes.STR, HEADER, required=False,
-                     description="Deliveroo: hex HMAC-SHA256 of the sequence GUID, a space and the raw body."),
-    OpenApiParameter("X-Uber-Signature", OpenApiTypes.STR, HEADER, required=False,
-                     description="Uber Eats: hex HMAC-SHA256 of the raw body with the client secret."),
-]
+SIGNED_OVER = {"deliveroo": "its sequence GUID, a space and the raw body", "ubereats": "the raw body, keyed by the client secret"}
+
+
+def auth_headers(*providers: str) -> list[OpenApiParameter]:
+    """The credential headers of these providers, read from the adapters' registry: each one's hmac signature
+    header, its api_key header, the jwt mode's bearer, and the header naming a delivery where it has one."""
+    headers = []
+    for name in providers:
+        adapter = ADAPTERS[name]
+        headers.append(OpenApiParameter(adapter.signature_header_name(), OpenApiTypes.STR, HEADER, required=False,
+                                        description=f"{name}, hmac mode: lowercase hex HMAC-SHA256 of "
+                                                    f"{SIGNED_OVER.get(name, 'the raw body')}."))
+        headers.append(OpenApiParameter(f"x-{name}-api-key", OpenApiTypes.STR, HEADER, required=False,
+                                        description=f"{name}, api_key mode."))
+        if adapter.delivery_id_header:
+            headers.append(OpenApiParameter(adapter.delivery_id_header, OpenApiTypes.STR, HEADER, required=False,
+                                            description=f"{name}: the delivery's id, the same on its retries."))
+    headers.append(OpenApiParameter("Authorization", OpenApiTypes.STR, HEADER, required=False,
+                                    description="jwt mode (the Delivery Hero middleware): Bearer HS512 with "
+                                                "service=middleware and exp."))
+    return headers
+
+
+TALABAT_AUTH = auth_headers("talabat")
 ACCEPTED = inline_serializer("WebhookAccepted", {
     "success": serializers.BooleanField(), "webhookId": serializers.UUIDField(allow_null=True),
     "status": serializers.CharField(), "duplicate": serializers.BooleanField(required=False),
@@ -47,7 +55,7 @@ REJECTIONS = {
 provider_webhook = extend_schema(
     operation_id="provider_webhook", tags=["provider webhooks"], summary="An order webhook from a delivery provider",
     parameters=[OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH, enum=sorted(ADAPTERS)),
-                *PROVIDER_AUTH],
+                *auth_headers(*sorted(ADAPTERS))],
     request=OpenApiTypes.OBJECT,
     responses={200: OpenApiResponse(ACCEPTED, description=(
         "Accepted, or a duplicate of an accepted one. Uber Eats: an empty body (its order is fetched "
@@ -55,21 +63,24 @@ provider_webhook = extend_schema(
 )
 talabat_dispatch = extend_schema(
     operation_id="talabat_order_dispatch", tags=["provider webhooks"], summary="Talabat plugin: order dispatch",
-    parameters=AUTH, request=OpenApiTypes.OBJECT,
+    parameters=TALABAT_AUTH, request=OpenApiTypes.OBJECT,
     responses={202: inline_serializer("TalabatDispatched", {"remoteOrderId": serializers.CharField()}), **REJECTIONS},
 )
 talabat_status = extend_schema(
     operation_id="talabat_pos_order_status", tags=["provider webhooks"], summary="Talabat plugin: order status",
-    parameters=AUTH, request=OpenApiTypes.OBJECT, responses={200: ACCEPTED, **REJECTIONS},
+    parameters=TALABAT_AUTH, request=OpenApiTypes.OBJECT, responses={200: ACCEPTED, **REJECTIONS},
 )
 talabat_catalog = extend_schema(
     operation_id="talabat_catalog_import_status", tags=["provider webhooks"],
     summary="Delivery Hero middleware: the result of a catalog import (the hub's menu publication)",
     description="{\"catalogImportId\", \"status\": in_progress | done | done_with_errors | failed, \"message\", \"details\"}",
-    parameters=AUTH, request=OpenApiTypes.OBJECT, responses={200: ACCEPTED, **REJECTIONS},
+    parameters=TALABAT_AUTH, request=OpenApiTypes.OBJECT, responses={200: ACCEPTED, **REJECTIONS},
 )
 stats = extend_schema(
     operation_id="provider_webhook_stats", tags=["provider webhooks"], summary="Counts by outcome, last 24 h",
+    description="A staff session allowed to view inbound webhooks, or `Authorization: Bearer <WEBHOOK_STATS_TOKEN>`.",
+    parameters=[OpenApiParameter("Authorization", OpenApiTypes.STR, HEADER, required=False,
+                                 description="Bearer <WEBHOOK_STATS_TOKEN>, instead of a staff session.")],
     responses={200: OpenApiTypes.OBJECT, 401: error("staff session or Bearer WEBHOOK_STATS_TOKEN needed"),
                403: error("FORBIDDEN: a staff session without the view permission on inbound webhooks"),
                404: error("unknown provider")},

@@ -282,7 +282,7 @@ class DeliverooAdapter(ProviderAdapter):
         return branch_id_of(payload, context)
 
     def signed_message(self, headers: Any, body: bytes) -> bytes:
-        return headers.get("x-deliveroo-sequence-guid", "").encode() + b" " + body
+        return headers.get(self.delivery_id_header, "").encode() + b" " + body
 
     def signing_headers(self) -> dict[str, str]:
         return {"x-deliveroo-sequence-guid": str(uuid.uuid4())}
