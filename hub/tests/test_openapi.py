@@ -30,6 +30,24 @@ def test_the_schema_covers_the_wallet_and_intake_with_every_error_code(client):
     assert "/api/webhooks/talabat/order/{remote_id}" in paths and "/wallet/transactions/{ref_id}" in paths
 
 
+def test_each_provider_route_names_its_own_providers_credential_headers(client):
+    from providers.adapters import ADAPTERS
+
+    paths = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
+
+    def headers(path: str, method: str) -> set[str]:
+        return {p["name"].lower() for p in paths[path][method]["parameters"] if p["in"] == "header"}
+
+    for path, method in (("/api/webhooks/talabat/order/{remote_id}", "post"), ("/api/webhooks/talabat/catalog", "post"),
+                         ("/api/webhooks/talabat/remoteId/{remote_id}/remoteOrder/{remote_order_id}/posOrderStatus",
+                          "put")):
+        assert headers(path, method) == {"x-talabat-signature", "x-talabat-api-key", "authorization"}, path
+    generic = headers("/api/webhooks/{provider}", "post")
+    assert {adapter.signature_header_name() for adapter in ADAPTERS.values()} <= generic
+    assert {"x-talabat-signature", "x-careem-signature", "x-deliveroo-sequence-guid", "x-uber-signature"} <= generic
+    assert "authorization" in headers("/api/webhooks/stats/{provider}", "get")
+
+
 def test_the_docs_page_works_offline(client):
     page = client.get("/api/docs/").content.decode()
 
