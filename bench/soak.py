@@ -191,7 +191,8 @@ def _procfile_name(process) -> str:
     command = " ".join(" ".join(p.cmdline()) for p in [process, *process.children(recursive=True)])
     for name, marker in (("web", "gunicorn"), ("worker", "worker"), ("dispatcher", "run_outbox_dispatcher"),
                          ("beat", "beat"), ("operator", "operator"), ("rgs", "rgs"), ("backend", "backend"),
-                         ("careem", "careem"), ("talabat", "talabat")):
+                         ("careem", "careem"), ("talabat", "talabat"), ("deliveroo", "deliveroo"),
+                         ("ubereats", "ubereats")):
         if marker in command:
             return name
     return command[:30]
