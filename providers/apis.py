@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from hub import errors
 from hub.json_input import clean_text
 from hub.machine_api import MachineApi
+from hub.signing import secret_list
 from providers import openapi
 from providers.adapters import ADAPTERS
 from providers.adapters.base import Context
@@ -108,9 +109,11 @@ class InvalidMenu(errors.Unprocessable):
 
 
 def _backend_authenticated(request: Request) -> None:
-    """`X-AUTH: BACKEND_CALLBACK_KEY`, compared in constant time; 401 otherwise."""
+    """`X-AUTH`: any of BACKEND_CALLBACK_KEY's comma-separated keys (a rotation: the current and the next),
+    each compared in constant time, every one compared; 401 otherwise."""
     given = request.headers.get("X-AUTH", "").encode()
-    if not hmac.compare_digest(given, settings.BACKEND_CALLBACK_KEY.encode()):
+    matches = [hmac.compare_digest(given, key.encode()) for key in secret_list(settings.BACKEND_CALLBACK_KEY)]
+    if not any(matches):
         raise errors.Unauthorized()
 
 

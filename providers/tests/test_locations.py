@@ -111,3 +111,13 @@ def test_setup_providers_demo_makes_the_demo_site_once(db):
     location = Location.objects.get()
     assert sorted(location.branches.values_list("provider__name", flat=True)) == [
         "careem", "deliveroo", "talabat", "ubereats"]
+
+
+def test_during_a_rotation_both_backend_callback_keys_are_accepted_and_no_other(client, settings):
+    settings.BACKEND_CALLBACK_KEY = "old-backend-callback-key, new-backend-callback-key"
+
+    answers = [client.get("/api/locations/nowhere/sync", headers={"X-AUTH": key}).status_code
+               for key in ("old-backend-callback-key", "new-backend-callback-key", "other", "",
+                           "old-backend-callback-key, new-backend-callback-key")]
+
+    assert answers == [404, 404, 401, 401, 401]

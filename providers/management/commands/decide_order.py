@@ -7,6 +7,8 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from hub.signing import secret_list
+
 from providers.adapters import ADAPTERS
 from providers.models import Order
 
@@ -34,7 +36,7 @@ class Command(BaseCommand):
         path = f"/api/orders/{order_id}/{action}"
         try:
             answer = requests.post(url.rstrip("/") + path, data=json.dumps(body), timeout=30,
-                                   headers={"Content-Type": "application/json", "X-AUTH": settings.BACKEND_CALLBACK_KEY})
+                                   headers={"Content-Type": "application/json", "X-AUTH": secret_list(settings.BACKEND_CALLBACK_KEY)[0]})
         except requests.RequestException as exc:
             raise CommandError(f"cannot reach the hub at {url}: {exc}") from exc
         self.stdout.write(f"POST {path} → HTTP {answer.status_code}")
