@@ -27,7 +27,8 @@ MOCKS: dict[str, Callable[[], MockService]] = {
         credentials={"client_id": settings.DELIVEROO_CLIENT_ID, "client_secret": settings.DELIVEROO_CLIENT_SECRET},
         token_seconds=settings.MOCK_PROVIDER_TOKEN_SECONDS),
     "ubereats": lambda: UberEatsMock(
-        credentials={"client_id": settings.UBEREATS_CLIENT_ID, "client_secret": settings.UBEREATS_CLIENT_SECRET},
+        credentials={"client_id": settings.UBEREATS_CLIENT_ID,
+                     "client_secret": secret_list(settings.UBEREATS_CLIENT_SECRET)[0]},  # "new,old" in a rotation
         token_seconds=settings.MOCK_PROVIDER_TOKEN_SECONDS),
 }
 DEFAULT_PORTS = {"operator": 8001, "rgs": 8002, "backend": 8003, "careem": 8004, "talabat": 8005, "deliveroo": 8006,

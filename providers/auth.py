@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import jwt
 
-from hub.signing import hex_hmac, hex_hmac_valid
+from hub.signing import hex_hmac, hex_hmac_valid, secret_list
 from providers.adapters.base import ProviderAdapter
 
 
@@ -25,7 +25,8 @@ def signature_headers(*, adapter: ProviderAdapter, secret: str, body: bytes) -> 
 
 def credentials_headers(*, provider: str, mode: str, secret: str, body: bytes) -> dict[str, str]:
     """What a sender adds to be authenticated as the provider in `mode` (send_provider_webhook, the fakes'
-    asynchronous results): the inverse of `authenticated`."""
+    asynchronous results): the inverse of `authenticated`, with the first of a rotation's secrets."""
+    secret = secret_list(secret)[0] if secret_list(secret) else ""
     if mode == "api_key":
         return {f"x-{provider}-api-key": secret}
     if mode == "jwt":
@@ -53,8 +54,14 @@ def jwt_valid(*, secret: str, headers) -> bool:
 
 
 def authenticated(*, mode: str, adapter: ProviderAdapter, secret: str, headers, body: bytes) -> bool:
-    if not secret:
-        return False
+    """`secret` may hold several comma-separated secrets (a rotation: the current and the next): any one
+    authenticates, and every one is tried, so the time taken says nothing of which matched."""
+    results = [_authenticated_with(mode=mode, adapter=adapter, secret=one, headers=headers, body=body)
+               for one in secret_list(secret)]
+    return any(results)
+
+
+def _authenticated_with(*, mode: str, adapter: ProviderAdapter, secret: str, headers, body: bytes) -> bool:
     if mode == "api_key":
         return api_key_valid(provider=adapter.name, secret=secret, headers=headers)
     if mode == "jwt":

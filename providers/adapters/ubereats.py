@@ -30,6 +30,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from hub import http
+from hub.signing import secret_list
 from hub.money import EXPONENTS
 from providers.adapters.base import (
     Context,
@@ -401,4 +402,5 @@ class UberEatsAdapter(ProviderAdapter):
         """OAuth2 client credentials (the token endpoint allows 100 requests an hour: `providers.tokens` caches)."""
         return login_with(settings.UBEREATS_TOKEN_URL, {
             "grant_type": "client_credentials", "client_id": settings.UBEREATS_CLIENT_ID,
-            "client_secret": settings.UBEREATS_CLIENT_SECRET, "scope": "eats.order eats.store.orders.read"})
+            # during a rotation "new,old": the new logs in, both verify webhooks (docs/RUNBOOK.md)
+            "client_secret": secret_list(settings.UBEREATS_CLIENT_SECRET)[0], "scope": "eats.order eats.store.orders.read"})

@@ -334,3 +334,22 @@ def test_talabat_generic_route_with_hmac_and_a_repeated_plugin_dispatch(client):
     assert plugin.status_code == 202
     assert (plugin.json()["remoteOrderId"], plugin.json()["duplicate"]) == (str(order.id), True)
     assert OutboxMessage.objects.count() == 1
+
+
+@pytest.mark.parametrize("mode", ["hmac", "api_key", "jwt"])
+def test_during_a_rotation_the_current_and_the_next_webhook_secret_both_authenticate(client, settings, mode):
+    """`TALABAT_WEBHOOK_SECRET=current,next`: the provider may switch at any moment; either is accepted, and
+    no third one."""
+    from providers.auth import credentials_headers
+
+    settings.PROVIDER_INTAKE = {"talabat": {"auth_mode": mode, "secret": "current-secret-of-at-least-32-bytes-x,"
+                                                                          "next-secret-of-at-least-32-bytes-xxxxx"}}
+    body = json.dumps({"status": "done", "catalogImportId": "imp-none"}).encode()
+
+    def answer(secret: str) -> int:
+        headers = credentials_headers(provider="talabat", mode=mode, secret=secret, body=body)
+        return client.post("/api/webhooks/talabat/catalog", data=body, content_type="application/json",
+                           headers=headers).status_code
+
+    assert [answer("current-secret-of-at-least-32-bytes-x"), answer("next-secret-of-at-least-32-bytes-xxxxx"),
+            answer("another-secret-of-at-least-32-bytes-x")] == [200, 200, 401]
