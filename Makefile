@@ -73,9 +73,9 @@ chaos: venv
 bench: venv
 	bash bench/run
 
-# Soak (not part of `make test`): make run's processes under steady debits and orders for SOAK_MINUTES
-# (default 10); fails when a hub process's memory still rises after the warm-up, or files or database
-# connections grow. `bench/soak.py --short` (2 minutes, the dispatcher alone) runs in .ci/run.
+# Soak (not part of `make test`): make run's processes under steady debits (SOAK_RATE a second, default 40)
+# and orders for SOAK_MINUTES (default 10); fails when a hub process's memory still rises after the warm-up,
+# or any kind of its descriptors (files, sockets, pipes, anonymous inodes) or the database connections grow. `bench/soak.py --short` (2 minutes, the dispatcher alone) runs in .ci/run.
 soak: venv
 	$(BIN)/python bench/soak.py
 
