@@ -1,4 +1,4 @@
-"""Every `manage.py` command README.md and docs/RUNBOOK.md tell someone to type exists and accepts the
+"""Every `manage.py` command README.md and docs/ tell someone to type exists and accepts the
 arguments written there (placeholders filled in, the first of `a|b` alternatives, optional `[…]` parts
 included; a bare name in prose only has to exist): a renamed command or flag fails here before an
 operator finds it at 3 a.m."""
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import get_commands, load_command_class
 
 ROOT = Path(settings.BASE_DIR)
-DOCS = [ROOT / "README.md", ROOT / "docs" / "RUNBOOK.md"]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 COMMAND = re.compile(r"manage\.py ([a-z_]+)([^`\n#]*)")
 PLACEHOLDERS = {"USERNAME": "ops", "FILE": "order.json", "P": "careem", "D": "2026-11-01", "DIR": "reports",
                 "N": "8001", "…": "2026-11-01", "<provider>": "careem"}
