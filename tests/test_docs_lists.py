@@ -99,3 +99,9 @@ def test_every_error_code_is_in_integration():
     codes = error_codes()
     assert {"VALIDATION_ERROR", "LOCATION_NOT_FOUND", "INVALID_MENU"} <= codes
     assert sorted(code for code in codes if f"`{code}`" not in INTEGRATION) == []
+
+
+def test_the_reconciliation_csvs_columns_are_integrations():
+    from reconciliation.services import CSV_HEADER
+
+    assert f"`{','.join(CSV_HEADER)}`" in INTEGRATION
