@@ -56,7 +56,7 @@ def _from_environment(adapter: ProviderAdapter) -> dict:
 
 @receiver(setting_changed)
 def _forget_settings(*, setting: str, **kwargs) -> None:
-    if setting in {"PROVIDER_INTAKE", "PRODUCTION"}:
+    if setting in {"PROVIDER_INTAKE", "PRODUCTION"} | {adapter.secret_setting for adapter in ADAPTERS.values()}:
         intake_settings.cache_clear()
 
 

@@ -353,3 +353,43 @@ def test_during_a_rotation_the_current_and_the_next_webhook_secret_both_authenti
 
     assert [answer("current-secret-of-at-least-32-bytes-x"), answer("next-secret-of-at-least-32-bytes-xxxxx"),
             answer("another-secret-of-at-least-32-bytes-x")] == [200, 200, 401]
+
+
+@pytest.mark.parametrize("provider", ["careem", "deliveroo", "talabat"])
+def test_each_providers_webhook_secret_rotates_in_hmac_mode(client, settings, provider):
+    """A signed request with either secret of a rotation reaches the adapter (422: this body is not an order),
+    one with a third secret is the one 401."""
+    from providers.auth import credentials_headers
+
+    settings.WEBHOOK_RATE_LIMIT = 10**6
+    Provider.objects.get_or_create(name=provider)
+    settings.PROVIDER_INTAKE = {provider: {"auth_mode": "hmac", "secret": "current-rotated-secret,next-rotated-secret"}}
+    body = json.dumps({"not": "an order"}).encode()
+
+    def answer(secret: str) -> int:
+        headers = credentials_headers(provider=provider, mode="hmac", secret=secret, body=body)
+        return client.post(f"/api/webhooks/{provider}", data=body, content_type="application/json",
+                           headers=headers).status_code
+
+    assert [answer("current-rotated-secret"), answer("next-rotated-secret"), answer("third-secret")] == [422, 422, 401]
+
+
+def test_uber_eats_client_secret_rotation_logs_in_with_the_new_and_accepts_webhooks_signed_with_either(
+        client, settings, monkeypatch):
+    from providers.adapters import ADAPTERS
+    from providers.adapters import ubereats as uber_adapter
+
+    settings.WEBHOOK_RATE_LIMIT = 10**6
+    Provider.objects.create(name="ubereats")
+    settings.UBEREATS_CLIENT_SECRET = "new-uber-client-secret,old-uber-client-secret"
+    forms = []
+    monkeypatch.setattr(uber_adapter, "login_with", lambda url, form: forms.append(form))
+    ADAPTERS["ubereats"].login()
+    body = json.dumps({"event_type": "store.provisioned", "event_id": "e-rot"}).encode()
+
+    def answer(secret: str) -> int:
+        return client.post("/api/webhooks/ubereats", data=body, content_type="application/json",
+                           headers={"X-Uber-Signature": hex_hmac(secret=secret, message=body)}).status_code
+
+    assert forms[0]["client_secret"] == "new-uber-client-secret"
+    assert [answer("new-uber-client-secret"), answer("old-uber-client-secret"), answer("other")] == [200, 200, 401]
