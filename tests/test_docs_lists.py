@@ -105,3 +105,10 @@ def test_the_reconciliation_csvs_columns_are_integrations():
     from reconciliation.services import CSV_HEADER
 
     assert f"`{','.join(CSV_HEADER)}`" in INTEGRATION
+
+
+def test_no_doc_points_outside_the_repository():
+    """A clone has the repository only: the docs never send a reader to the brief it was built from."""
+    outside = re.compile(r"\.\./shared|SPEC(?:\.md| §)|providers-(?:formats|menus)\.md|STYLE\.md")
+    assert [f"{doc.name}:{n}" for doc in DOCS for n, line in enumerate(doc.read_text().splitlines(), 1)
+            if outside.search(line)] == []
