@@ -177,3 +177,37 @@ def test_a_request_whose_body_comes_late_is_shed_by_a_thread_on_the_same_connect
         sock.sendall(request)  # the retry, on the same connection
         assert read_answer(sock)[0] == 201
     assert sorted(WalletTransaction.objects.values_list("ref_id", flat=True)) == ["ref-0", "ref-1", "ref-2"]
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Everything the hub sends until it closes the connection (or stays silent for 3 s)."""
+    sock.settimeout(3)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except TimeoutError:
+        pass
+    return data
+
+
+def test_a_header_hiding_a_body_behind_a_bare_lf_never_smuggles_a_request_under_overload(hub, operator_mock):
+    """S1: `X-Pad: a\\nContent-Length: N` hid the body from the shed path, which shed the head alone, kept the
+    connection and served the body as a request of its own. Now such a head goes to gunicorn's parser,
+    which refuses it (400) and closes the connection: the hidden request is never served."""
+    DestinationFactory(name="rgs")
+    keys = {f"ref-{n}": str(uuid.uuid4()) for n in range(2)}
+    hidden = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    head = (b"POST /wallet/debit HTTP/1.1\r\nHost: x\r\nX-Pad: a\nContent-Length: " + str(len(hidden)).encode()
+            + b"\r\n\r\n")
+
+    with ThreadPoolExecutor(max_workers=2) as pool, connect(hub) as sock:
+        slow = hold_both_threads(pool, hub, operator_mock, keys, delay_ms=1500)
+        sock.sendall(head)
+        time.sleep(0.5)  # past HUB_QUEUE_TIMEOUT_MS (200): the main thread has read the head
+        sock.sendall(hidden)  # the body, which a desynced reader would serve as a request
+        answers = read_all(sock)
+        assert [f.result().status_code for f in slow] == [201, 201]
+
+    statuses = [int(line.split()[1]) for line in answers.decode("latin-1").split("\r\n") if line.startswith("HTTP/1.")]
+    assert statuses == [400], answers[:300]  # one answer, the parser's refusal; the connection closed after it
