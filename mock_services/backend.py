@@ -5,13 +5,14 @@ import hmac
 from werkzeug.wrappers import Request, Response
 
 from mock_services.framework import Bounded, MockRoute, MockService, json_response, read_json
+from hub.signing import secret_list
 
 
 class BackendMock(MockService):
     name = "backend"
 
     def __init__(self, *, api_key: str) -> None:
-        self._api_key = api_key.encode()
+        self._api_keys = [key.encode() for key in secret_list(api_key)]  # during a rotation the backend takes both
         self._orders: dict[str, dict] = Bounded()
         super().__init__()
 
@@ -28,7 +29,8 @@ class BackendMock(MockService):
         self._orders.clear()
 
     def _authorized(self, request: Request) -> bool:
-        return hmac.compare_digest(request.headers.get("X-AUTH", "").encode(), self._api_key)
+        given = request.headers.get("X-AUTH", "").encode()
+        return any([hmac.compare_digest(given, key) for key in self._api_keys])
 
     @staticmethod
     def _envelope(request: Request) -> dict | Response:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from werkzeug.wrappers import Request, Response
 
 from hub.money import MoneyError, exponent, to_major_string, to_minor
+from hub.signing import secret_list
 from mock_services.framework import MockRoute, MockService, json_response, read_json
 from mock_services.operator_store import OperatorStore, utc_timestamp
 
@@ -48,7 +49,7 @@ class OperatorMock(MockService):
     name = "operator"
 
     def __init__(self, *, api_key: str, store: OperatorStore | None = None) -> None:
-        self._api_key = api_key.encode()
+        self._api_keys = [key.encode() for key in secret_list(api_key)]  # during a rotation the Operator takes both
         self.store = store or OperatorStore()
         super().__init__()
 
@@ -75,8 +76,8 @@ class OperatorMock(MockService):
 
     def _authorized(self, handler: Callable[..., Response]) -> Callable[..., Response]:
         def guarded(request: Request, **values) -> Response:
-            expected = b"Bearer " + self._api_key
-            if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
+            given = request.headers.get("Authorization", "").encode()
+            if not any([hmac.compare_digest(given, b"Bearer " + key) for key in self._api_keys]):
                 return json_response({"error": "unauthorized"}, status=401)
             return handler(request, **values)
 

@@ -27,6 +27,7 @@ from tenacity import (
 from hub import http, metrics
 from hub.http import parse_retry_after
 from hub.json_input import NotJson, TooDeep, load_json
+from hub.signing import secret_list
 
 logger = structlog.get_logger(__name__)
 _backoff = wait_random_exponential(multiplier=0.2, max=3)
@@ -80,7 +81,7 @@ def _once(method: str, path: str, payload: dict | None) -> OperatorAnswer:
 
 
 def _send(method: str, path: str, payload: dict | None) -> OperatorAnswer:
-    headers = {"Authorization": f"Bearer {settings.OPERATOR_API_KEY}"}
+    headers = {"Authorization": f"Bearer {secret_list(settings.OPERATOR_API_KEY)[0]}"}  # "new,old": the new
     if correlation_id := structlog.contextvars.get_contextvars().get("correlation_id"):
         headers["X-Correlation-ID"] = correlation_id
     try:

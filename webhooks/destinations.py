@@ -5,6 +5,7 @@ import os
 from django.conf import settings
 from django.db import transaction
 
+from hub.signing import secret_list
 from webhooks.models import Destination, DestinationCircuit
 from webhooks.retry import doubling_delays
 
@@ -24,7 +25,7 @@ def _declared() -> dict[str, dict]:
         "backend": {
             "url": (settings.BACKEND_URL, "BACKEND_URL"),
             "auth_header_name": ("X-AUTH", None),
-            "auth_header_value": (settings.BACKEND_API_KEY, "BACKEND_API_KEY"),
+            "auth_header_value": (secret_list(settings.BACKEND_API_KEY)[0], "BACKEND_API_KEY"),  # "new,old": the new
             "signing_secrets": (settings.BACKEND_WEBHOOK_SECRET, "BACKEND_WEBHOOK_SECRET"),
             "retry_delays": (
                 doubling_delays(first=BACKEND_FIRST_DELAY, cap=BACKEND_MAX_DELAY, count=settings.RETRY_MAX_ATTEMPTS - 1),

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from hub import http
 from hub.http import USER_AGENT
+from hub.signing import secret_list
 from providers.adapters.base import (
     Context,
     Decision,
@@ -376,4 +377,4 @@ class CareemAdapter(ProviderAdapter):
         """OAuth2 client credentials."""
         return login_with(settings.CAREEM_TOKEN_URL, {
             "grant_type": "client_credentials", "client_id": settings.CAREEM_CLIENT_ID,
-            "client_secret": settings.CAREEM_CLIENT_SECRET, "scope": "pos"})
+            "client_secret": secret_list(settings.CAREEM_CLIENT_SECRET)[0], "scope": "pos"})

@@ -22,6 +22,7 @@ from urllib.parse import unquote
 from django.conf import settings
 
 from hub import http
+from hub.signing import secret_list
 
 from providers.adapters.base import (
     Context,
@@ -350,4 +351,4 @@ class DeliverooAdapter(ProviderAdapter):
         """OAuth2 client credentials."""
         return login_with(settings.DELIVEROO_TOKEN_URL, {
             "grant_type": "client_credentials", "client_id": settings.DELIVEROO_CLIENT_ID,
-            "client_secret": settings.DELIVEROO_CLIENT_SECRET})
+            "client_secret": secret_list(settings.DELIVEROO_CLIENT_SECRET)[0]})

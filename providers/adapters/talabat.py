@@ -14,6 +14,7 @@ from django.conf import settings
 
 from hub import http
 from hub.money import to_major_string
+from hub.signing import secret_list
 from providers.adapters.base import (
     Context,
     Decision,
@@ -344,5 +345,5 @@ class TalabatAdapter(ProviderAdapter):
 
     def login(self) -> Token:
         return login_with(f"{settings.TALABAT_MIDDLEWARE_URL.rstrip('/')}/v2/login", {
-            "username": settings.TALABAT_MIDDLEWARE_USERNAME, "password": settings.TALABAT_MIDDLEWARE_PASSWORD,
+            "username": settings.TALABAT_MIDDLEWARE_USERNAME, "password": secret_list(settings.TALABAT_MIDDLEWARE_PASSWORD)[0],
             "grant_type": "client_credentials"})
