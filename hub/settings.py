@@ -51,6 +51,8 @@ def _secret(setting: str, variable: str) -> str:
 
 
 SECRET_KEY = _secret("SECRET_KEY", "DJANGO_SECRET_KEY")
+# During a rotation the previous key(s): sessions and CSRF tokens signed with them stay valid (docs/RUNBOOK.md)
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

@@ -68,9 +68,23 @@ def test_a_provider_credential_the_hub_logs_in_with_the_new_and_the_provider_tak
 
     assert forms[0][field] == "new-rotated-key"
     other = "username" if field == "password" else "client_id"
-    app = WsgiClient(fake(credentials={other: "the-client", field: WINDOW}, token_seconds=60))
-    service = app.application
+    service = fake(credentials={other: "the-client", field: WINDOW}, token_seconds=60)
+    app = WsgiClient(service)
     token_path = next(route.rule for route in service.routes() if route.handler == service.issue_token)
     answers = [app.post(token_path, data={"grant_type": "client_credentials", other: "the-client", field: key}).status_code
                for key in ("new-rotated-key", "old-rotated-key", "other-key")]
     assert answers == [200, 200, 401]
+
+
+def test_django_secret_key_an_admin_session_signed_with_the_old_key_stays_valid_in_the_window(settings):
+    from django.core import signing
+
+    settings.SECRET_KEY = "old-django-secret-key-of-enough-length-0123456789"
+    token = signing.dumps({"session": "admin"})
+    settings.SECRET_KEY = "new-django-secret-key-of-enough-length-0123456789"
+    settings.SECRET_KEY_FALLBACKS = ["old-django-secret-key-of-enough-length-0123456789"]
+
+    assert signing.loads(token) == {"session": "admin"}
+    settings.SECRET_KEY_FALLBACKS = []
+    with pytest.raises(signing.BadSignature):
+        signing.loads(token)
