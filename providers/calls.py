@@ -108,7 +108,7 @@ def _send_menu(adapter: ProviderAdapter, message: OutboxMessage, started: float)
     if plan.skip:
         return _done(adapter, started, succeeded=True, excerpt=plan.skip)
     if plan.call is None:
-        return _done(adapter, started, error=f"{adapter.name}'s menu rate limit: sent in {plan.wait_seconds:.0f} s",
+        return _done(adapter, started, error=f"waiting for {plan.waiting_for}: sent in {plan.wait_seconds:.0f} s",
                      retry_in=max(plan.wait_seconds, 1.0))
     try:
         response = _authorized(adapter, plan.call)

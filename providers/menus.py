@@ -8,7 +8,8 @@ with the same menu again, and linking or moving a branch queues what it lacks an
 its old site (`menu_branches_relinked`). A branch whose sync is still queued gets the newer version instead
 of a second sync: the provider is sent only the newest, once its rate limit allows, and once the branch's
 previous upload has its result (one upload awaiting a result per branch: Deliveroo's result names the
-menu, not the upload, so this is what matches each result to the exact upload it answers). `providers.calls` sends a sync with `menu_sync_call` (the adapter renders the
+menu, not the upload, so this is what matches each result to the exact upload it answers).
+`providers.calls` sends a sync with `menu_sync_call` (the adapter renders the
 provider's shape from the version, with that provider's overrides applied) and records its answer with
 `menu_sync_answered`; a provider that answers later (Deliveroo's upload result) finishes it with
 `menu_sync_result`.
@@ -184,6 +185,7 @@ class SyncPlan:
 
     call: ProviderCall | None = None
     wait_seconds: float = 0.0
+    waiting_for: str = ""  # what the wait is for
     skip: str = ""  # why nothing is sent
 
 
@@ -196,9 +198,10 @@ def menu_sync_call(sync_id: int) -> SyncPlan:
         MenuSync.objects.filter(id=sync.id, state=State.QUEUED).delete()
         return SyncPlan(skip="the branch is no longer on this menu's location")
     if (allowed := next_allowed_at(sync.branch)) is not None:
-        return SyncPlan(wait_seconds=(allowed - timezone.now()).total_seconds())
+        return SyncPlan(wait_seconds=(allowed - timezone.now()).total_seconds(), waiting_for="the menu rate limit")
     if (awaited := _result_awaited_until(sync.branch)) is not None:
-        return SyncPlan(wait_seconds=min((awaited - timezone.now()).total_seconds(), RESULT_POLL_SECONDS))
+        return SyncPlan(wait_seconds=min((awaited - timezone.now()).total_seconds(), RESULT_POLL_SECONDS),
+                        waiting_for="the previous upload's result")
     adapter = ADAPTERS[sync.branch.provider.name]
     try:
         call = adapter.menu_call(provider_menu(sync.menu_version.document, adapter.name), sync.branch.external_id,

@@ -195,7 +195,7 @@ def test_the_next_upload_waits_for_the_previous_ones_result(client, deliveroo_br
 
     plan = menu_sync_call(waiting.id)
 
-    assert (plan.call, plan.skip) == (None, "")
+    assert (plan.call, plan.skip, plan.waiting_for) == (None, "", "the previous upload's result")
     assert 0 < plan.wait_seconds <= 30
 
 
