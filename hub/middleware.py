@@ -94,7 +94,7 @@ class RefuseNulCharacters:
     """PostgreSQL cannot store or compare text holding a NUL: a path parameter, query value, admin filter
     or search with one would fail inside the database (a 500). Such a URL is refused up front, on every
     route (the machine endpoints' path parameters and queries reach the database too), before any other
-    check: 400 VALIDATION_FAILED with the usual body."""
+    check: 400 VALIDATION_ERROR with the usual body."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response

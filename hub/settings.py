@@ -129,7 +129,7 @@ def _url(variable: str, default: str) -> str:
     return env.str(variable, default="") or default
 
 
-EMBEDDED_POSTGRES_DIR = default_data_dir()  # $HUB_VAR_DIR/postgres: the one place make run and make test read too
+EMBEDDED_POSTGRES_DIR = VAR_DIR / "postgres"  # what default_data_dir() is: make run and make test read it there too
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL"))}
     # a Unix socket's folder as the host, percent-encoded (postgres://user@%2Fpath%2Fto%2Fsocket/db)

@@ -210,7 +210,7 @@ class ProviderApiMock(MockService):
         """The provider's credentials on a post of `body` to the hub, in the mode `<NAME>_AUTH_MODE` names."""
         mode = os.environ.get(f"{self.name.upper()}_AUTH_MODE") or "hmac"
         # the provider signs with one secret: the first of a rotation's "new,old" (the hub accepts either)
-        secret = (os.environ.get(self.webhook_secret_variable) or self.dev_webhook_secret).split(",")[0].strip()
+        secret = secret_list(os.environ.get(self.webhook_secret_variable) or self.dev_webhook_secret)[0]
         if mode == "api_key":
             return {f"x-{self.name}-api-key": secret}
         if mode == "jwt":  # the Delivery Hero middleware's: HS512, service "middleware", short-lived

@@ -26,7 +26,7 @@ def signature_headers(*, adapter: ProviderAdapter, secret: str, body: bytes) -> 
 def credentials_headers(*, provider: str, mode: str, secret: str, body: bytes) -> dict[str, str]:
     """What a sender adds to be authenticated as the provider in `mode` (send_provider_webhook, the fakes'
     asynchronous results): the inverse of `authenticated`, with the first of a rotation's secrets."""
-    secret = secret_list(secret)[0] if secret_list(secret) else ""
+    secret = next(iter(secret_list(secret)), "")
     if mode == "api_key":
         return {f"x-{provider}-api-key": secret}
     if mode == "jwt":

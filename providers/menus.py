@@ -60,15 +60,13 @@ def menu_publish(*, location_id: str, payload: Any) -> Published:
         location = Location.objects.select_for_update().filter(id=location_id).first()
         if location is None:
             raise UnknownLocation()
-        version = location.menu_versions.order_by("-version").first()
-        created = version is None or version.document_hash != digest
-        if created:
-            version = MenuVersion.objects.create(location=location, version=version.version + 1 if version else 1,
-                                                 document=document, document_hash=digest)
-        assert version is not None
+        latest = location.menu_versions.order_by("-version").first()
+        version = latest if latest is not None and latest.document_hash == digest else MenuVersion.objects.create(
+            location=location, version=latest.version + 1 if latest else 1, document=document, document_hash=digest)
         queued = [_queue_if_lacking(branch, version)
                   for branch in location.branches.select_related("provider").order_by("provider__name")]
-        return Published(version=version.version, changed=created or any(queued), syncs=location_syncs(location))
+        return Published(version=version.version, changed=version is not latest or any(queued),
+                         syncs=location_syncs(location))
 
 
 def _queue_if_lacking(branch: Branch, version: MenuVersion) -> bool:
